@@ -1,0 +1,127 @@
+"""Classification of a capture before anything is diffed: ok, gone, blocked, failing.
+
+Pure functions on the capture's status, headers, URL and the head of its text. The
+point is never to diff a bot wall, an error page or a "not found" page against the real
+content, which would report that all the wording was removed.
+
+Signals used (documented by the vendors or seen on their challenge pages):
+Cloudflare ``cf-mitigated: challenge`` and its challenge-page scripts, AWS WAF
+``x-amzn-waf-action``, Akamai "Access Denied ... Reference #", reCAPTCHA / hCaptcha /
+DataDome / PerimeterX / Alibaba Cloud slider walls; soft 404s by their title or first
+heading, or a redirect of a deep URL to the site root or a generic error page.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .events import BLOCKED, ERROR, GONE, NOT_MODIFIED, OK, TRANSIENT
+from .fetch import TRANSIENT as FETCH_TRANSIENT
+from .fetch import Capture
+
+_HEAD_CHARS = 30000  # challenge markers and titles sit near the top of a page
+
+_WAF_HEADERS = (
+    ("cf-mitigated", None),
+    ("x-amzn-waf-action", None),
+    ("x-datadome", None),
+    ("x-px-block", None),
+)
+_CHALLENGE_MARKERS = re.compile(
+    r"_cf_chl_opt|challenge-platform|cf-browser-verification|cf_chl_|"
+    r"<title>\s*(?:Just a moment\.\.\.|Attention Required! \| Cloudflare)|"
+    r"captcha-delivery\.com|px-captcha|/_____tmd_____/punish|nc_1_wrapper|"
+    r"awswaf|aws-waf-token|Reference&#32;&#35;\d|Reference #\d+\.[0-9a-f]+\.\d+",
+    re.IGNORECASE,
+)
+_CAPTCHA_MARKERS = re.compile(
+    r"class=[\"'][^\"']*(?:g-recaptcha|h-captcha)|verify (?:that )?you are (?:a )?human|"
+    r"are you a robot|unusual traffic from your (?:computer )?network|请完成安全验证|人机验证",
+    re.IGNORECASE,
+)
+_ACCESS_DENIED = re.compile(r"<title>\s*Access Denied\s*</title>", re.IGNORECASE)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_H1 = re.compile(r"<h1[^>]*>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
+_TAGS = re.compile(r"<[^>]+>")
+_NOT_FOUND = re.compile(
+    r"\b404\b|not found|page (?:does not|doesn't|no longer) exist|"
+    r"页面不存在|页面找不到|找不到(?:该|此)?页面|文档不存在|頁面不存在|找不到網頁|"
+    r"ページが見つかりません|お探しのページ",
+    re.IGNORECASE,
+)
+_LANDING_PATHS = frozenset(
+    ("", "/", "/index.html", "/index.htm", "/home", "/404", "/404.html", "/error",
+     "/error.html", "/notfound", "/not-found", "/en", "/en/", "/zh", "/zh/", "/cn", "/cn/")
+)
+_SMALL_PAGE = 60000  # a captcha wall on a 200 is a small page, not a long document
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    outcome: str
+    reason: str = ""
+
+
+def classify(capture: Capture, text: str) -> Verdict:
+    """What a capture is, from its status, headers, URL and decoded text.
+
+    >>> from datetime import datetime, UTC
+    >>> c = Capture("https://x/a", datetime.now(UTC), status=403,
+    ...             headers=(("cf-mitigated", "challenge"),))
+    >>> classify(c, "<title>Just a moment...</title>")
+    Verdict(outcome='blocked', reason='cf-mitigated: challenge')
+    """
+    if capture.error_class is not None:
+        outcome = TRANSIENT if capture.error_class == FETCH_TRANSIENT else ERROR
+        return Verdict(outcome, capture.error or capture.error_class)
+    status = capture.status or 0
+    head = text[:_HEAD_CHARS]
+    blocked = _block_signal(capture, head, status)
+    if blocked:
+        return Verdict(BLOCKED, blocked)
+    if status == 304:
+        return Verdict(NOT_MODIFIED)
+    if status in (404, 410):
+        return Verdict(GONE, f"HTTP {status}")
+    if status in (401, 403, 451):
+        return Verdict(BLOCKED, f"HTTP {status}: access refused")
+    if status == 429 or status >= 500:
+        return Verdict(TRANSIENT, f"HTTP {status}")
+    if not 200 <= status < 300:
+        return Verdict(ERROR, f"HTTP {status}")
+    soft = _soft_404(capture, head)
+    if soft:
+        return Verdict(GONE, soft)
+    return Verdict(OK)
+
+
+def _block_signal(capture: Capture, head: str, status: int) -> str:
+    for name, _ in _WAF_HEADERS:
+        value = capture.header(name)
+        if value is not None:
+            return f"{name}: {value}"
+    marker = _CHALLENGE_MARKERS.search(head)
+    if marker and (status in (403, 429, 503) or len(capture.body) < _SMALL_PAGE):
+        return f"challenge page marker {marker.group(0)!r}"
+    if status in (403, 429, 503) and _ACCESS_DENIED.search(head):
+        return "Access Denied page"
+    captcha = _CAPTCHA_MARKERS.search(head)
+    if captcha and len(capture.body) < _SMALL_PAGE:
+        return f"captcha wall marker {captcha.group(0)!r}"
+    return ""
+
+
+def _soft_404(capture: Capture, head: str) -> str:
+    for pattern, where in ((_TITLE, "title"), (_H1, "first heading")):
+        match = pattern.search(head)
+        if match:
+            words = _TAGS.sub("", match.group(1)).strip()
+            if _NOT_FOUND.search(words) and len(words) < 120:
+                return f"soft 404: {where} says {words!r}"
+    requested, final = urlsplit(capture.url), urlsplit(capture.final_url or capture.url)
+    deep_request = requested.path.rstrip("/") not in ("", "/") or bool(requested.query)
+    if capture.redirects and deep_request and final.path.lower() in _LANDING_PATHS:
+        return f"soft 404: redirected to the landing page {capture.final_url}"
+    return ""

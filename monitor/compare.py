@@ -1,0 +1,429 @@
+"""Comparison: two Documents -> the exact wording removed and added.
+
+Pure functions on top of diff-match-patch, in two passes so that huge pages stay fast:
+
+1. Blocks (paragraphs, rows, items...) are diffed as whole units. Blocks deleted in one
+   place and inserted unchanged in another are *moves*, not removals plus additions.
+2. Within each region of changed blocks, the text is split into tokens (a whole word in
+   space-separated scripts; one character in Chinese/Japanese; one punctuation mark)
+   and the token sequences are diffed, so reported wording never cuts a word in half.
+
+Tokens are compared on their NFKC form, so full-width/half-width variants are equal.
+The work is bounded by a time budget; past it, regions are reported whole (coarser but
+still correct wording) and ``fallback`` is set so the record says so.
+
+>>> from monitor.extract import Block, Document
+>>> old = Document(blocks=(Block("text", "是否戴眼镜、是否微笑、是否是维族"),))
+>>> new = Document(blocks=(Block("text", "是否戴眼镜、是否微笑"),))
+>>> [f.text for f in compare(old, new).removed]
+['、是否是维族']
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from diff_match_patch import diff_match_patch
+
+from .extract import Block, Document
+from .textnorm import compare_key
+
+DELETE, EQUAL, INSERT = -1, 0, 1
+CONTEXT_CHARS = 40
+DEFAULT_BUDGET_SECONDS = 5.0
+
+# Han ideographs, kana (incl. half-width katakana): one token per character.
+_CJK = (
+    "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+    "\U00020000-\U0003134f"
+)
+_WORD_CHAR = rf"[^\W{_CJK}]"
+_TOKEN = re.compile(
+    rf"[{_CJK}]|{_WORD_CHAR}+(?:['’.\-]{_WORD_CHAR}+)*|\s+|.",
+    re.DOTALL,
+)
+# Separates blocks inside a token diff; never part of reported wording.
+_SEPARATOR = "\x00"
+
+
+def tokenize(text: str) -> list[str]:
+    """Split text into diff tokens.
+
+    >>> tokenize("Use v1.2.3 of face-detection, don't!")
+    ['Use', ' ', 'v1.2.3', ' ', 'of', ' ', 'face-detection', ',', ' ', "don't", '!']
+    >>> tokenize("是否是维族 API")
+    ['是', '否', '是', '维', '族', ' ', 'API']
+    """
+    return _TOKEN.findall(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    """A run of removed or added wording, located in its page."""
+
+    text: str
+    path: tuple[str, ...]
+    kind: str  # kind of the block it sat in: heading, text, item, row, code
+    block: str  # the whole block (for a table: the row it sat in)
+    before: str = ""  # context: text just before it in the same block
+    after: str = ""  # context: text just after it
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "path": list(self.path),
+            "kind": self.kind,
+            "block": self.block,
+            "before": self.before,
+            "after": self.after,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """A block that moved unchanged."""
+
+    text: str
+    from_path: tuple[str, ...]
+    to_path: tuple[str, ...]
+
+    @property
+    def changed_section(self) -> bool:
+        return self.from_path != self.to_path
+
+
+@dataclass(frozen=True, slots=True)
+class Hunk:
+    """A region of changed blocks for display: (op, text) segments, blocks split by '\\n'."""
+
+    path: tuple[str, ...]
+    segments: tuple[tuple[int, str], ...]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    removed: tuple[Fragment, ...] = ()
+    added: tuple[Fragment, ...] = ()
+    moved: tuple[Move, ...] = ()
+    hunks: tuple[Hunk, ...] = ()
+    fallback: bool = False  # the time budget ran out and some regions are reported whole
+
+    @property
+    def changed(self) -> bool:
+        """True when wording was removed or added, or a block moved to another section."""
+        return bool(self.removed or self.added or any(m.changed_section for m in self.moved))
+
+    def to_detail(self) -> dict[str, object]:
+        """JSON-ready detail kept with a change event."""
+        return {
+            "removed": [f.to_dict() for f in self.removed],
+            "added": [f.to_dict() for f in self.added],
+            "moved": [
+                {"text": m.text, "from_path": list(m.from_path), "to_path": list(m.to_path)}
+                for m in self.moved
+            ],
+            "hunks": [
+                {"path": list(h.path), "segments": [list(s) for s in h.segments]}
+                for h in self.hunks
+            ],
+            "fallback": self.fallback,
+        }
+
+
+class _Budget:
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.exhausted = False
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def run(self, dmp: diff_match_patch, a: str, b: str, cap: float) -> list[tuple[int, str]]:
+        """diff_main within the budget; notes when the diff had to give up early."""
+        timeout = max(0.001, min(cap, self.remaining()))
+        dmp.Diff_Timeout = timeout
+        started = time.monotonic()
+        diffs = dmp.diff_main(a, b, False)
+        if time.monotonic() - started >= timeout:
+            self.exhausted = True  # diff_main returned a coarse (still valid) diff
+        return diffs
+
+
+class _Encoder:
+    """Maps hashable keys to single characters so diff-match-patch can diff sequences.
+
+    Ordinary keys map to CJK ideographs (letters to the diff's word-boundary heuristics),
+    whitespace to a real space or newline, so its semantic clean-up behaves sensibly.
+    """
+
+    _RANGES = ((0x4E00, 0x9FFF), (0x20000, 0x2A6DF), (0x2A700, 0x2EBE0), (0xF0000, 0x10FFFD))
+
+    def __init__(self) -> None:
+        self.codes: dict[str, str] = {}
+        self._next = self._characters()
+
+    @classmethod
+    def _characters(cls) -> Iterator[str]:
+        for low, high in cls._RANGES:
+            for code in range(low, high + 1):
+                yield chr(code)
+
+    def char(self, key: str) -> str:
+        code = self.codes.get(key)
+        if code is None:
+            code = next(self._next)
+            self.codes[key] = code
+        return code
+
+    def token(self, token: str) -> str:
+        if token == _SEPARATOR:
+            return "\n"
+        if token.isspace():
+            return " "
+        return self.char(compare_key(token))
+
+
+def compare(
+    old: Document, new: Document, budget_seconds: float = DEFAULT_BUDGET_SECONDS
+) -> Comparison:
+    """The wording removed and added between two versions of a page."""
+    budget = _Budget(budget_seconds)
+    dmp = diff_match_patch()
+    old_keys = [compare_key(b.text) for b in old.blocks]
+    new_keys = [compare_key(b.text) for b in new.blocks]
+    regions = _block_regions(dmp, budget, old_keys, new_keys)
+    moves, regions = _extract_moves(regions, old, new, old_keys, new_keys)
+    regions = _pair_similar(regions, old.blocks, new.blocks)
+    result = _Accumulator()
+    for deleted, inserted in regions:
+        _compare_region(dmp, budget, _Side(old.blocks, deleted), _Side(new.blocks, inserted),
+                        result)
+    return Comparison(
+        removed=tuple(f for _, f in sorted(result.removed, key=lambda p: p[0])),
+        added=tuple(f for _, f in sorted(result.added, key=lambda p: p[0])),
+        moved=tuple(moves),
+        hunks=tuple(result.hunks),
+        fallback=budget.exhausted,
+    )
+
+
+Region = tuple[list[int], list[int]]  # (old block indices, new block indices)
+
+
+def _block_regions(
+    dmp: diff_match_patch, budget: _Budget, old_keys: list[str], new_keys: list[str]
+) -> list[Region]:
+    encoder = _Encoder()
+    a = "".join(encoder.char(k) for k in old_keys)
+    b = "".join(encoder.char(k) for k in new_keys)
+    if a == b:
+        return []
+    diffs = budget.run(dmp, a, b, cap=budget.remaining() / 2)
+    regions: list[Region] = []
+    i = j = 0
+    current: Region = ([], [])
+    for op, chars in diffs:
+        n = len(chars)
+        if op == EQUAL:
+            if current[0] or current[1]:
+                regions.append(current)
+                current = ([], [])
+            i, j = i + n, j + n
+        elif op == DELETE:
+            current[0].extend(range(i, i + n))
+            i += n
+        else:
+            current[1].extend(range(j, j + n))
+            j += n
+    if current[0] or current[1]:
+        regions.append(current)
+    return regions
+
+
+def _extract_moves(
+    regions: list[Region],
+    old: Document,
+    new: Document,
+    old_keys: list[str],
+    new_keys: list[str],
+) -> tuple[list[Move], list[Region]]:
+    """Pair blocks deleted in one place and inserted unchanged in another."""
+    inserted_at: dict[str, list[int]] = defaultdict(list)
+    for _, inserted in regions:
+        for j in inserted:
+            inserted_at[new_keys[j]].append(j)
+    moved_old: set[int] = set()
+    moved_new: set[int] = set()
+    moves: list[Move] = []
+    for deleted, _ in regions:
+        for i in deleted:
+            candidates = inserted_at.get(old_keys[i])
+            if candidates:
+                j = candidates.pop(0)
+                moved_old.add(i)
+                moved_new.add(j)
+                moves.append(Move(new.blocks[j].text, old.blocks[i].path, new.blocks[j].path))
+    remaining = [
+        ([i for i in d if i not in moved_old], [j for j in s if j not in moved_new])
+        for d, s in regions
+    ]
+    return moves, [r for r in remaining if r[0] or r[1]]
+
+
+_PAIRING_LIMIT = 300  # orphan blocks; past this, pairing costs more than it is worth
+_SIMILARITY = 0.5
+
+
+def _pair_similar(
+    regions: list[Region], old: Sequence[Block], new: Sequence[Block]
+) -> list[Region]:
+    """Pair a deleted block with an inserted look-alike from another region.
+
+    A re-sorted table whose rows were also edited gives deletions and insertions in
+    different regions; pairing them reports the edited cell, not two whole rows.
+    """
+    deleted = [i for d, s in regions for i in _without_partner(d, s, old, new)]
+    inserted = [j for d, s in regions for j in _without_partner(s, d, new, old)]
+    if not deleted or not inserted or len(deleted) + len(inserted) > _PAIRING_LIMIT:
+        return regions
+    words = {j: set(tokenize(new[j].text)) for j in inserted}
+    pairs: dict[int, int] = {}
+    for i in deleted:
+        mine = set(tokenize(old[i].text))
+        best, best_score = None, _SIMILARITY
+        for j in inserted:
+            if j in pairs.values() or new[j].kind != old[i].kind or new[j].path != old[i].path:
+                continue
+            score = len(mine & words[j]) / max(1, len(mine | words[j]))
+            if score >= best_score:
+                best, best_score = j, score
+        if best is not None:
+            pairs[i] = best
+    if not pairs:
+        return regions
+    paired_new = set(pairs.values())
+    kept = [
+        ([i for i in d if i not in pairs], [j for j in s if j not in paired_new])
+        for d, s in regions
+    ]
+    kept += [([i], [j]) for i, j in pairs.items()]
+    kept = [r for r in kept if r[0] or r[1]]
+    return sorted(kept, key=lambda r: (r[1][0] if r[1] else -1, r[0][0] if r[0] else -1))
+
+
+def _without_partner(
+    mine: list[int], theirs: list[int], blocks: Sequence[Block], others: Sequence[Block]
+) -> list[int]:
+    """Blocks of a region with no block of the same kind and section on the other side."""
+    shapes = {(others[k].kind, others[k].path) for k in theirs}
+    return [k for k in mine if (blocks[k].kind, blocks[k].path) not in shapes]
+
+
+Ordered = tuple[tuple[int, int], Fragment]  # ((block index in page, token), fragment)
+
+
+@dataclass
+class _Accumulator:
+    removed: list[Ordered] = field(default_factory=list)
+    added: list[Ordered] = field(default_factory=list)
+    hunks: list[Hunk] = field(default_factory=list)
+
+
+@dataclass
+class _Side:
+    """The tokens of some of a page's blocks, each token knowing the block it came from."""
+
+    page: Sequence[Block]
+    indices: list[int]  # which of the page's blocks, in order
+    blocks: list[Block] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)
+    owner: list[int] = field(default_factory=list)  # block index per token, -1 = separator
+    spans: list[tuple[int, int]] = field(default_factory=list)  # token range of each block
+
+    def __post_init__(self) -> None:
+        self.blocks = [self.page[k] for k in self.indices]
+        for index, block in enumerate(self.blocks):
+            if index:
+                self.tokens.append(_SEPARATOR)
+                self.owner.append(-1)
+            words = tokenize(block.text)
+            self.spans.append((len(self.tokens), len(self.tokens) + len(words)))
+            self.tokens.extend(words)
+            self.owner.extend([index] * len(words))
+
+
+def _compare_region(
+    dmp: diff_match_patch, budget: _Budget, old: _Side, new: _Side, out: _Accumulator
+) -> None:
+    path = (new.blocks or old.blocks)[0].path
+    if old.blocks and new.blocks and budget.remaining() > 0:
+        encoder = _Encoder()
+        a = "".join(encoder.token(t) for t in old.tokens)
+        b = "".join(encoder.token(t) for t in new.tokens)
+        diffs = budget.run(dmp, a, b, cap=max(budget.remaining() / 4, 0.05))
+        dmp.diff_cleanupSemantic(diffs)
+        ops = [(op, len(chars)) for op, chars in diffs]
+    else:
+        if old.blocks and new.blocks:
+            budget.exhausted = True
+        ops = [(DELETE, len(old.tokens)), (INSERT, len(new.tokens))]
+    segments: list[tuple[int, str]] = []
+    i = j = 0
+    for op, n in ops:
+        if n == 0:
+            continue
+        if op == EQUAL:
+            segments.append((EQUAL, _display(new.tokens[j : j + n])))
+            i, j = i + n, j + n
+        elif op == DELETE:
+            segments.append((DELETE, _display(old.tokens[i : i + n])))
+            out.removed.extend(_fragments(old, i, i + n))
+            i += n
+        else:
+            segments.append((INSERT, _display(new.tokens[j : j + n])))
+            out.added.extend(_fragments(new, j, j + n))
+            j += n
+    out.hunks.append(Hunk(path, tuple(segments)))
+
+
+def _display(tokens: list[str]) -> str:
+    return "".join("\n" if t == _SEPARATOR else t for t in tokens)
+
+
+def _fragments(side: _Side, start: int, end: int) -> Iterator[Ordered]:
+    """Runs of changed tokens in [start, end), split at block boundaries."""
+    run_start = start
+    for k in range(start, end + 1):
+        if k == end or side.owner[k] == -1:
+            fragment = _fragment(side, run_start, k)
+            if fragment is not None:
+                yield fragment
+            run_start = k + 1
+
+
+def _fragment(side: _Side, start: int, end: int) -> Ordered | None:
+    # Trim whitespace tokens so a fragment starts and ends on wording.
+    while start < end and side.tokens[start].isspace():
+        start += 1
+    while end > start and side.tokens[end - 1].isspace():
+        end -= 1
+    if start >= end:
+        return None
+    index = side.owner[start]
+    block = side.blocks[index]
+    first, last = side.spans[index]
+    before = "".join(side.tokens[first:start])[-CONTEXT_CHARS:]
+    after = "".join(side.tokens[end:last])[:CONTEXT_CHARS]
+    fragment = Fragment(
+        text="".join(side.tokens[start:end]),
+        path=block.path,
+        kind=block.kind,
+        block=block.text,
+        before=before,
+        after=after,
+    )
+    return (side.indices[index], start), fragment

@@ -1,0 +1,149 @@
+"""Turn a captured body into text: any encoding, never a crash.
+
+Order of evidence: the HTTP ``charset``, then a byte-order mark, then the page's own
+``<meta charset>`` / ``http-equiv`` declaration, then statistical detection
+(charset-normalizer), then UTF-8. Undecodable bytes become U+FFFD in the text; the
+raw bytes are kept untouched in the store, so nothing is lost.
+
+Labels are mapped the way browsers map them (WHATWG Encoding): ``gb2312``/``gbk`` are
+decoded as GB18030, ``shift_jis`` as cp932, ``iso-8859-1``/``ascii`` as windows-1252.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+import charset_normalizer
+from bs4.dammit import EncodingDetector
+
+# Browser-compatible supersets for legacy labels (WHATWG Encoding Standard).
+_SUPERSETS = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "shift_jis": "cp932",
+    "sjis": "cp932",
+    "windows-31j": "cp932",
+    "x-sjis": "cp932",
+    "euc-kr": "cp949",
+    "iso-8859-1": "cp1252",
+    "latin-1": "cp1252",
+    "latin1": "cp1252",
+    "ascii": "cp1252",
+    "us-ascii": "cp1252",
+    "utf8": "utf-8",
+}
+_CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# Only the head of a page is searched for <meta charset>, like browsers (1024 bytes
+# there; we allow more because vendor pages put long scripts first).
+_META_SCAN_BYTES = 16384
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    text: str
+    encoding: str
+    source: str  # "http", "bom", "meta", "detected" or "default"
+    replaced: bool  # True when some bytes could not be decoded and became U+FFFD
+
+
+def canonical_encoding(label: str | None) -> str | None:
+    """Python codec name for an encoding label, or None if unknown.
+
+    >>> canonical_encoding("GB2312"), canonical_encoding("Shift_JIS"), canonical_encoding("nope")
+    ('gb18030', 'cp932', None)
+    """
+    if not label:
+        return None
+    label = label.strip().strip("\"'").lower()
+    label = _SUPERSETS.get(label, label)
+    try:
+        name = codecs.lookup(label).name
+    except LookupError:
+        return None
+    return _SUPERSETS.get(name, name)
+
+
+def charset_from_content_type(content_type: str | None) -> str | None:
+    """The charset parameter of a Content-Type header.
+
+    >>> charset_from_content_type('text/html; charset="GBK"')
+    'GBK'
+    """
+    if not content_type:
+        return None
+    match = _CHARSET_PARAM.search(content_type)
+    return match.group(1) if match else None
+
+
+def _bom(body: bytes) -> tuple[str, bytes] | None:
+    for bom, name in _BOMS:
+        if body.startswith(bom):
+            return name, body[len(bom) :]
+    return None
+
+
+def _detect(body: bytes) -> str | None:
+    best = charset_normalizer.from_bytes(body[:65536]).best()
+    return canonical_encoding(best.encoding) if best else None
+
+
+def _candidates(body: bytes, content_type: str | None) -> list[tuple[str | None, str]]:
+    declared_meta = EncodingDetector.find_declared_encoding(
+        body[:_META_SCAN_BYTES], is_html=True, search_entire_document=False
+    )
+    return [
+        (canonical_encoding(charset_from_content_type(content_type)), "http"),
+        (canonical_encoding(declared_meta), "meta"),
+    ]
+
+
+def decode_body(body: bytes, content_type: str | None = None) -> Decoded:
+    """Decode a body to text using the best evidence available.
+
+    >>> decode_body("维族".encode("gb18030"), "text/html; charset=gb2312").text
+    '维族'
+    >>> decode_body(b"\\xef\\xbb\\xbfok").source
+    'bom'
+    >>> d = decode_body(b"caf\\xc3\\xa9 \\xff", "text/html; charset=utf-8")
+    >>> d.text, d.replaced
+    ('café \\ufffd', True)
+    """
+    http_label, meta_label = (c[0] for c in _candidates(body, content_type))
+    bom = _bom(body)
+    if http_label:
+        encoding, source = http_label, "http"
+        if bom:
+            body = bom[1]
+    elif bom:
+        (encoding, body), source = bom, "bom"
+    elif meta_label:
+        encoding, source = meta_label, "meta"
+    else:
+        encoding, source = _strict_utf8_or_detect(body)
+    if encoding.startswith("utf-16") or encoding.startswith("utf-32"):
+        # A page that declares UTF-16 in a <meta> but has no BOM is really ASCII-compatible.
+        encoding = encoding if source in ("bom", "http") else "utf-8"
+    text = body.decode(encoding, errors="replace")
+    return Decoded(text=text, encoding=encoding, source=source, replaced="\ufffd" in text)
+
+
+def _strict_utf8_or_detect(body: bytes) -> tuple[str, str]:
+    # Valid UTF-8 is by far the most likely answer and cheap to verify.
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        detected = _detect(body)
+        if detected:
+            return detected, "detected"
+        return "utf-8", "default"
+    return "utf-8", "default"

@@ -1,0 +1,151 @@
+"""``monitor demo``: the 2020 Cloud Shield case, replayed offline through the real pipeline.
+
+A local server on 127.0.0.1 serves a reconstruction of Alibaba Cloud's Chinese API guide
+for Cloud Shield face attributes (which listed 是否是维族, "is it Uyghur") and its English
+international counterpart (which never did). Three checks run the real fetch, store,
+extract, compare and flag stages: a first capture; a recapture where only the page's
+"更新时间" timestamp changed (no event, thanks to an ``ignore`` rule); and a recapture
+after the silent edit, which is flagged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+
+from .fetch import FetchPolicy
+from .pipeline import CheckResult
+from .report import change_html, change_text, load_change
+from .store import Store
+from .watchlist import load_watchlist
+
+ZH_PATH = "/document_detail/70429.html"
+EN_PATH = "/en/document_detail/70429.html"
+
+WATCHLIST = """\
+# Written by 'monitor demo': the watches of the offline demonstration.
+defaults:
+  every: 6h
+  terms: [维族, 维吾尔, Uyghur, Uighur, ethnicity, 民族]
+watches:
+  # The Chinese API guide that listed 是否是维族 among face attributes in 2020.
+  - name: aliyun-cloud-shield-face-api
+    url: {base}{zh}
+    vendor: Alibaba Cloud
+    tags: [face-recognition, content-moderation, zh]
+    select: "main"
+    exclude: [".feedback", ".sidebar", "nav"]
+    ignore: ['^更新时间[:：].*$']
+    terms: [是否是维族]
+    every: 1h
+  # The English international counterpart, which never listed the attribute.
+  - name: aliyun-cloud-shield-face-api-en
+    url: {base}{en}
+    vendor: Alibaba Cloud
+    tags: [face-recognition, content-moderation, en]
+    select: "main"
+    exclude: [".feedback", ".sidebar", "nav"]
+    ignore: ['^Last [Uu]pdated:? .*$']
+"""
+
+
+def demo_page(name: str) -> bytes:
+    return (resources.files("monitor") / "demo_pages" / name).read_bytes()
+
+
+class _Pages:
+    """What the demo server currently serves, path -> body."""
+
+    def __init__(self) -> None:
+        self.bodies: dict[str, bytes] = {}
+        self.lock = threading.Lock()
+
+    def set(self, path: str, body: bytes) -> None:
+        with self.lock:
+            self.bodies[path] = body
+
+    def get(self, path: str) -> bytes | None:
+        with self.lock:
+            return self.bodies.get(path)
+
+
+def serve(pages: _Pages) -> ThreadingHTTPServer:
+    """Start a loopback-only server for the demo pages on an ephemeral port."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = pages.get(self.path)
+            status = 200 if body is not None else 404
+            body = body if body is not None else b"<h1>404 Not Found</h1>"
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:  # keep the demo output readable
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
+    """Run the demonstration; returns the path of the HTML report."""
+    from .cli import run_checks, summarize
+
+    root = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="monitor-demo-"))
+    root.mkdir(parents=True, exist_ok=True)
+    pages = _Pages()
+    server = serve(pages)
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        watchlist_path = root / "demo-watchlist.yaml"
+        watchlist_path.write_text(WATCHLIST.format(base=base, zh=ZH_PATH, en=EN_PATH),
+                                  encoding="utf-8")
+        watchlist = load_watchlist(watchlist_path)
+        policy = FetchPolicy(host_delay=0.0, retries=0)
+        pages.set(EN_PATH, demo_page("aliyun-en.html"))
+        steps = [
+            ("aliyun-zh-v1.html", "1. First capture of both pages (December 2020)"),
+            ("aliyun-zh-v2.html", "2. Recapture: only the page's 更新时间 timestamp changed"),
+            ("aliyun-zh-v3.html", "3. Recapture after the silent edit"),
+        ]
+        with Store(root) as store:
+            results: list[CheckResult] = []
+            for page, title in steps:
+                pages.set(ZH_PATH, demo_page(page))
+                echo(f"\n== {title}")
+                results = asyncio.run(run_checks(store, watchlist, watchlist.watches, policy))
+                for result in results:
+                    events = ", ".join(result.events) or "no event"
+                    echo(f"   {result.watch:<36} {result.outcome:<10} {events}")
+                echo(f"   {summarize(results)}")
+            return _report(store, results, root, echo)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _report(store: Store, results: list[CheckResult], root: Path,
+            echo: Callable[[str], None]) -> Path:
+    change_ids = [i for r in results for i in r.change_ids]
+    if not change_ids:
+        raise RuntimeError("the demo's silent edit produced no change event")
+    view = load_change(store, change_ids[0])
+    echo("\n== The flagged change\n")
+    echo(change_text(view))
+    report = root / f"change-{change_ids[0]}.html"
+    report.write_text(change_html(view), encoding="utf-8")
+    echo("\n== Where things are")
+    echo(f"   data directory: {root.resolve()}")
+    echo(f"   HTML report:    {report.resolve()}")
+    echo(f"   try: monitor --data-dir {root} changes --format json")
+    return report

@@ -1,0 +1,193 @@
+"""Page events: what one check means, given what the watch looked like before.
+
+A pure state machine. Each check yields an :class:`Observation`; :func:`transition`
+turns it and the watch's :class:`WatchState` into the next state plus zero or more
+events. One event per episode: a flaky server gives one ``unreachable`` and later one
+``restored``, never one event per failed check.
+
+Event kinds: ``changed``, ``gone`` (404/410 or soft 404, confirmed), ``restored``,
+``unreachable`` (repeated transient failures), ``moved`` (redirect target changed),
+``blocked`` (bot wall, captcha, WAF page) and ``selector_missing`` (the page no longer
+has the part the watch selects: it needs attention, nothing was "removed").
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from .compare import Comparison
+from .flag import Flag
+
+# Outcomes of one check (stored on every capture row).
+OK, UNCHANGED, NOT_MODIFIED = "ok", "unchanged", "not_modified"
+GONE, BLOCKED, TRANSIENT, ERROR = "gone", "blocked", "transient", "error"
+SELECTOR_MISSING = "selector_missing"
+FAILURES = frozenset((TRANSIENT, ERROR))
+
+# Watch statuses.
+NEW, UP, UNREACHABLE = "new", "up", "unreachable"
+
+# Event kinds.
+CHANGED, RESTORED, MOVED = "changed", "restored", "moved"
+EVENT_KINDS = (CHANGED, GONE, RESTORED, UNREACHABLE, MOVED, BLOCKED, SELECTOR_MISSING)
+
+
+@dataclass(frozen=True)
+class WatchState:
+    """What the next check is compared against. Persisted with every capture."""
+
+    status: str = NEW
+    reference: int | None = None  # id of the last good capture: diffs are made against it
+    reference_body: str | None = None  # its raw body SHA-256
+    reference_text: str | None = None  # its extracted document SHA-256
+    reference_url: str | None = None  # its final URL
+    etag: str | None = None
+    last_modified: str | None = None
+    failures: int = 0  # consecutive transient/error checks
+    gone_streak: int = 0  # consecutive gone checks
+    last_problem: int | None = None  # capture that started the current bad episode
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WatchState:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The facts of one check, after classification and (if needed) comparison."""
+
+    capture: int
+    outcome: str
+    body_sha: str | None = None
+    text_sha: str | None = None
+    final_url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    comparison: Comparison | None = None
+    flags: tuple[Flag, ...] = ()
+
+
+@dataclass(frozen=True)
+class EventDraft:
+    """An event before it is stored (the store gives it an id and a time)."""
+
+    kind: str
+    from_capture: int | None
+    to_capture: int
+    removed: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    flags: tuple[Flag, ...] = ()
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    unreachable_after: int = 3
+    gone_after: int = 2
+
+
+def transition(
+    state: WatchState, seen: Observation, limits: Thresholds = Thresholds()
+) -> tuple[WatchState, list[EventDraft]]:
+    """Next state and events for one observation.
+
+    >>> s, events = transition(WatchState(), Observation(1, OK, "b1", "t1", "https://x/a"))
+    >>> s.status, s.reference, events
+    ('up', 1, [])
+    >>> s, events = transition(s, Observation(2, TRANSIENT))
+    >>> s.failures, events
+    (1, [])
+    """
+    if seen.outcome in FAILURES:
+        return _failure(state, seen, limits)
+    if seen.outcome == GONE:
+        return _gone(state, seen, limits)
+    if seen.outcome in (BLOCKED, SELECTOR_MISSING):
+        return _needs_attention(state, seen)
+    return _good(state, seen)
+
+
+def _failure(
+    state: WatchState, seen: Observation, limits: Thresholds
+) -> tuple[WatchState, list[EventDraft]]:
+    failures = state.failures + 1
+    problem = state.last_problem if state.failures else seen.capture
+    events = []
+    if failures >= limits.unreachable_after and state.status not in (UNREACHABLE, GONE):
+        events.append(
+            EventDraft(UNREACHABLE, state.reference, seen.capture,
+                       detail={"failures": failures, "since_capture": problem})
+        )
+        state = replace(state, status=UNREACHABLE)
+    return replace(state, failures=failures, gone_streak=0, last_problem=problem), events
+
+
+def _gone(
+    state: WatchState, seen: Observation, limits: Thresholds
+) -> tuple[WatchState, list[EventDraft]]:
+    streak = state.gone_streak + 1
+    problem = state.last_problem if state.gone_streak else seen.capture
+    events = []
+    if streak >= limits.gone_after and state.status != GONE:
+        events.append(
+            EventDraft(GONE, state.reference, seen.capture,
+                       detail={"confirmations": streak, "since_capture": problem})
+        )
+        state = replace(state, status=GONE)
+    return replace(state, gone_streak=streak, failures=0, last_problem=problem), events
+
+
+def _needs_attention(
+    state: WatchState, seen: Observation
+) -> tuple[WatchState, list[EventDraft]]:
+    # Evidence is stored, but a bot wall or a missing selector is never diffed against
+    # the real content: the reference stays the last good capture.
+    events = []
+    if state.status != seen.outcome:
+        events.append(EventDraft(seen.outcome, state.reference, seen.capture))
+    return replace(state, status=seen.outcome, failures=0, gone_streak=0,
+                   last_problem=seen.capture), events
+
+
+def _good(state: WatchState, seen: Observation) -> tuple[WatchState, list[EventDraft]]:
+    events: list[EventDraft] = []
+    if state.status not in (NEW, UP):
+        events.append(
+            EventDraft(RESTORED, state.last_problem, seen.capture,
+                       detail={"after": state.status})
+        )
+    if seen.outcome == NOT_MODIFIED or seen.outcome == UNCHANGED:
+        return replace(state, status=UP, failures=0, gone_streak=0, last_problem=None), events
+    final_url = seen.final_url
+    if state.reference is not None and final_url and state.reference_url not in (None, final_url):
+        events.append(
+            EventDraft(MOVED, state.reference, seen.capture,
+                       detail={"from_url": state.reference_url, "to_url": final_url})
+        )
+    comparison = seen.comparison
+    if state.reference is not None and comparison is not None and comparison.changed:
+        events.append(
+            EventDraft(
+                CHANGED,
+                state.reference,
+                seen.capture,
+                removed=tuple(f.text for f in comparison.removed),
+                added=tuple(f.text for f in comparison.added),
+                flags=seen.flags,
+                detail=comparison.to_detail(),
+            )
+        )
+    return WatchState(
+        status=UP,
+        reference=seen.capture,
+        reference_body=seen.body_sha,
+        reference_text=seen.text_sha,
+        reference_url=final_url,
+        etag=seen.etag,
+        last_modified=seen.last_modified,
+    ), events

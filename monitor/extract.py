@@ -1,0 +1,271 @@
+"""Extraction: HTML -> Document, the visible text in reading order as blocks.
+
+Pure functions. lxml does the parsing and cssselect the ``select``/``exclude`` rules:
+measured on a 70 KB documentation page, lxml takes 1-2 ms where BeautifulSoup's tree
+takes ~27 ms, and extraction runs on every capture whose bytes changed.
+
+Blocks are headings, paragraphs and other block-level text, list items, table rows
+(cells joined by `` | ``) and code blocks (``<pre>``, kept verbatim). Each block carries
+the heading path it sits under, so a change can be located ("人脸属性 > 返回参数").
+
+>>> doc = extract_html('<h1>Face</h1><h2>Output</h2><table><tr><td>age</td><td>int</td></tr>'
+...                    '</table><script>x()</script><p>Updated: 2020-12-01</p>',
+...                    ignore=("^Updated: .*$",))
+>>> [(b.kind, b.text, b.path) for b in doc.blocks]
+[('heading', 'Face', ('Face',)), ('heading', 'Output', ('Face', 'Output')), ('row', 'age | int', ('Face', 'Output'))]
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import lxml.html
+from lxml import etree
+from lxml.cssselect import CSSSelector
+
+from .textnorm import clean, clean_verbatim
+
+CELL_SEPARATOR = " | "
+
+_SKIP = frozenset(
+    "script style noscript template svg math iframe object embed canvas select option "
+    "datalist input textarea head title meta link base".split()
+)
+_HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+_BLOCKS = frozenset(
+    "address article aside blockquote body caption center details dialog dd div dl dt "
+    "fieldset figcaption figure footer form header hgroup hr html legend li main menu nav "
+    "ol p section summary table tbody tfoot thead ul".split()
+)
+_CELLS = frozenset(("td", "th"))
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One unit of visible text.
+
+    kind: ``heading``, ``text``, ``item`` (list item), ``row`` (table row) or ``code``.
+    path: the heading texts this block sits under (a heading includes itself).
+    """
+
+    kind: str
+    text: str
+    path: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """The extracted text of one capture.
+
+    ``selected`` is False when a ``select`` rule matched nothing: the page changed shape
+    and the watch needs attention, which is not the same as "all text was removed".
+    """
+
+    title: str = ""
+    blocks: tuple[Block, ...] = ()
+    selected: bool = True
+
+    @property
+    def text(self) -> str:
+        return "\n".join(block.text for block in self.blocks)
+
+    def to_json(self) -> str:
+        payload = {
+            "title": self.title,
+            "selected": self.selected,
+            "blocks": [[b.kind, b.text, list(b.path)] for b in self.blocks],
+        }
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, data: str | bytes) -> Document:
+        payload = json.loads(data)
+        blocks = tuple(Block(kind, text, tuple(path)) for kind, text, path in payload["blocks"])
+        return cls(title=payload["title"], blocks=blocks, selected=payload["selected"])
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """A watch's extraction rules."""
+
+    select: str | None = None
+    exclude: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+
+@lru_cache(maxsize=256)
+def _selector(css: str) -> CSSSelector:
+    return CSSSelector(css, translator="html")
+
+
+@lru_cache(maxsize=256)
+def _ignore_pattern(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.MULTILINE)
+
+
+def parse_html(html: str) -> etree._Element | None:
+    """Parse HTML text leniently; None for an empty document."""
+    html = _XML_DECLARATION.sub("", html, count=1)
+    if not html.strip():
+        return None
+    try:
+        return lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError):
+        return None
+
+
+def extract_html(
+    html: str,
+    select: str | None = None,
+    exclude: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+) -> Document:
+    """Extract the visible text blocks of an HTML page after the watch's rules."""
+    root = parse_html(html)
+    if root is None:
+        return Document(selected=select is None)
+    title = _title(root)
+    for css in exclude:
+        for element in _selector(css)(root):
+            _drop(element)
+    roots: Iterable[etree._Element]
+    if select:
+        roots = _outermost(_selector(select)(root))
+        if not roots:
+            return Document(title=title, selected=False)
+    else:
+        body = root.find("body")
+        roots = [body if body is not None else root]
+    walker = _Walker(_ignore_pattern(tuple(ignore)))
+    for element in roots:
+        walker.visit(element)
+        walker.flush()
+    return Document(title=title, blocks=tuple(walker.blocks))
+
+
+def _title(root: etree._Element) -> str:
+    title = root.find(".//title")
+    return clean(title.text_content()) if title is not None else ""
+
+
+def _drop(element: etree._Element) -> None:
+    if element.getparent() is not None:
+        element.drop_tree()  # keeps the tail text, which belongs to the parent
+
+
+def _outermost(elements: list[etree._Element]) -> list[etree._Element]:
+    chosen = set(elements)
+    return [e for e in elements if not any(a in chosen for a in e.iterancestors())]
+
+
+def _tag(element: etree._Element) -> str | None:
+    tag = element.tag
+    return tag.lower() if isinstance(tag, str) else None  # comments and PIs have no str tag
+
+
+def inner_text(element: etree._Element) -> str:
+    """Visible text of an element, block boundaries becoming spaces."""
+    parts: list[str] = []
+    _collect(element, parts)
+    return "".join(parts)
+
+
+def _collect(element: etree._Element, parts: list[str]) -> None:
+    tag = _tag(element)
+    if tag is not None and tag not in _SKIP:
+        spaced = tag in _BLOCKS or tag in _CELLS or tag == "br" or tag in _HEADINGS
+        if spaced:
+            parts.append(" ")
+        if element.text:
+            parts.append(element.text)
+        for child in element:
+            _collect(child, parts)
+        if spaced:
+            parts.append(" ")
+    if element.tail:
+        parts.append(element.tail)
+
+
+@dataclass
+class _Walker:
+    ignore: re.Pattern[str] | None
+    blocks: list[Block] = field(default_factory=list)
+    buffer: list[str] = field(default_factory=list)
+    headings: list[tuple[int, str]] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=lambda: ["text"])
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return tuple(text for _, text in self.headings)
+
+    def add(self, kind: str, text: str) -> None:
+        if self.ignore is not None:
+            text = self.ignore.sub("", text)
+            text = text if kind == "code" else clean(text)
+        if text.strip():
+            self.blocks.append(Block(kind, text, self.path))
+
+    def flush(self) -> None:
+        if self.buffer:
+            text = clean("".join(self.buffer))
+            self.buffer.clear()
+            if text:
+                self.add(self.kinds[-1], text)
+
+    def visit(self, element: etree._Element) -> None:
+        tag = _tag(element)
+        if tag is None or tag in _SKIP:
+            return
+        if tag in _HEADINGS:
+            self._heading(_HEADINGS[tag], element)
+        elif tag == "tr":
+            self._row(element)
+        elif tag == "pre":
+            self.flush()
+            self.add("code", clean_verbatim(element.text_content()))
+        elif tag in _BLOCKS:
+            self._block(tag, element)
+        elif tag == "br":
+            self.buffer.append("\n")
+        else:
+            self._children(element)
+
+    def _children(self, element: etree._Element) -> None:
+        if element.text:
+            self.buffer.append(element.text)
+        for child in element:
+            self.visit(child)
+            if child.tail:
+                self.buffer.append(child.tail)
+
+    def _block(self, tag: str, element: etree._Element) -> None:
+        self.flush()
+        self.kinds.append("item" if tag == "li" else "text")
+        self._children(element)
+        self.flush()
+        self.kinds.pop()
+
+    def _heading(self, level: int, element: etree._Element) -> None:
+        self.flush()
+        text = clean(inner_text(element))
+        if self.ignore is not None:
+            text = clean(self.ignore.sub("", text))
+        if not text:
+            return
+        while self.headings and self.headings[-1][0] >= level:
+            self.headings.pop()
+        self.headings.append((level, text))
+        self.blocks.append(Block("heading", text, self.path))
+
+    def _row(self, element: etree._Element) -> None:
+        self.flush()
+        cells = [clean(inner_text(c)) for c in element if _tag(c) in _CELLS]
+        if any(cells):
+            self.add("row", CELL_SEPARATOR.join(cells))

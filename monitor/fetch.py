@@ -1,0 +1,248 @@
+"""Fetching: URL -> Capture (raw bytes plus everything needed to prove what was seen).
+
+One shared ``httpx.AsyncClient`` per run (keep-alive), a global connection limit, a
+per-host concurrency limit and a minimum delay between requests to the same host.
+Transient failures (timeouts, resets, DNS, truncated bodies, 5xx, 429) are retried
+with exponential backoff and jitter, honouring ``Retry-After``. The decoded body is
+capped in size (a gzip bomb stops at the cap), every phase has a timeout, and a
+whole attempt has a deadline so a server dripping one byte a second cannot hang a run.
+
+Fetch failures are never raised: they come back as a Capture with ``error_class`` set,
+so they are recorded as evidence like any other check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import httpx
+
+from . import __version__
+
+# error_class values
+TRANSIENT = "transient"  # worth retrying: timeouts, resets, DNS, 5xx, 429, truncation
+TOO_LARGE = "too_large"
+REDIRECT_LOOP = "redirect_loop"
+INVALID = "invalid"  # a URL or response httpx cannot handle at all
+
+_RETRY_STATUSES = frozenset((429, 500, 502, 503, 504, 520, 521, 522, 523, 524))
+
+
+def user_agent(contact: str | None = None) -> str:
+    """An honest User-Agent: names the tool, and the operator's contact if given.
+
+    >>> user_agent("research@example.org")
+    'monitor/0.1.0 (documentation change monitor; contact: research@example.org)'
+    """
+    contact_part = f"; contact: {contact}" if contact else ""
+    return f"monitor/{__version__} (documentation change monitor{contact_part})"
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    attempt_deadline: float = 120.0  # whole request incl. body, against byte-dripping
+    max_bytes: int = 20 * 1024 * 1024  # decoded body cap
+    max_redirects: int = 10
+    retries: int = 2  # extra attempts after the first, for transient failures
+    backoff: float = 1.0  # first backoff, doubled each retry, with jitter
+    max_wait: float = 60.0  # cap on a backoff or Retry-After wait
+    max_connections: int = 8
+    per_host: int = 2
+    host_delay: float = 0.5  # minimum seconds between request starts to one host
+    contact: str | None = None
+
+
+@dataclass(frozen=True)
+class Capture:
+    """What one check saw. ``body`` is the response body after content-encoding."""
+
+    url: str
+    fetched_at: datetime
+    status: int | None = None
+    final_url: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    elapsed: float = 0.0
+    redirects: tuple[tuple[int, str], ...] = ()  # (status, URL that answered it)
+    attempts: int = 1
+    error_class: str | None = None
+    error: str | None = None
+
+    def header(self, name: str) -> str | None:
+        name = name.lower()
+        return next((v for k, v in self.headers if k.lower() == name), None)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+@dataclass
+class _Host:
+    slots: asyncio.Semaphore
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last_start: float = 0.0
+
+
+class Fetcher:
+    """Async fetcher; use as ``async with Fetcher(policy) as fetcher``."""
+
+    def __init__(self, policy: FetchPolicy | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.policy = policy or FetchPolicy()
+        self._transport = transport
+        self._hosts: dict[str, _Host] = {}
+        self._client: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> Fetcher:
+        p = self.policy
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(p.read_timeout, connect=p.connect_timeout),
+            limits=httpx.Limits(
+                max_connections=p.max_connections,
+                max_keepalive_connections=p.max_connections,
+            ),
+            follow_redirects=True,
+            max_redirects=p.max_redirects,
+            headers={"User-Agent": user_agent(p.contact)},
+            transport=self._transport,
+            trust_env=False,  # no surprise proxies from the environment
+        )
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def fetch(
+        self,
+        url: str,
+        headers: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> Capture:
+        """Fetch a URL with retries; never raises for network or HTTP failures."""
+        request_headers = dict(headers)
+        if etag:
+            request_headers["If-None-Match"] = etag
+        if last_modified:
+            request_headers["If-Modified-Since"] = last_modified
+        started = time.monotonic()
+        fetched_at = datetime.now(UTC)
+        attempt = 0
+        while True:
+            attempt += 1
+            capture = await self._attempt(url, request_headers, fetched_at)
+            wait = self._retry_wait(capture, attempt)
+            if wait is None:
+                break
+            await asyncio.sleep(wait)
+        return replace(capture, attempts=attempt, elapsed=time.monotonic() - started)
+
+    def _retry_wait(self, capture: Capture, attempt: int) -> float | None:
+        """Seconds to wait before retrying, or None when the capture is final."""
+        if attempt > self.policy.retries:
+            return None
+        retryable = capture.error_class == TRANSIENT or capture.status in _RETRY_STATUSES
+        if not retryable:
+            return None
+        backoff = self.policy.backoff * (2 ** (attempt - 1))
+        wait = backoff * (0.5 + random.random())  # jitter spreads retries of many watches
+        retry_after = parse_retry_after(capture.header("retry-after"))
+        if retry_after is not None:
+            wait = max(wait, retry_after)
+        return min(wait, self.policy.max_wait)
+
+    async def _attempt(self, url: str, headers: dict[str, str], fetched_at: datetime) -> Capture:
+        assert self._client is not None, "use 'async with Fetcher(...)'"
+        host = self._host(url)
+        async with host.slots:
+            await self._space_requests(host)
+            try:
+                async with asyncio.timeout(self.policy.attempt_deadline):
+                    return await self._request(url, headers, fetched_at)
+            except TimeoutError:
+                return _failed(url, fetched_at, TRANSIENT,
+                               f"no complete response within {self.policy.attempt_deadline:g}s")
+
+    def _host(self, url: str) -> _Host:
+        key = urlsplit(url).netloc.lower()
+        host = self._hosts.get(key)
+        if host is None:
+            host = self._hosts[key] = _Host(asyncio.Semaphore(self.policy.per_host))
+        return host
+
+    async def _space_requests(self, host: _Host) -> None:
+        async with host.lock:
+            wait = host.last_start + self.policy.host_delay - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            host.last_start = time.monotonic()
+
+    async def _request(self, url: str, headers: dict[str, str], fetched_at: datetime) -> Capture:
+        assert self._client is not None
+        try:
+            async with self._client.stream("GET", url, headers=headers) as response:
+                body = await self._read_capped(response)
+                return Capture(
+                    url=url,
+                    fetched_at=fetched_at,
+                    status=response.status_code,
+                    final_url=str(response.url),
+                    headers=tuple(response.headers.multi_items()),
+                    body=body,
+                    redirects=tuple((r.status_code, str(r.url)) for r in response.history),
+                )
+        except _TooLarge:
+            return _failed(url, fetched_at, TOO_LARGE,
+                           f"body larger than {self.policy.max_bytes} bytes; not stored")
+        except httpx.TooManyRedirects as error:
+            return _failed(url, fetched_at, REDIRECT_LOOP, f"redirect loop or chain: {error}")
+        except (httpx.TransportError, httpx.DecodingError) as error:
+            # timeouts, resets, DNS, protocol errors (incl. truncated bodies)
+            return _failed(url, fetched_at, TRANSIENT, f"{type(error).__name__}: {error}")
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as error:
+            return _failed(url, fetched_at, INVALID, f"{type(error).__name__}: {error}")
+
+    async def _read_capped(self, response: httpx.Response) -> bytes:
+        if response.status_code == 304:
+            return b""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self.policy.max_bytes:
+                raise _TooLarge
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _failed(url: str, fetched_at: datetime, error_class: str, message: str) -> Capture:
+    return Capture(url=url, fetched_at=fetched_at, error_class=error_class, error=message)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP date).
+
+    >>> parse_retry_after("3"), parse_retry_after(None), parse_retry_after("soon")
+    (3.0, None, None)
+    """
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())

@@ -1,0 +1,93 @@
+"""Watched terms: count occurrences before and after, flag the ones that fell or rose.
+
+Matching is a substring match on folded text (NFKC, case-folded, traditional Chinese
+folded to simplified), so it works in Chinese without spaces and 維族 matches 维族.
+
+>>> [f.to_dict() for f in flag_terms("是否戴眼镜、是否是維族", "是否戴眼镜", ["维族", "眼镜"])]
+[{'term': '维族', 'direction': 'removed', 'before': 1, 'after': 0}]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .textnorm import fold
+
+REMOVED, ADDED = "removed", "added"
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    term: str
+    direction: str  # "removed" (count fell) or "added" (count rose)
+    before: int
+    after: int
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "term": self.term,
+            "direction": self.direction,
+            "before": self.before,
+            "after": self.after,
+        }
+
+
+def count_terms(text: str, terms: Iterable[str]) -> dict[str, int]:
+    """Occurrences of each term in a text (non-overlapping, folded).
+
+    >>> count_terms("Uyghur, UYGHUR and ｕｙｇｈｕｒ", ["uyghur"])
+    {'uyghur': 3}
+    """
+    folded = fold(text)
+    return {term: folded.count(fold(term)) for term in terms if fold(term)}
+
+
+def flag_terms(old_text: str, new_text: str, terms: Sequence[str]) -> list[Flag]:
+    """Flags for every watched term whose count changed between two texts."""
+    if not terms:
+        return []
+    before, after = count_terms(old_text, terms), count_terms(new_text, terms)
+    flags = []
+    for term, was in before.items():
+        now = after[term]
+        if now != was:
+            flags.append(Flag(term, REMOVED if now < was else ADDED, was, now))
+    return flags
+
+
+def find_terms(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
+    """Character spans of watched terms in ``text``, for marking them in a report.
+
+    Folds character by character so that spans map back onto the original text.
+
+    >>> find_terms("是否是維族，Uyghur", ["维族", "uyghur"])
+    [(3, 5), (6, 12)]
+    """
+    folded_chars = [fold(ch) for ch in text]
+    starts = []
+    position = 0
+    for piece in folded_chars:
+        starts.append(position)
+        position += len(piece)
+    folded = "".join(folded_chars)
+    index_of = {start: i for i, start in enumerate(starts)}
+    spans: list[tuple[int, int]] = []
+    for term in {fold(t) for t in terms if fold(t)}:
+        at = folded.find(term)
+        while at != -1:
+            end = at + len(term)
+            if at in index_of and (end in index_of or end == len(folded)):
+                spans.append((index_of[at], index_of.get(end, len(text))))
+            at = folded.find(term, end)
+    return _merge(sorted(spans))
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged

@@ -1,0 +1,207 @@
+"""One check of one watch, end to end: fetch, record, extract, compare, flag, events.
+
+The cheap test comes first: if the raw bytes hash to the last good capture's hash, the
+check costs one small row and no parsing. Only changed bytes are extracted, and only a
+changed text is diffed. Fetching runs on the event loop; the CPU work and the store
+writes run in one worker thread, so fetches overlap with processing and the database
+has a single writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from .blobs import sha256_hex
+from .classify import classify
+from .compare import compare
+from .decode import decode_body
+from .events import (
+    NOT_MODIFIED,
+    OK,
+    SELECTOR_MISSING,
+    UNCHANGED,
+    EventDraft,
+    Observation,
+    Thresholds,
+    WatchState,
+    transition,
+)
+from .extract import Document, extract_html
+from .fetch import Capture, Fetcher
+from .flag import flag_terms
+from .store import CaptureRecord, Store
+from .watchlist import Watch
+
+log = logging.getLogger(__name__)
+
+# Below this share of the reference text, an extraction is "almost nothing".
+_SELECTOR_MISSING_RATIO = 0.05
+_SELECTOR_MISSING_MIN_CHARS = 200
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    watch: str
+    outcome: str
+    capture_id: int | None = None
+    events: tuple[str, ...] = ()
+    change_ids: tuple[int, ...] = ()
+    flagged: bool = False
+    error: str | None = None  # set when the check itself failed (a bug), not the fetch
+
+    @property
+    def changed(self) -> bool:
+        return "changed" in self.events
+
+
+@dataclass(frozen=True)
+class _Processed:
+    """What processing a capture found, before the store decides the events."""
+
+    outcome: str
+    body_sha: str | None
+    text_sha: str | None
+    encoding: str | None
+    document: Document | None
+    reason: str = ""
+
+
+def watch_config(watch: Watch) -> dict[str, object]:
+    return dataclasses.asdict(watch)
+
+
+class Checker:
+    """Runs checks against one store with one fetcher."""
+
+    def __init__(self, store: Store, fetcher: Fetcher, thresholds: Thresholds | None = None):
+        self.store = store
+        self.fetcher = fetcher
+        self.thresholds = thresholds or Thresholds()
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-worker")
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=True)
+
+    def register(self, watches: Iterable[Watch]) -> None:
+        for watch in watches:
+            self.store.ensure_watch(watch.name, watch.url, watch_config(watch))
+
+    async def check_all(self, watches: Sequence[Watch]) -> list[CheckResult]:
+        self.register(watches)
+        return list(await asyncio.gather(*(self.check(w) for w in watches)))
+
+    async def check(self, watch: Watch) -> CheckResult:
+        """Check one watch; never raises (a failure of ours is logged and reported)."""
+        try:
+            state = self.store.state(watch.name)
+            conditional = state.reference is not None
+            capture = await self.fetcher.fetch(
+                watch.url,
+                watch.headers,
+                etag=state.etag if conditional else None,
+                last_modified=state.last_modified if conditional else None,
+            )
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._worker, self.process, watch, capture)
+        except Exception as error:  # a bug must not stop the other watches
+            log.exception("checking %s failed", watch.name)
+            return CheckResult(watch.name, "internal_error", error=f"{type(error).__name__}: {error}")
+
+    def process(self, watch: Watch, capture: Capture) -> CheckResult:
+        """Record a capture and decide its events (runs in the worker thread)."""
+        state = self.store.state(watch.name)
+        found = self._examine(watch, capture, state)
+        comparison, flags = None, []
+        needs_diff = found.outcome == OK and found.text_sha != state.reference_text
+        if needs_diff and found.document is not None and state.reference_text is not None:
+            reference = Document.from_json(self.store.get_blob(state.reference_text))
+            if _almost_empty(found.document, reference):
+                found = dataclasses.replace(
+                    found, outcome=SELECTOR_MISSING,
+                    reason="extraction yields almost no text where the last good capture "
+                    "had plenty: check the watch's select/exclude rules",
+                )
+            else:
+                comparison = compare(reference, found.document)
+                if comparison.changed:
+                    flags = flag_terms(reference.text, found.document.text, watch.terms)
+        record = CaptureRecord(
+            watch=watch.name,
+            url=capture.url,
+            fetched_at=capture.fetched_at,
+            outcome=found.outcome,
+            status=capture.status,
+            final_url=capture.final_url,
+            headers=capture.headers,
+            redirects=capture.redirects,
+            body_sha256=found.body_sha,
+            body_size=len(capture.body) if found.body_sha else None,
+            text_sha256=found.text_sha,
+            encoding=found.encoding,
+            elapsed_ms=round(capture.elapsed * 1000),
+            attempts=capture.attempts,
+            error_class=capture.error_class,
+            error=capture.error or found.reason or None,
+        )
+
+        def decide(capture_id: int, current: WatchState) -> tuple[WatchState, list[EventDraft]]:
+            seen = Observation(
+                capture=capture_id,
+                outcome=found.outcome,
+                body_sha=found.body_sha,
+                text_sha=found.text_sha,
+                final_url=capture.final_url,
+                etag=capture.header("etag"),
+                last_modified=capture.header("last-modified"),
+                comparison=comparison,
+                flags=tuple(flags),
+            )
+            return transition(current, seen, self.thresholds)
+
+        capture_id, change_ids = self.store.record(record, decide)
+        events = tuple(self._kinds(change_ids))
+        return CheckResult(
+            watch=watch.name,
+            outcome=found.outcome,
+            capture_id=capture_id,
+            events=events,
+            change_ids=tuple(change_ids),
+            flagged=bool(flags) and "changed" in events,
+        )
+
+    def _kinds(self, change_ids: list[int]) -> Iterable[str]:
+        return (self.store.change(i)["kind"] for i in change_ids)
+
+    def _examine(self, watch: Watch, capture: Capture, state: WatchState) -> _Processed:
+        if capture.status is None:  # no response at all
+            verdict = classify(capture, "")
+            return _Processed(verdict.outcome, None, None, None, None, verdict.reason)
+        if capture.status == 304 and state.reference is not None:
+            return _Processed(NOT_MODIFIED, None, state.reference_text, None, None)
+        body_sha = self.store.put_blob(capture.body)
+        if body_sha == state.reference_body and capture.status == 200:
+            # Same bytes as the last good capture: nothing to parse.
+            return _Processed(UNCHANGED, body_sha, state.reference_text, None, None)
+        decoded = decode_body(capture.body, capture.header("content-type"))
+        verdict = classify(capture, decoded.text)
+        if verdict.outcome != OK:
+            return _Processed(verdict.outcome, body_sha, None, decoded.encoding, None,
+                              verdict.reason)
+        document = extract_html(decoded.text, watch.select, watch.exclude, watch.ignore)
+        document_json = document.to_json().encode("utf-8")
+        text_sha = self.store.put_blob(document_json)
+        if not document.selected:
+            return _Processed(SELECTOR_MISSING, body_sha, text_sha, decoded.encoding, document,
+                              f"select rule {watch.select!r} matched nothing on the page")
+        return _Processed(OK, body_sha, text_sha, decoded.encoding, document)
+
+
+def _almost_empty(document: Document, reference: Document) -> bool:
+    """True when a page that had plenty of text now yields almost none."""
+    had = len(reference.text)
+    return had >= _SELECTOR_MISSING_MIN_CHARS and len(document.text) < had * _SELECTOR_MISSING_RATIO

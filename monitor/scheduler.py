@@ -1,0 +1,130 @@
+"""Scheduling with APScheduler 3: each watch on its own interval (with jitter) or cron.
+
+After a restart, a watch's next check is due one interval after its last recorded
+check, not at once; watches that are overdue are spread over a start-up window so a
+restart never fires every watch in the same second. SIGINT/SIGTERM stop new checks,
+let the ones in flight finish their writes, then return.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import signal
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from .pipeline import Checker, CheckResult
+from .watchlist import Watch
+
+log = logging.getLogger(__name__)
+
+STARTUP_SPREAD_SECONDS = 300.0  # overdue watches are spread over at most this window
+JITTER_SHARE = 0.1  # +-10% of the interval, at most five minutes
+MAX_JITTER_SECONDS = 300.0
+SHUTDOWN_GRACE_SECONDS = 120.0
+
+
+def trigger_for(watch: Watch) -> BaseTrigger:
+    if watch.cron:
+        return CronTrigger.from_crontab(watch.cron, timezone=UTC)
+    every = float(watch.every_seconds or 21600)
+    return IntervalTrigger(
+        seconds=every, jitter=int(min(every * JITTER_SHARE, MAX_JITTER_SECONDS)), timezone=UTC
+    )
+
+
+def first_run(
+    watch: Watch,
+    last_check: datetime | None,
+    now: datetime,
+    rng: random.Random | None = None,
+) -> datetime | None:
+    """When a watch should first be checked after start-up (None: let cron decide).
+
+    >>> w = Watch(name="a", url="https://x", every_seconds=3600)
+    >>> now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    >>> first_run(w, now - timedelta(minutes=10), now)
+    datetime.datetime(2026, 1, 1, 12, 50, tzinfo=datetime.timezone.utc)
+    """
+    if watch.cron:
+        return None
+    rng = rng or random.Random()
+    every = float(watch.every_seconds or 21600)
+    if last_check is not None and last_check + timedelta(seconds=every) > now:
+        return last_check + timedelta(seconds=every)
+    spread = min(every, STARTUP_SPREAD_SECONDS)
+    return now + timedelta(seconds=rng.uniform(0, spread))
+
+
+class Runner:
+    """Runs a Checker on a schedule until stopped."""
+
+    def __init__(
+        self,
+        checker: Checker,
+        watches: tuple[Watch, ...],
+        on_result: Callable[[CheckResult], None] | None = None,
+    ) -> None:
+        self.checker = checker
+        self.watches = watches
+        self.on_result = on_result
+        self.stopping = asyncio.Event()
+        self._in_flight: set[asyncio.Task[CheckResult]] = set()
+
+    async def _job(self, watch: Watch) -> None:
+        if self.stopping.is_set():
+            return
+        task = asyncio.ensure_future(self.checker.check(watch))
+        self._in_flight.add(task)
+        try:
+            result = await asyncio.shield(task)
+        finally:
+            self._in_flight.discard(task)
+        if self.on_result is not None:
+            self.on_result(result)
+
+    def schedule(self, scheduler: AsyncIOScheduler, last_checks: Mapping[str, datetime]) -> None:
+        now = datetime.now(UTC)
+        for watch in self.watches:
+            options: dict[str, object] = {}
+            start = first_run(watch, last_checks.get(watch.name), now)
+            if start is not None:
+                options["next_run_time"] = start
+            scheduler.add_job(
+                self._job, trigger_for(watch), args=[watch], id=watch.name, name=watch.name,
+                max_instances=1, coalesce=True, misfire_grace_time=None, **options,
+            )
+
+    async def run(self) -> None:
+        """Schedule every watch and run until SIGINT/SIGTERM (or ``stopping`` is set)."""
+        self.checker.register(self.watches)
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        self.schedule(scheduler, self.checker.store.last_checks())
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self.stopping.set)
+        scheduler.start()
+        for job in scheduler.get_jobs():
+            log.info("%s: next check %s", job.name, job.next_run_time)
+        try:
+            await self.stopping.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+            await self._finish_in_flight()
+
+    async def _finish_in_flight(self) -> None:
+        if not self._in_flight:
+            return
+        log.info("waiting for %d check(s) in flight to finish", len(self._in_flight))
+        _, pending = await asyncio.wait(self._in_flight, timeout=SHUTDOWN_GRACE_SECONDS)
+        for task in pending:
+            task.cancel()  # a cancelled fetch records nothing; the store stays consistent

@@ -1,0 +1,365 @@
+"""The evidence store: SQLite (WAL) for records, content-addressed blobs for bytes.
+
+Layout of a data directory::
+
+    monitor.db          captures, changes, watches (captures and changes append-only)
+    blobs/ab/<sha>.gz   raw bodies and extracted documents, named by SHA-256
+
+Every check is one ``captures`` row, written in the same transaction as its events and
+the watch's new state, *after* its blobs are safely on disk: a crash or SIGKILL at any
+point leaves either the whole check or none of it, and never a row pointing at a
+missing blob. Triggers refuse UPDATE and DELETE on captures and changes.
+
+The class is the embedded default; the methods are the interface a PostgreSQL and
+object-storage back end would implement for teams that outgrow one machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .blobs import BlobStore
+from .errors import NotFoundError, StoreError
+from .events import EventDraft, WatchState
+
+DEFAULT_DATA_DIR = "monitor-data"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS watches (
+    name TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    config TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_check_at TEXT,
+    state TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS captures (
+    id INTEGER PRIMARY KEY,
+    watch TEXT NOT NULL,
+    url TEXT NOT NULL,
+    fetched_at TEXT NOT NULL,
+    status INTEGER,
+    final_url TEXT,
+    headers TEXT NOT NULL DEFAULT '[]',
+    redirects TEXT NOT NULL DEFAULT '[]',
+    body_sha256 TEXT,
+    body_size INTEGER,
+    text_sha256 TEXT,
+    encoding TEXT,
+    elapsed_ms INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    outcome TEXT NOT NULL,
+    error_class TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS captures_by_watch ON captures (watch, id);
+CREATE TABLE IF NOT EXISTS changes (
+    id INTEGER PRIMARY KEY,
+    watch TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    detected_at TEXT NOT NULL,
+    from_capture INTEGER REFERENCES captures (id),
+    to_capture INTEGER NOT NULL REFERENCES captures (id),
+    removed TEXT NOT NULL,
+    added TEXT NOT NULL,
+    flags TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_by_time ON changes (detected_at, id);
+CREATE INDEX IF NOT EXISTS changes_by_watch ON changes (watch, id);
+CREATE TRIGGER IF NOT EXISTS captures_no_update BEFORE UPDATE ON captures
+    BEGIN SELECT RAISE(ABORT, 'captures are append-only evidence'); END;
+CREATE TRIGGER IF NOT EXISTS captures_no_delete BEFORE DELETE ON captures
+    BEGIN SELECT RAISE(ABORT, 'captures are append-only evidence'); END;
+CREATE TRIGGER IF NOT EXISTS changes_no_update BEFORE UPDATE ON changes
+    BEGIN SELECT RAISE(ABORT, 'changes are append-only evidence'); END;
+CREATE TRIGGER IF NOT EXISTS changes_no_delete BEFORE DELETE ON changes
+    BEGIN SELECT RAISE(ABORT, 'changes are append-only evidence'); END;
+"""
+
+# A change event with its watch's URL and both snapshots' raw-body hashes.
+_CHANGE_SELECT = (
+    "SELECT c.*, w.url AS url, f.body_sha256 AS from_snapshot, "
+    "t.body_sha256 AS to_snapshot FROM changes c "
+    "JOIN watches w ON w.name = c.watch "
+    "LEFT JOIN captures f ON f.id = c.from_capture "
+    "JOIN captures t ON t.id = c.to_capture WHERE 1 = 1"
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """UTC ISO-8601 with a Z, to the microsecond (sortable as text).
+
+    >>> iso(datetime(2020, 12, 17, 8, 0, tzinfo=UTC))
+    '2020-12-17T08:00:00.000000Z'
+    """
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    """Parse an ISO-8601 time; naive times are taken as UTC.
+
+    >>> parse_time("2020-12-17T08:00:00Z").isoformat()
+    '2020-12-17T08:00:00+00:00'
+    >>> parse_time("2020-12-17").isoformat()
+    '2020-12-17T00:00:00+00:00'
+    """
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class CaptureRecord:
+    """A capture row as the pipeline writes it."""
+
+    watch: str
+    url: str
+    fetched_at: datetime
+    outcome: str
+    status: int | None = None
+    final_url: str | None = None
+    headers: Sequence[tuple[str, str]] = ()
+    redirects: Sequence[tuple[int, str]] = ()
+    body_sha256: str | None = None
+    body_size: int | None = None
+    text_sha256: str | None = None
+    encoding: str | None = None
+    elapsed_ms: int | None = None
+    attempts: int = 1
+    error_class: str | None = None
+    error: str | None = None
+
+
+class Store:
+    """SQLite + blob store in one data directory. Safe to share between threads."""
+
+    def __init__(self, data_dir: str | os.PathLike[str]) -> None:
+        self.root = Path(data_dir)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.blobs = BlobStore(self.root / "blobs")
+            self._db = sqlite3.connect(
+                self.root / "monitor.db", check_same_thread=False, isolation_level=None,
+                timeout=30,
+            )
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode is crash-safe (a kill loses nothing committed; a power
+            # cut may lose the last transactions but never corrupts).
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+        except (OSError, sqlite3.Error) as error:
+            raise StoreError(
+                f"cannot open the data directory {self.root}: {error}. "
+                "Check the path and its permissions, or pick another with --data-dir."
+            ) from error
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    # -- watches ------------------------------------------------------------------
+
+    def ensure_watch(self, name: str, url: str, config: dict[str, Any]) -> None:
+        """Register a watch (or refresh its configuration); its history is untouched."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO watches (name, url, config, created_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET url = excluded.url, config = excluded.config",
+                (name, url, json.dumps(config, ensure_ascii=False), iso(utc_now())),
+            )
+
+    def watch_config(self, name: str) -> dict[str, Any]:
+        self.require_watch(name)
+        rows = self._query("SELECT config FROM watches WHERE name = ?", (name,))
+        return dict(json.loads(rows[0]["config"]))
+
+    def state(self, name: str) -> WatchState:
+        rows = self._query("SELECT state FROM watches WHERE name = ?", (name,))
+        return WatchState.from_dict(json.loads(rows[0]["state"])) if rows else WatchState()
+
+    def last_checks(self) -> dict[str, datetime]:
+        """When each watch was last checked (for scheduling after a restart)."""
+        rows = self._query("SELECT name, last_check_at FROM watches WHERE last_check_at NOT NULL")
+        return {r["name"]: parse_time(r["last_check_at"]) for r in rows}
+
+    # -- recording a check --------------------------------------------------------
+
+    def put_blob(self, data: bytes, digest: str | None = None) -> str:
+        return self.blobs.put(data, digest)
+
+    def get_blob(self, digest: str) -> bytes:
+        return self.blobs.get(digest)
+
+    def record(
+        self,
+        capture: CaptureRecord,
+        decide: Any,
+    ) -> tuple[int, list[int]]:
+        """Write one check atomically: the capture row, its events and the new state.
+
+        ``decide(capture_id, state) -> (new_state, [EventDraft])`` runs inside the
+        transaction, so the state it reads cannot change underneath it.
+        """
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO captures (watch, url, fetched_at, status, final_url, headers, "
+                "redirects, body_sha256, body_size, text_sha256, encoding, elapsed_ms, "
+                "attempts, outcome, error_class, error) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    capture.watch, capture.url, iso(capture.fetched_at), capture.status,
+                    capture.final_url,
+                    json.dumps([list(h) for h in capture.headers], ensure_ascii=False),
+                    json.dumps([list(r) for r in capture.redirects], ensure_ascii=False),
+                    capture.body_sha256, capture.body_size, capture.text_sha256,
+                    capture.encoding, capture.elapsed_ms, capture.attempts, capture.outcome,
+                    capture.error_class, capture.error,
+                ),
+            )
+            capture_id = int(cursor.lastrowid or 0)
+            state = self._state_in(db, capture.watch)
+            new_state, drafts = decide(capture_id, state)
+            change_ids = [self._insert_change(db, capture, draft) for draft in drafts]
+            db.execute(
+                "UPDATE watches SET state = ?, last_check_at = ? WHERE name = ?",
+                (json.dumps(new_state.to_dict()), iso(capture.fetched_at), capture.watch),
+            )
+        return capture_id, change_ids
+
+    @staticmethod
+    def _state_in(db: sqlite3.Connection, name: str) -> WatchState:
+        row = db.execute("SELECT state FROM watches WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise StoreError(f"watch {name!r} is not registered; call ensure_watch first")
+        return WatchState.from_dict(json.loads(row["state"]))
+
+    @staticmethod
+    def _insert_change(db: sqlite3.Connection, capture: CaptureRecord, draft: EventDraft) -> int:
+        cursor = db.execute(
+            "INSERT INTO changes (watch, kind, detected_at, from_capture, to_capture, removed, "
+            "added, flags, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                capture.watch, draft.kind, iso(capture.fetched_at), draft.from_capture,
+                draft.to_capture,
+                json.dumps(list(draft.removed), ensure_ascii=False),
+                json.dumps(list(draft.added), ensure_ascii=False),
+                json.dumps([f.to_dict() for f in draft.flags], ensure_ascii=False),
+                json.dumps(draft.detail, ensure_ascii=False),
+            ),
+        )
+        return int(cursor.lastrowid or 0)
+
+    # -- reading ------------------------------------------------------------------
+
+    def capture(self, capture_id: int) -> sqlite3.Row:
+        rows = self._query("SELECT * FROM captures WHERE id = ?", (capture_id,))
+        if not rows:
+            raise NotFoundError(f"no capture with id {capture_id}")
+        return rows[0]
+
+    def captures(self, watch: str) -> list[sqlite3.Row]:
+        self.require_watch(watch)
+        return self._query("SELECT * FROM captures WHERE watch = ? ORDER BY id", (watch,))
+
+    def capture_at(self, watch: str, moment: datetime) -> sqlite3.Row | None:
+        """The last capture with extracted text taken at or before a time."""
+        self.require_watch(watch)
+        rows = self._query(
+            "SELECT * FROM captures WHERE watch = ? AND text_sha256 NOT NULL AND fetched_at <= ? "
+            "ORDER BY id DESC LIMIT 1",
+            (watch, iso(moment)),
+        )
+        return rows[0] if rows else None
+
+    def require_watch(self, watch: str) -> None:
+        if not self._query("SELECT 1 FROM watches WHERE name = ?", (watch,)):
+            known = ", ".join(r["name"] for r in self._query("SELECT name FROM watches")) or "none"
+            raise NotFoundError(f"no watch named {watch!r} in this data directory (known: {known})")
+
+    def change(self, change_id: int) -> sqlite3.Row:
+        rows = self._query(_CHANGE_SELECT + " AND c.id = ?", (change_id,))
+        if not rows:
+            raise NotFoundError(f"no change with id {change_id}; list them with 'monitor changes'")
+        return rows[0]
+
+    def changes(
+        self,
+        since: datetime | None = None,
+        watch: str | None = None,
+        flagged: bool = False,
+    ) -> list[sqlite3.Row]:
+        """Change events, oldest first, joined with their snapshots' body hashes."""
+        sql = _CHANGE_SELECT
+        params: list[Any] = []
+        if since is not None:
+            sql += " AND c.detected_at >= ?"
+            params.append(iso(since))
+        if watch is not None:
+            sql += " AND c.watch = ?"
+            params.append(watch)
+        if flagged:
+            sql += " AND c.flags != '[]'"
+        return self._query(sql + " ORDER BY c.detected_at, c.id", params)
+
+    # -- integrity ----------------------------------------------------------------
+
+    def verify(self) -> list[str]:
+        """Problems found: SQLite integrity, blobs missing or not matching their hash."""
+        problems = [
+            f"sqlite: {row[0]}"
+            for row in self._query("PRAGMA integrity_check")
+            if row[0] != "ok"
+        ]
+        digests = self._query(
+            "SELECT body_sha256 AS d FROM captures WHERE body_sha256 NOT NULL "
+            "UNION SELECT text_sha256 FROM captures WHERE text_sha256 NOT NULL"
+        )
+        problems += [
+            f"blob {row['d']} is missing or does not match its hash"
+            for row in digests
+            if not self.blobs.verify(row["d"])
+        ]
+        return problems

@@ -1,0 +1,87 @@
+"""Text normalisation shared by extraction, comparison and term flagging.
+
+Three levels, each for one purpose:
+
+* :func:`clean` — what we store and show: NFC, whitespace runs (NBSP and ideographic
+  space included) collapsed to one space, trimmed.
+* :func:`compare_key` — what two versions are compared on: NFKC, so full-width and
+  half-width forms are equal; case is kept because a case change is a real edit.
+* :func:`fold` — what watched terms are matched on: NFKC, case-folded, traditional
+  Chinese folded to simplified (OpenCC ``t2s``), so 維族 matches 维族.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import opencc
+
+# \s covers NBSP (U+00A0), U+3000 and the other Unicode spaces in Python's re.
+_WHITESPACE = re.compile(r"\s+")
+# Zero-width characters that pages sprinkle into text for line-breaking hints.
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+# A space between two CJK characters comes from line breaks in the HTML source;
+# browsers do not show it for Chinese/Japanese, so neither do we.
+_CJK = (
+    "\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+    "\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\U00020000-\U0002fa1f"
+)
+_SPACE_BETWEEN_CJK = re.compile(f"(?<=[{_CJK}]) (?=[{_CJK}])")
+
+
+def clean(text: str) -> str:
+    """Normalise text for storage and display.
+
+    >>> clean("  Face\\u00a0 attributes\\n\\t list ")
+    'Face attributes list'
+    >>> clean("是否\\n  是维族")
+    '是否是维族'
+    """
+    text = _ZERO_WIDTH.sub("", text)
+    text = _WHITESPACE.sub(" ", text).strip()
+    text = _SPACE_BETWEEN_CJK.sub("", text)
+    return unicodedata.normalize("NFC", text)
+
+
+def clean_verbatim(text: str) -> str:
+    """Normalise a code block: keep line structure, drop trailing spaces and blank edges.
+
+    >>> clean_verbatim("\\n  a = 1  \\r\\n  b = 2\\n\\n")
+    '  a = 1\\n  b = 2'
+    """
+    text = _ZERO_WIDTH.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    lines = [line.rstrip().replace("\u00a0", " ") for line in text.split("\n")]
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    return unicodedata.normalize("NFC", "\n".join(lines))
+
+
+def compare_key(text: str) -> str:
+    """Key two versions of a piece of text are compared on.
+
+    >>> compare_key("ＡＰＩ（１２３）") == compare_key("API(123)")
+    True
+    >>> compare_key("Api") == compare_key("API")
+    False
+    """
+    return unicodedata.normalize("NFKC", text)
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def fold(text: str) -> str:
+    """Key watched terms are matched on (case, width and Chinese-variant insensitive).
+
+    >>> fold("是否是維族") == fold("是否是维族")
+    True
+    >>> fold("ＵＹＧＨＵＲ") == fold("uyghur")
+    True
+    """
+    return _t2s().convert(unicodedata.normalize("NFKC", text).casefold())

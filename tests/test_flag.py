@@ -1,0 +1,33 @@
+"""Watched terms: counts before/after across case, width and Chinese variants."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.flag import Flag, count_terms, find_terms, flag_terms
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "terms", "flags"),
+    [
+        ("是否是维族", "", ["维族"], [Flag("维族", "removed", 1, 0)]),
+        ("是否是維族", "无", ["维族"], [Flag("维族", "removed", 1, 0)]),  # traditional page
+        ("Uyghur and UIGHUR", "Uyghur", ["uighur", "uyghur"], [Flag("uighur", "removed", 1, 0)]),
+        ("", "ｕｙｇｈｕｒ", ["Uyghur"], [Flag("Uyghur", "added", 0, 1)]),
+        ("维族 维族", "维族", ["维族"], [Flag("维族", "removed", 2, 1)]),
+        ("维族", "維族", ["维族"], []),  # only the script changed: same count
+        ("ethnicity", "ethnicity", ["ethnicity"], []),
+    ],
+)
+def test_flags(before: str, after: str, terms: list[str], flags: list[Flag]) -> None:
+    assert flag_terms(before, after, terms) == flags
+
+
+def test_substring_match_in_chinese_without_spaces() -> None:
+    assert count_terms("返回是否是维族以及维吾尔族信息", ["维族", "维吾尔"]) == {"维族": 1, "维吾尔": 1}
+
+
+def test_find_terms_maps_back_to_original_text() -> None:
+    text = "属性：是否是維族；ＵＹＧＨＵＲ"
+    spans = find_terms(text, ["维族", "uyghur"])
+    assert [text[a:b] for a, b in spans] == ["維族", "ＵＹＧＨＵＲ"]

@@ -1,0 +1,83 @@
+"""Store: append-only, content-addressed, atomic."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor.events import OK, EventDraft, WatchState
+from monitor.store import CaptureRecord, Store
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "data")
+    s.ensure_watch("w", "https://x/a", {"name": "w"})
+    return s
+
+
+def record(store: Store, body: bytes, events: list[str] = ()) -> tuple[int, list[int]]:  # type: ignore[assignment]
+    digest = store.put_blob(body)
+
+    def decide(capture_id: int, state: WatchState) -> tuple[WatchState, list[EventDraft]]:
+        return WatchState(status="up", reference=capture_id), [
+            EventDraft(kind, None, capture_id) for kind in events]
+
+    return store.record(
+        CaptureRecord("w", "https://x/a", datetime.now(UTC), OK, status=200,
+                      body_sha256=digest, body_size=len(body)),
+        decide,
+    )
+
+
+def test_identical_bodies_are_stored_once(store: Store) -> None:
+    record(store, b"same")
+    record(store, b"same")
+    files = list((store.root / "blobs").glob("??/*.gz"))
+    assert len(files) == 1 and len(store.captures("w")) == 2
+
+
+def test_captures_and_changes_are_append_only(store: Store) -> None:
+    capture_id, (change_id,) = record(store, b"x", ["changed"])
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        store._db.execute("UPDATE captures SET status = 500 WHERE id = ?", (capture_id,))
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        store._db.execute("DELETE FROM changes WHERE id = ?", (change_id,))
+
+
+def test_failed_decision_leaves_no_row(store: Store) -> None:
+    def explode(capture_id: int, state: WatchState) -> tuple[WatchState, list[EventDraft]]:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        store.record(CaptureRecord("w", "https://x/a", datetime.now(UTC), OK), explode)
+    assert store.captures("w") == []
+
+
+def test_verify_detects_a_tampered_blob(store: Store) -> None:
+    record(store, b"evidence")
+    assert store.verify() == []
+    (blob,) = (store.root / "blobs").glob("??/*.gz")
+    blob.chmod(0o644)
+    blob.write_bytes(b"not gzip")
+    assert len(store.verify()) == 1
+
+
+def test_blob_is_plain_gzip_named_by_sha256(store: Store) -> None:
+    import gzip
+    import hashlib
+
+    digest = store.put_blob("是否是维族".encode())
+    assert hashlib.sha256(gzip.decompress(store.blobs.path(digest).read_bytes())).hexdigest() == digest
+
+
+def test_unwritable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
+    from monitor.errors import StoreError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="cannot open the data directory"):
+        Store(blocker / "data")
