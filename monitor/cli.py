@@ -264,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as error:  # noqa: BLE001 - last resort: say it, exit 1
+    except Exception as error:
         logging.getLogger("monitor").debug("internal error", exc_info=True)
         click.echo(f"monitor: internal error: {type(error).__name__}: {error} "
                    "(run with -vv for a traceback and please report it)", err=True)

@@ -58,7 +58,7 @@ def demo_page(name: str) -> bytes:
     return (resources.files("monitor") / "demo_pages" / name).read_bytes()
 
 
-class _Pages:
+class Pages:
     """What the demo server currently serves, path -> body."""
 
     def __init__(self) -> None:
@@ -74,7 +74,7 @@ class _Pages:
             return self.bodies.get(path)
 
 
-def serve(pages: _Pages) -> ThreadingHTTPServer:
+def serve(pages: Pages) -> ThreadingHTTPServer:
     """Start a loopback-only server for the demo pages on an ephemeral port."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -103,7 +103,7 @@ def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
 
     root = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="monitor-demo-"))
     root.mkdir(parents=True, exist_ok=True)
-    pages = _Pages()
+    pages = Pages()
     server = serve(pages)
     try:
         base = f"http://127.0.0.1:{server.server_address[1]}"

@@ -32,14 +32,11 @@ from .textnorm import clean, clean_verbatim
 CELL_SEPARATOR = " | "
 
 _SKIP = frozenset(
-    "script style noscript template svg math iframe object embed canvas select option "
-    "datalist input textarea head title meta link base".split()
+    ["script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed", "canvas", "select", "option", "datalist", "input", "textarea", "head", "title", "meta", "link", "base"]
 )
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = frozenset(
-    "address article aside blockquote body caption center details dialog dd div dl dt "
-    "fieldset figcaption figure footer form header hgroup hr html legend li main menu nav "
-    "ol p section summary table tbody tfoot thead ul".split()
+    ["address", "article", "aside", "blockquote", "body", "caption", "center", "details", "dialog", "dd", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "header", "hgroup", "hr", "html", "legend", "li", "main", "menu", "nav", "ol", "p", "section", "summary", "table", "tbody", "tfoot", "thead", "ul"]
 )
 _CELLS = frozenset(("td", "th"))
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)

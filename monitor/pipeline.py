@@ -16,7 +16,6 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from .blobs import sha256_hex
 from .classify import classify
 from .compare import compare
 from .decode import decode_body

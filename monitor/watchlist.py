@@ -636,9 +636,15 @@ def _section(loc: Sequence[str | int]) -> str:
 
 def _first_error(error: ValidationError, root: yaml.Node, data: Any, path: str) -> WatchlistError:
     """The error that comes first in the file, as a WatchlistError."""
+    details = error.errors(include_url=False)
+    # A misspelt key also shows as a missing one ('urll' -> no 'url'): report the misspelling.
+    misspelt = {tuple(d["loc"][:-1]) for d in details if d["type"] == "extra_forbidden"}
+    details = [
+        d for d in details if not (d["type"] == "missing" and tuple(d["loc"][:-1]) in misspelt)
+    ]
     found = []
-    for order, detail in enumerate(error.errors(include_url=False)):
-        loc = tuple(p for p in detail["loc"] if not (isinstance(p, str) and p.startswith("[")))
+    for order, detail in enumerate(details):
+        loc = tuple(p for p in detail["loc"] if p != "[key]")
         found.append((_line_of(root, detail["loc"]), order, loc, detail))
     line, _, loc, detail = min(found, key=lambda item: item[:2])
     return WatchlistError(
@@ -686,6 +692,8 @@ _TYPE_REASONS = {
 
 
 def _unknown_key_reason(key: str, allowed: Sequence[str]) -> str:
+    if key in ("name", "url") and "name" not in allowed:
+        return f"{key!r} cannot be a default; give each watch its own {key}"
     close = difflib.get_close_matches(key, allowed, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return f"unknown key {key!r}{hint}; allowed keys: {', '.join(allowed)}"

@@ -1,0 +1,90 @@
+"""Shared fixtures: a loopback page server, a CLI runner, watchlist writing."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from monitor.cli import main
+from monitor.demo import Pages, serve
+
+
+@dataclass
+class Site:
+    """Pages served from 127.0.0.1; ``set`` changes what a path serves."""
+
+    pages: Pages
+    base: str
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def set(self, path: str, html: str | bytes) -> None:
+        self.pages.set(path, html.encode() if isinstance(html, str) else html)
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    pages = Pages()
+    server = serve(pages)
+    try:
+        yield Site(pages, f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> object:
+        return json.loads(self.out)
+
+
+def run_cli(*args: str) -> Result:
+    """Run the monitor command in-process; returns exit code and output."""
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            main(list(args))
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def cli(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """``cli("check", ...)`` with a per-test data directory."""
+    data = tmp_path / "data"
+
+    def invoke(*args: str) -> Result:
+        return run_cli("--data-dir", str(data), *args)
+
+    invoke.data_dir = data  # type: ignore[attr-defined]
+    return invoke
+
+
+def write_watchlist(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# Fast fetch settings for tests: loopback only, no politeness delay, quick retries.
+FAST_SETTINGS = """
+settings:
+  host_delay: 0
+  per_host: 4
+"""
+
+PYTHON = sys.executable
