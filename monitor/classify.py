@@ -52,8 +52,25 @@ _NOT_FOUND = re.compile(
     re.IGNORECASE,
 )
 _LANDING_PATHS = frozenset(
-    ("", "/", "/index.html", "/index.htm", "/home", "/404", "/404.html", "/error",
-     "/error.html", "/notfound", "/not-found", "/en", "/en/", "/zh", "/zh/", "/cn", "/cn/")
+    (
+        "",
+        "/",
+        "/index.html",
+        "/index.htm",
+        "/home",
+        "/404",
+        "/404.html",
+        "/error",
+        "/error.html",
+        "/notfound",
+        "/not-found",
+        "/en",
+        "/en/",
+        "/zh",
+        "/zh/",
+        "/cn",
+        "/cn/",
+    )
 )
 _SMALL_PAGE = 60000  # a captcha wall on a 200 is a small page, not a long document
 

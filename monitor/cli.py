@@ -106,8 +106,13 @@ def _result_line(result: CheckResult) -> str:
 
 
 @cli.command()
-@click.option("--watchlist", "watchlist_path", required=True, type=click.Path(dir_okay=False),
-              help="The watchlist YAML file.")
+@click.option(
+    "--watchlist",
+    "watchlist_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The watchlist YAML file.",
+)
 @click.argument("names", nargs=-1)
 @click.pass_obj
 def check(obj: _Context, watchlist_path: str, names: tuple[str, ...]) -> None:
@@ -124,8 +129,13 @@ def check(obj: _Context, watchlist_path: str, names: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@click.option("--watchlist", "watchlist_path", required=True, type=click.Path(dir_okay=False),
-              help="The watchlist YAML file.")
+@click.option(
+    "--watchlist",
+    "watchlist_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The watchlist YAML file.",
+)
 @click.pass_obj
 def run(obj: _Context, watchlist_path: str) -> None:
     """Check every watch on its schedule until stopped (Ctrl-C or SIGTERM)."""
@@ -137,10 +147,13 @@ def run(obj: _Context, watchlist_path: str) -> None:
         with obj.store() as store:
             async with Fetcher(fetch_policy(watchlist.settings)) as fetcher:
                 checker = Checker(store, fetcher, thresholds(watchlist.settings))
-                runner = Runner(checker, watchlist.watches,
-                                on_result=lambda r: click.echo(_result_line(r)))
-                click.echo(f"monitoring {len(watchlist.watches)} watch(es); data in "
-                           f"{store.root}; stop with Ctrl-C")
+                runner = Runner(
+                    checker, watchlist.watches, on_result=lambda r: click.echo(_result_line(r))
+                )
+                click.echo(
+                    f"monitoring {len(watchlist.watches)} watch(es); data in "
+                    f"{store.root}; stop with Ctrl-C"
+                )
                 try:
                     await runner.run()
                 finally:
@@ -151,15 +164,24 @@ def run(obj: _Context, watchlist_path: str) -> None:
 
 
 @cli.command()
-@click.option("--since", callback=lambda _c, _p, v: _time_option(v),
-              help="Only events detected at or after this ISO-8601 time.")
+@click.option(
+    "--since",
+    callback=lambda _c, _p, v: _time_option(v),
+    help="Only events detected at or after this ISO-8601 time.",
+)
 @click.option("--watch", "watch_name", help="Only this watch.")
 @click.option("--flagged", is_flag=True, help="Only events that changed a watched term.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
 @click.pass_obj
-def changes(obj: _Context, since: object, watch_name: str | None, flagged: bool,
-            output_format: str) -> None:
+def changes(
+    obj: _Context, since: object, watch_name: str | None, flagged: bool, output_format: str
+) -> None:
     """List change events, oldest first."""
     with obj.store() as store:
         if watch_name:
@@ -173,8 +195,12 @@ def changes(obj: _Context, since: object, watch_name: str | None, flagged: bool,
 
 @cli.command()
 @click.argument("change_id", type=int)
-@click.option("--html", "html_path", type=click.Path(dir_okay=False),
-              help="Also write a self-contained HTML report to this file.")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False),
+    help="Also write a self-contained HTML report to this file.",
+)
 @click.pass_obj
 def diff(obj: _Context, change_id: int, html_path: str | None) -> None:
     """Show one change: removed and added wording in context."""
@@ -193,19 +219,24 @@ def history(obj: _Context, name: str) -> None:
     """The captures of one watch, oldest first."""
     with obj.store() as store:
         rows = store.captures(name)
-    click.echo(f"{'id':>6}  {'fetched (UTC)':<27} {'status':>6}  {'outcome':<16} "
-               f"{'body sha256':<16} final URL / error")
+    click.echo(
+        f"{'id':>6}  {'fetched (UTC)':<27} {'status':>6}  {'outcome':<16} "
+        f"{'body sha256':<16} final URL / error"
+    )
     for row in rows:
         sha = (row["body_sha256"] or "-")[:16]
         tail = row["error"] or row["final_url"] or ""
-        click.echo(f"{row['id']:>6}  {row['fetched_at']:<27} {row['status'] or '-':>6}  "
-                   f"{row['outcome']:<16} {sha:<16} {tail}")
+        click.echo(
+            f"{row['id']:>6}  {row['fetched_at']:<27} {row['status'] or '-':>6}  "
+            f"{row['outcome']:<16} {sha:<16} {tail}"
+        )
 
 
 @cli.command()
 @click.argument("name")
-@click.option("--at", "at", callback=lambda _c, _p, v: _time_option(v),
-              help="ISO-8601 time (default: now).")
+@click.option(
+    "--at", "at", callback=lambda _c, _p, v: _time_option(v), help="ISO-8601 time (default: now)."
+)
 @click.pass_obj
 def show(obj: _Context, name: str, at: object) -> None:
     """The text of a watch as it stood at a time."""
@@ -216,8 +247,10 @@ def show(obj: _Context, name: str, at: object) -> None:
         if row is None:
             raise MonitorError(f"watch {name!r} has no capture with text at or before that time")
         document = Document.from_json(store.get_blob(row["text_sha256"]))
-    click.echo(f"# {name} as captured {row['fetched_at']} (capture {row['id']}, "
-               f"body sha256 {row['body_sha256']})")
+    click.echo(
+        f"# {name} as captured {row['fetched_at']} (capture {row['id']}, "
+        f"body sha256 {row['body_sha256']})"
+    )
     click.echo(document.text)
 
 
@@ -266,6 +299,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(130)
     except Exception as error:
         logging.getLogger("monitor").debug("internal error", exc_info=True)
-        click.echo(f"monitor: internal error: {type(error).__name__}: {error} "
-                   "(run with -vv for a traceback and please report it)", err=True)
+        click.echo(
+            f"monitor: internal error: {type(error).__name__}: {error} "
+            "(run with -vv for a traceback and please report it)",
+            err=True,
+        )
         sys.exit(1)

@@ -200,8 +200,9 @@ def compare(
     regions = _pair_similar(regions, old.blocks, new.blocks)
     result = _Accumulator()
     for deleted, inserted in regions:
-        _compare_region(dmp, budget, _Side(old.blocks, deleted), _Side(new.blocks, inserted),
-                        result)
+        _compare_region(
+            dmp, budget, _Side(old.blocks, deleted), _Side(new.blocks, inserted), result
+        )
     return Comparison(
         removed=tuple(f for _, f in sorted(result.removed, key=lambda p: p[0])),
         added=tuple(f for _, f in sorted(result.added, key=lambda p: p[0])),

@@ -108,8 +108,9 @@ def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
     try:
         base = f"http://127.0.0.1:{server.server_address[1]}"
         watchlist_path = root / "demo-watchlist.yaml"
-        watchlist_path.write_text(WATCHLIST.format(base=base, zh=ZH_PATH, en=EN_PATH),
-                                  encoding="utf-8")
+        watchlist_path.write_text(
+            WATCHLIST.format(base=base, zh=ZH_PATH, en=EN_PATH), encoding="utf-8"
+        )
         watchlist = load_watchlist(watchlist_path)
         policy = FetchPolicy(host_delay=0.0, retries=0)
         pages.set(EN_PATH, demo_page("aliyun-en.html"))
@@ -134,8 +135,9 @@ def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
         server.server_close()
 
 
-def _report(store: Store, results: list[CheckResult], root: Path,
-            echo: Callable[[str], None]) -> Path:
+def _report(
+    store: Store, results: list[CheckResult], root: Path, echo: Callable[[str], None]
+) -> Path:
     change_ids = [i for r in results for i in r.change_ids]
     if not change_ids:
         raise RuntimeError("the demo's silent edit produced no change event")

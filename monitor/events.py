@@ -91,8 +91,11 @@ class Thresholds:
     gone_after: int = 2
 
 
+DEFAULT_THRESHOLDS = Thresholds()
+
+
 def transition(
-    state: WatchState, seen: Observation, limits: Thresholds = Thresholds()
+    state: WatchState, seen: Observation, limits: Thresholds = DEFAULT_THRESHOLDS
 ) -> tuple[WatchState, list[EventDraft]]:
     """Next state and events for one observation.
 
@@ -120,8 +123,12 @@ def _failure(
     events = []
     if failures >= limits.unreachable_after and state.status not in (UNREACHABLE, GONE):
         events.append(
-            EventDraft(UNREACHABLE, state.reference, seen.capture,
-                       detail={"failures": failures, "since_capture": problem})
+            EventDraft(
+                UNREACHABLE,
+                state.reference,
+                seen.capture,
+                detail={"failures": failures, "since_capture": problem},
+            )
         )
         state = replace(state, status=UNREACHABLE)
     return replace(state, failures=failures, gone_streak=0, last_problem=problem), events
@@ -135,39 +142,45 @@ def _gone(
     events = []
     if streak >= limits.gone_after and state.status != GONE:
         events.append(
-            EventDraft(GONE, state.reference, seen.capture,
-                       detail={"confirmations": streak, "since_capture": problem})
+            EventDraft(
+                GONE,
+                state.reference,
+                seen.capture,
+                detail={"confirmations": streak, "since_capture": problem},
+            )
         )
         state = replace(state, status=GONE)
     return replace(state, gone_streak=streak, failures=0, last_problem=problem), events
 
 
-def _needs_attention(
-    state: WatchState, seen: Observation
-) -> tuple[WatchState, list[EventDraft]]:
+def _needs_attention(state: WatchState, seen: Observation) -> tuple[WatchState, list[EventDraft]]:
     # Evidence is stored, but a bot wall or a missing selector is never diffed against
     # the real content: the reference stays the last good capture.
     events = []
     if state.status != seen.outcome:
         events.append(EventDraft(seen.outcome, state.reference, seen.capture))
-    return replace(state, status=seen.outcome, failures=0, gone_streak=0,
-                   last_problem=seen.capture), events
+    return replace(
+        state, status=seen.outcome, failures=0, gone_streak=0, last_problem=seen.capture
+    ), events
 
 
 def _good(state: WatchState, seen: Observation) -> tuple[WatchState, list[EventDraft]]:
     events: list[EventDraft] = []
     if state.status not in (NEW, UP):
         events.append(
-            EventDraft(RESTORED, state.last_problem, seen.capture,
-                       detail={"after": state.status})
+            EventDraft(RESTORED, state.last_problem, seen.capture, detail={"after": state.status})
         )
     if seen.outcome == NOT_MODIFIED or seen.outcome == UNCHANGED:
         return replace(state, status=UP, failures=0, gone_streak=0, last_problem=None), events
     final_url = seen.final_url
     if state.reference is not None and final_url and state.reference_url not in (None, final_url):
         events.append(
-            EventDraft(MOVED, state.reference, seen.capture,
-                       detail={"from_url": state.reference_url, "to_url": final_url})
+            EventDraft(
+                MOVED,
+                state.reference,
+                seen.capture,
+                detail={"from_url": state.reference_url, "to_url": final_url},
+            )
         )
     comparison = seen.comparison
     if state.reference is not None and comparison is not None and comparison.changed:

@@ -11,8 +11,10 @@ the heading path it sits under, so a change can be located ("人脸属性 > 返�
 >>> doc = extract_html('<h1>Face</h1><h2>Output</h2><table><tr><td>age</td><td>int</td></tr>'
 ...                    '</table><script>x()</script><p>Updated: 2020-12-01</p>',
 ...                    ignore=("^Updated: .*$",))
->>> [(b.kind, b.text, b.path) for b in doc.blocks]
-[('heading', 'Face', ('Face',)), ('heading', 'Output', ('Face', 'Output')), ('row', 'age | int', ('Face', 'Output'))]
+>>> for block in doc.blocks: print(block.kind, repr(block.text), block.path)
+heading 'Face' ('Face',)
+heading 'Output' ('Face', 'Output')
+row 'age | int' ('Face', 'Output')
 """
 
 from __future__ import annotations
@@ -32,11 +34,69 @@ from .textnorm import clean, clean_verbatim
 CELL_SEPARATOR = " | "
 
 _SKIP = frozenset(
-    ["script", "style", "noscript", "template", "svg", "math", "iframe", "object", "embed", "canvas", "select", "option", "datalist", "input", "textarea", "head", "title", "meta", "link", "base"]
+    [
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "svg",
+        "math",
+        "iframe",
+        "object",
+        "embed",
+        "canvas",
+        "select",
+        "option",
+        "datalist",
+        "input",
+        "textarea",
+        "head",
+        "title",
+        "meta",
+        "link",
+        "base",
+    ]
 )
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCKS = frozenset(
-    ["address", "article", "aside", "blockquote", "body", "caption", "center", "details", "dialog", "dd", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "header", "hgroup", "hr", "html", "legend", "li", "main", "menu", "nav", "ol", "p", "section", "summary", "table", "tbody", "tfoot", "thead", "ul"]
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "caption",
+        "center",
+        "details",
+        "dialog",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "header",
+        "hgroup",
+        "hr",
+        "html",
+        "legend",
+        "li",
+        "main",
+        "menu",
+        "nav",
+        "ol",
+        "p",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "tfoot",
+        "thead",
+        "ul",
+    ]
 )
 _CELLS = frozenset(("td", "th"))
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)

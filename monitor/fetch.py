@@ -96,8 +96,9 @@ class _Host:
 class Fetcher:
     """Async fetcher; use as ``async with Fetcher(policy) as fetcher``."""
 
-    def __init__(self, policy: FetchPolicy | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, policy: FetchPolicy | None = None, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self.policy = policy or FetchPolicy()
         self._transport = transport
         self._hosts: dict[str, _Host] = {}
@@ -171,8 +172,12 @@ class Fetcher:
                 async with asyncio.timeout(self.policy.attempt_deadline):
                     return await self._request(url, headers, fetched_at)
             except TimeoutError:
-                return _failed(url, fetched_at, TRANSIENT,
-                               f"no complete response within {self.policy.attempt_deadline:g}s")
+                return _failed(
+                    url,
+                    fetched_at,
+                    TRANSIENT,
+                    f"no complete response within {self.policy.attempt_deadline:g}s",
+                )
 
     def _host(self, url: str) -> _Host:
         key = urlsplit(url).netloc.lower()
@@ -203,8 +208,12 @@ class Fetcher:
                     redirects=tuple((r.status_code, str(r.url)) for r in response.history),
                 )
         except _TooLarge:
-            return _failed(url, fetched_at, TOO_LARGE,
-                           f"body larger than {self.policy.max_bytes} bytes; not stored")
+            return _failed(
+                url,
+                fetched_at,
+                TOO_LARGE,
+                f"body larger than {self.policy.max_bytes} bytes; not stored",
+            )
         except httpx.TooManyRedirects as error:
             return _failed(url, fetched_at, REDIRECT_LOOP, f"redirect loop or chain: {error}")
         except (httpx.TransportError, httpx.DecodingError) as error:

@@ -109,7 +109,9 @@ class Checker:
             return await loop.run_in_executor(self._worker, self.process, watch, capture)
         except Exception as error:  # a bug must not stop the other watches
             log.exception("checking %s failed", watch.name)
-            return CheckResult(watch.name, "internal_error", error=f"{type(error).__name__}: {error}")
+            return CheckResult(
+                watch.name, "internal_error", error=f"{type(error).__name__}: {error}"
+            )
 
     def process(self, watch: Watch, capture: Capture) -> CheckResult:
         """Record a capture and decide its events (runs in the worker thread)."""
@@ -121,7 +123,8 @@ class Checker:
             reference = Document.from_json(self.store.get_blob(state.reference_text))
             if _almost_empty(found.document, reference):
                 found = dataclasses.replace(
-                    found, outcome=SELECTOR_MISSING,
+                    found,
+                    outcome=SELECTOR_MISSING,
                     reason="extraction yields almost no text where the last good capture "
                     "had plenty: check the watch's select/exclude rules",
                 )
@@ -189,14 +192,21 @@ class Checker:
         decoded = decode_body(capture.body, capture.header("content-type"))
         verdict = classify(capture, decoded.text)
         if verdict.outcome != OK:
-            return _Processed(verdict.outcome, body_sha, None, decoded.encoding, None,
-                              verdict.reason)
+            return _Processed(
+                verdict.outcome, body_sha, None, decoded.encoding, None, verdict.reason
+            )
         document = extract_html(decoded.text, watch.select, watch.exclude, watch.ignore)
         document_json = document.to_json().encode("utf-8")
         text_sha = self.store.put_blob(document_json)
         if not document.selected:
-            return _Processed(SELECTOR_MISSING, body_sha, text_sha, decoded.encoding, document,
-                              f"select rule {watch.select!r} matched nothing on the page")
+            return _Processed(
+                SELECTOR_MISSING,
+                body_sha,
+                text_sha,
+                decoded.encoding,
+                document,
+                f"select rule {watch.select!r} matched nothing on the page",
+            )
         return _Processed(OK, body_sha, text_sha, decoded.encoding, document)
 
 

@@ -61,8 +61,10 @@ def changes_text(rows: Sequence[sqlite3.Row]) -> str:
     for row in rows:
         event = change_to_json(row)
         summary = _summary(event)
-        lines.append(f"#{event['id']:<5} {event['detected_at']}  {event['kind']:<16} "
-                     f"{event['watch']}  {summary}")
+        lines.append(
+            f"#{event['id']:<5} {event['detected_at']}  {event['kind']:<16} "
+            f"{event['watch']}  {summary}"
+        )
     return "\n".join(lines)
 
 
@@ -123,8 +125,12 @@ def location(fragment: dict[str, Any]) -> str:
     'table row under 人脸属性 > 返回参数'
     """
     path = " > ".join(fragment.get("path") or []) or "(top of page)"
-    kind = {"row": "table row", "item": "list item", "code": "code block",
-            "heading": "heading"}.get(fragment.get("kind", ""), "text")
+    kind = {
+        "row": "table row",
+        "item": "list item",
+        "code": "code block",
+        "heading": "heading",
+    }.get(fragment.get("kind", ""), "text")
     return f"{kind} under {path}"
 
 
@@ -139,16 +145,22 @@ def change_text(view: ChangeView) -> str:
         f"to:       capture {event['to_capture']}  sha256 {event['to_snapshot']}",
     ]
     for flag in event["flags"]:
-        lines.append(f"FLAG:     {flag['term']!r} {flag['direction']} "
-                     f"({flag['before']} -> {flag['after']})")
+        lines.append(
+            f"FLAG:     {flag['term']!r} {flag['direction']} ({flag['before']} -> {flag['after']})"
+        )
     for label, sign in (("removed", "-"), ("added", "+")):
         for fragment in view.detail.get(label, []):
             lines.append("")
             lines.append(f"{sign} {fragment['text']}")
-            lines.append(f"    {label} from {location(fragment)}" if sign == "-"
-                         else f"    added in {location(fragment)}")
-            lines.append(f"    in context: …{fragment['before']}[{sign}{fragment['text']}]"
-                         f"{fragment['after']}…")
+            lines.append(
+                f"    {label} from {location(fragment)}"
+                if sign == "-"
+                else f"    added in {location(fragment)}"
+            )
+            lines.append(
+                f"    in context: …{fragment['before']}[{sign}{fragment['text']}]"
+                f"{fragment['after']}…"
+            )
     for move in view.detail.get("moved", []):
         where = " > ".join(move["from_path"]) or "(top)"
         to = " > ".join(move["to_path"]) or "(top)"
@@ -187,12 +199,14 @@ def _hunk_views(view: ChangeView) -> list[dict[str, Any]]:
         segments = [
             {"op": op, "pieces": _marked(text, view.terms)} for op, text in hunk["segments"]
         ]
-        hunks.append({
-            "path": " > ".join(hunk["path"]) or "(top of page)",
-            "segments": segments,
-            "old": [s for s in segments if s["op"] != INSERT],
-            "new": [s for s in segments if s["op"] != DELETE],
-        })
+        hunks.append(
+            {
+                "path": " > ".join(hunk["path"]) or "(top of page)",
+                "segments": segments,
+                "old": [s for s in segments if s["op"] != INSERT],
+                "new": [s for s in segments if s["op"] != DELETE],
+            }
+        )
     return hunks
 
 

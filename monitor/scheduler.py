@@ -98,8 +98,15 @@ class Runner:
             if start is not None:
                 options["next_run_time"] = start
             scheduler.add_job(
-                self._job, trigger_for(watch), args=[watch], id=watch.name, name=watch.name,
-                max_instances=1, coalesce=True, misfire_grace_time=None, **options,
+                self._job,
+                trigger_for(watch),
+                args=[watch],
+                id=watch.name,
+                name=watch.name,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+                **options,
             )
 
     async def run(self) -> None:

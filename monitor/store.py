@@ -154,7 +154,9 @@ class Store:
             self.root.mkdir(parents=True, exist_ok=True)
             self.blobs = BlobStore(self.root / "blobs")
             self._db = sqlite3.connect(
-                self.root / "monitor.db", check_same_thread=False, isolation_level=None,
+                self.root / "monitor.db",
+                check_same_thread=False,
+                isolation_level=None,
                 timeout=30,
             )
             self._db.row_factory = sqlite3.Row
@@ -250,13 +252,22 @@ class Store:
                 "attempts, outcome, error_class, error) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    capture.watch, capture.url, iso(capture.fetched_at), capture.status,
+                    capture.watch,
+                    capture.url,
+                    iso(capture.fetched_at),
+                    capture.status,
                     capture.final_url,
                     json.dumps([list(h) for h in capture.headers], ensure_ascii=False),
                     json.dumps([list(r) for r in capture.redirects], ensure_ascii=False),
-                    capture.body_sha256, capture.body_size, capture.text_sha256,
-                    capture.encoding, capture.elapsed_ms, capture.attempts, capture.outcome,
-                    capture.error_class, capture.error,
+                    capture.body_sha256,
+                    capture.body_size,
+                    capture.text_sha256,
+                    capture.encoding,
+                    capture.elapsed_ms,
+                    capture.attempts,
+                    capture.outcome,
+                    capture.error_class,
+                    capture.error,
                 ),
             )
             capture_id = int(cursor.lastrowid or 0)
@@ -282,7 +293,10 @@ class Store:
             "INSERT INTO changes (watch, kind, detected_at, from_capture, to_capture, removed, "
             "added, flags, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                capture.watch, draft.kind, iso(capture.fetched_at), draft.from_capture,
+                capture.watch,
+                draft.kind,
+                iso(capture.fetched_at),
+                draft.from_capture,
                 draft.to_capture,
                 json.dumps(list(draft.removed), ensure_ascii=False),
                 json.dumps(list(draft.added), ensure_ascii=False),
@@ -349,9 +363,7 @@ class Store:
     def verify(self) -> list[str]:
         """Problems found: SQLite integrity, blobs missing or not matching their hash."""
         problems = [
-            f"sqlite: {row[0]}"
-            for row in self._query("PRAGMA integrity_check")
-            if row[0] != "ok"
+            f"sqlite: {row[0]}" for row in self._query("PRAGMA integrity_check") if row[0] != "ok"
         ]
         digests = self._query(
             "SELECT body_sha256 AS d FROM captures WHERE body_sha256 NOT NULL "

@@ -21,10 +21,19 @@ def words(before: Document, after: Document) -> tuple[list[str], list[str]]:
     ("before", "after", "removed", "added"),
     [
         # English: whole words, never half a word
-        ("Returns the age and gender of each face.", "Returns the age of each face.",
-         ["and gender"], []),
+        (
+            "Returns the age and gender of each face.",
+            "Returns the age of each face.",
+            ["and gender"],
+            [],
+        ),
         ("Detects facial attributes.", "Detects facial landmarks.", ["attributes"], ["landmarks"]),
-        ("Use the recognition model.", "Use the recognizer model.", ["recognition"], ["recognizer"]),
+        (
+            "Use the recognition model.",
+            "Use the recognizer model.",
+            ["recognition"],
+            ["recognizer"],
+        ),
         ("Supported in v1.2.3 only.", "Supported in v1.2.4 only.", ["v1.2.3"], ["v1.2.4"]),
         # Chinese: per character
         ("是否戴眼镜、是否微笑、是否是维族", "是否戴眼镜、是否微笑", ["、是否是维族"], []),
@@ -64,10 +73,18 @@ def test_moved_paragraph_is_a_move_not_a_change() -> None:
 
 
 def test_move_to_another_section_is_a_change() -> None:
-    before = Document(blocks=(Block("text", "Uyghur detection.", ("Supported",)),
-                              Block("text", "x", ("Deprecated",))))
-    after = Document(blocks=(Block("text", "x", ("Deprecated",)),
-                             Block("text", "Uyghur detection.", ("Deprecated",))))
+    before = Document(
+        blocks=(
+            Block("text", "Uyghur detection.", ("Supported",)),
+            Block("text", "x", ("Deprecated",)),
+        )
+    )
+    after = Document(
+        blocks=(
+            Block("text", "x", ("Deprecated",)),
+            Block("text", "Uyghur detection.", ("Deprecated",)),
+        )
+    )
     result = compare(before, after)
     assert result.changed and not result.removed and not result.added
 
@@ -79,7 +96,9 @@ def test_resorted_table_with_an_edited_row() -> None:
 
 
 def test_fragments_carry_location_and_context() -> None:
-    before = extract_html("<h1>人脸属性</h1><h2>返回参数</h2><p>是否戴眼镜、是否微笑、是否是维族</p>")
+    before = extract_html(
+        "<h1>人脸属性</h1><h2>返回参数</h2><p>是否戴眼镜、是否微笑、是否是维族</p>"
+    )
     after = extract_html("<h1>人脸属性</h1><h2>返回参数</h2><p>是否戴眼镜、是否微笑</p>")
     (fragment,) = compare(before, after).removed
     assert fragment.path == ("人脸属性", "返回参数")

@@ -20,21 +20,25 @@ ROW = "<tr><td>uygur</td><td>是否是维族</td></tr>"
 
 
 def page(stamp: str = "2020-12-09 10:21:33", uyghur: bool = True) -> str:
-    return PAGE.format(stamp=stamp, extra="、是否是维族" if uyghur else "",
-                       row=ROW if uyghur else "")
+    return PAGE.format(
+        stamp=stamp, extra="、是否是维族" if uyghur else "", row=ROW if uyghur else ""
+    )
 
 
 def watchlist(tmp_path: Path, site: Site, extra: str = "") -> Path:
-    return write_watchlist(tmp_path / "watch.yaml", f"""
+    return write_watchlist(
+        tmp_path / "watch.yaml",
+        f"""
 defaults:
   terms: [维族, Uyghur]
 watches:
   - name: face-zh
-    url: {site.url('/face')}
+    url: {site.url("/face")}
     select: main
     exclude: [".feedback"]
     ignore: ['^更新时间[:：].*$']
-{extra}{FAST_SETTINGS}""")
+{extra}{FAST_SETTINGS}""",
+    )
 
 
 def sha(text: str) -> str:
@@ -119,7 +123,7 @@ def test_show_history_and_diff(tmp_path, site, cli) -> None:
     assert "table row under 人脸属性识别 > 返回参数" in shown.out
     html = report.read_text(encoding="utf-8")
     assert '<html lang="zh">' in html
-    assert "<del>uygur | 是否是<mark class=\"term\">维族</mark></del>" in html
+    assert '<del>uygur | 是否是<mark class="term">维族</mark></del>' in html
 
 
 def test_unknown_names_and_ids_are_usage_errors(tmp_path, site, cli) -> None:
@@ -133,14 +137,17 @@ def test_unknown_names_and_ids_are_usage_errors(tmp_path, site, cli) -> None:
 
 def test_invalid_watchlist_stops_before_any_fetch(tmp_path, site, cli) -> None:
     site.set("/face", page())
-    path = write_watchlist(tmp_path / "bad.yaml", f"""
+    path = write_watchlist(
+        tmp_path / "bad.yaml",
+        f"""
 watches:
   - name: ok-one
-    url: {site.url('/face')}
+    url: {site.url("/face")}
   - name: bad-one
-    url: {site.url('/face')}
+    url: {site.url("/face")}
     every: 6x
-""")
+""",
+    )
     result = cli("check", "--watchlist", str(path))
     assert result.code == 2
     assert f"{path}:7: watch 'bad-one', field 'every'" in result.err
@@ -163,11 +170,14 @@ def test_gone_is_confirmed_then_restored(tmp_path, site, cli) -> None:
 
 
 def test_unreachable_page_does_not_fail_the_command(tmp_path, cli) -> None:
-    path = write_watchlist(tmp_path / "w.yaml", f"""
+    path = write_watchlist(
+        tmp_path / "w.yaml",
+        f"""
 watches:
   - name: nowhere
     url: http://127.0.0.1:9/never
-{FAST_SETTINGS}""")
+{FAST_SETTINGS}""",
+    )
     result = cli("check", "--watchlist", str(path))
     assert result.code == 0
     assert "failed 1" in result.out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from monitor.compare import Comparison, Fragment
 from monitor.events import (
     BLOCKED,
+    DEFAULT_THRESHOLDS,
     GONE,
     NOT_MODIFIED,
     OK,
@@ -19,7 +20,7 @@ from monitor.events import (
 CHANGE = Comparison(removed=(Fragment("、是否是维族", (), "text", "x"),))
 
 
-def run(outcomes: list[Observation], limits: Thresholds = Thresholds()) -> list[list[str]]:
+def run(outcomes: list[Observation], limits: Thresholds = DEFAULT_THRESHOLDS) -> list[list[str]]:
     state = WatchState()
     kinds = []
     for seen in outcomes:
@@ -47,8 +48,15 @@ def test_failures_below_threshold_are_silent() -> None:
 
 
 def test_gone_needs_two_consecutive_checks() -> None:
-    seen = [ok(1), Observation(2, GONE), ok(3), Observation(4, GONE), Observation(5, GONE),
-            Observation(6, GONE), ok(7)]
+    seen = [
+        ok(1),
+        Observation(2, GONE),
+        ok(3),
+        Observation(4, GONE),
+        Observation(5, GONE),
+        Observation(6, GONE),
+        ok(7),
+    ]
     assert run(seen) == [[], [], [], [], ["gone"], [], ["restored"]]
 
 
@@ -61,10 +69,16 @@ def test_gone_keeps_the_last_good_capture_as_reference() -> None:
 
 
 def test_blocked_and_selector_missing_are_one_event_each_and_never_diffed() -> None:
-    seen = [ok(1), Observation(2, BLOCKED), Observation(3, BLOCKED), ok(4),
-            Observation(5, SELECTOR_MISSING), Observation(6, SELECTOR_MISSING), ok(7)]
-    assert run(seen) == [[], ["blocked"], [], ["restored"], ["selector_missing"], [],
-                         ["restored"]]
+    seen = [
+        ok(1),
+        Observation(2, BLOCKED),
+        Observation(3, BLOCKED),
+        ok(4),
+        Observation(5, SELECTOR_MISSING),
+        Observation(6, SELECTOR_MISSING),
+        ok(7),
+    ]
+    assert run(seen) == [[], ["blocked"], [], ["restored"], ["selector_missing"], [], ["restored"]]
 
 
 def test_redirect_target_change_is_moved() -> None:
@@ -79,4 +93,7 @@ def test_not_modified_keeps_reference() -> None:
 
 def test_revert_gives_two_change_events() -> None:
     assert run([ok(1), ok(2, comparison=CHANGE), ok(3, comparison=CHANGE)]) == [
-        [], ["changed"], ["changed"]]
+        [],
+        ["changed"],
+        ["changed"],
+    ]

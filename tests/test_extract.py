@@ -37,7 +37,10 @@ def test_invisible_content_is_dropped() -> None:
 
 
 def test_heading_path_follows_levels() -> None:
-    html = "<h1>人脸属性</h1><h2>请求参数</h2><p>a</p><h2>返回参数</h2><h3>属性</h3><p>b</p><h2>示例</h2><p>c</p>"
+    html = (
+        "<h1>人脸属性</h1><h2>请求参数</h2><p>a</p><h2>返回参数</h2><h3>属性</h3><p>b</p>"
+        "<h2>示例</h2><p>c</p>"
+    )
     doc = extract_html(html)
     paths = {b.text: b.path for b in doc.blocks if b.kind == "text"}
     assert paths == {
@@ -51,8 +54,12 @@ def test_select_exclude_and_ignore() -> None:
     html = """<nav>Menu</nav><main><p class="update">更新时间：2020-12-09 10:21:33</p>
     <p>正文 Last updated: 2024-01-01 here</p><div class="feedback">有帮助吗？</div></main>
     <footer>©</footer>"""
-    assert blocks(html, select="main", exclude=[".feedback"],
-                  ignore=[r"^更新时间[:：].*$", r"Last updated: \d{4}-\d\d-\d\d"]) == [
+    assert blocks(
+        html,
+        select="main",
+        exclude=[".feedback"],
+        ignore=[r"^更新时间[:：].*$", r"Last updated: \d{4}-\d\d-\d\d"],
+    ) == [
         ("text", "正文 here"),
     ]
 

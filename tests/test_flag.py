@@ -24,7 +24,10 @@ def test_flags(before: str, after: str, terms: list[str], flags: list[Flag]) -> 
 
 
 def test_substring_match_in_chinese_without_spaces() -> None:
-    assert count_terms("返回是否是维族以及维吾尔族信息", ["维族", "维吾尔"]) == {"维族": 1, "维吾尔": 1}
+    assert count_terms("返回是否是维族以及维吾尔族信息", ["维族", "维吾尔"]) == {
+        "维族": 1,
+        "维吾尔": 1,
+    }
 
 
 def test_find_terms_maps_back_to_original_text() -> None:

@@ -24,11 +24,19 @@ def record(store: Store, body: bytes, events: list[str] = ()) -> tuple[int, list
 
     def decide(capture_id: int, state: WatchState) -> tuple[WatchState, list[EventDraft]]:
         return WatchState(status="up", reference=capture_id), [
-            EventDraft(kind, None, capture_id) for kind in events]
+            EventDraft(kind, None, capture_id) for kind in events
+        ]
 
     return store.record(
-        CaptureRecord("w", "https://x/a", datetime.now(UTC), OK, status=200,
-                      body_sha256=digest, body_size=len(body)),
+        CaptureRecord(
+            "w",
+            "https://x/a",
+            datetime.now(UTC),
+            OK,
+            status=200,
+            body_sha256=digest,
+            body_size=len(body),
+        ),
         decide,
     )
 
@@ -71,7 +79,9 @@ def test_blob_is_plain_gzip_named_by_sha256(store: Store) -> None:
     import hashlib
 
     digest = store.put_blob("是否是维族".encode())
-    assert hashlib.sha256(gzip.decompress(store.blobs.path(digest).read_bytes())).hexdigest() == digest
+    assert (
+        hashlib.sha256(gzip.decompress(store.blobs.path(digest).read_bytes())).hexdigest() == digest
+    )
 
 
 def test_unwritable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
