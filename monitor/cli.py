@@ -136,9 +136,14 @@ def check(obj: _Context, watchlist_path: str, names: tuple[str, ...]) -> None:
     type=click.Path(dir_okay=False),
     help="The watchlist YAML file.",
 )
+@click.option("--startup-spread", type=click.FloatRange(min=0), default=300.0, show_default=True,
+              help="Seconds over which watches that are due at start-up are spread.")
 @click.pass_obj
-def run(obj: _Context, watchlist_path: str) -> None:
-    """Check every watch on its schedule until stopped (Ctrl-C or SIGTERM)."""
+def run(obj: _Context, watchlist_path: str, startup_spread: float) -> None:
+    """Check every watch on its schedule until stopped (Ctrl-C or SIGTERM).
+
+    After a restart each watch is next due one interval after its last recorded check.
+    """
     from .scheduler import Runner
 
     watchlist = load_watchlist(watchlist_path)
@@ -148,7 +153,10 @@ def run(obj: _Context, watchlist_path: str) -> None:
             async with Fetcher(fetch_policy(watchlist.settings)) as fetcher:
                 checker = Checker(store, fetcher, thresholds(watchlist.settings))
                 runner = Runner(
-                    checker, watchlist.watches, on_result=lambda r: click.echo(_result_line(r))
+                    checker,
+                    watchlist.watches,
+                    startup_spread=startup_spread,
+                    on_result=lambda r: click.echo(_result_line(r)),
                 )
                 click.echo(
                     f"monitoring {len(watchlist.watches)} watch(es); data in "

@@ -45,6 +45,7 @@ def first_run(
     last_check: datetime | None,
     now: datetime,
     rng: random.Random | None = None,
+    spread: float = STARTUP_SPREAD_SECONDS,
 ) -> datetime | None:
     """When a watch should first be checked after start-up (None: let cron decide).
 
@@ -59,8 +60,7 @@ def first_run(
     every = float(watch.every_seconds or 21600)
     if last_check is not None and last_check + timedelta(seconds=every) > now:
         return last_check + timedelta(seconds=every)
-    spread = min(every, STARTUP_SPREAD_SECONDS)
-    return now + timedelta(seconds=rng.uniform(0, spread))
+    return now + timedelta(seconds=rng.uniform(0, min(every, spread)))
 
 
 class Runner:
@@ -71,8 +71,10 @@ class Runner:
         checker: Checker,
         watches: tuple[Watch, ...],
         on_result: Callable[[CheckResult], None] | None = None,
+        startup_spread: float = STARTUP_SPREAD_SECONDS,
     ) -> None:
         self.checker = checker
+        self.startup_spread = startup_spread
         self.watches = watches
         self.on_result = on_result
         self.stopping = asyncio.Event()
@@ -94,7 +96,8 @@ class Runner:
         now = datetime.now(UTC)
         for watch in self.watches:
             options: dict[str, object] = {}
-            start = first_run(watch, last_checks.get(watch.name), now)
+            start = first_run(watch, last_checks.get(watch.name), now,
+                              spread=self.startup_spread)
             if start is not None:
                 options["next_run_time"] = start
             scheduler.add_job(
