@@ -196,6 +196,16 @@ _ZH = _Lang(
 )
 
 
+class _Rng(random.Random):
+    """random.Random with float-based choice/randint: ~3x faster, still deterministic."""
+
+    def choice(self, seq: Sequence[Any]) -> Any:
+        return seq[int(self.random() * len(seq))]
+
+    def randint(self, a: int, b: int) -> int:
+        return a + int(self.random() * (b - a + 1))
+
+
 def _plural(noun: str) -> str:
     if noun.endswith("y") and not noun.endswith("ey"):
         return noun[:-1] + "ies"
@@ -205,7 +215,7 @@ def _plural(noun: str) -> str:
 class _Slots(dict[str, str]):
     """Fills template slots lazily, so only the slots a template uses draw randomness."""
 
-    def __init__(self, rng: random.Random, lang: _Lang) -> None:
+    def __init__(self, rng: _Rng, lang: _Lang) -> None:
         super().__init__()
         self.rng = rng
         self.lang = lang
@@ -216,7 +226,7 @@ class _Slots(dict[str, str]):
         return value
 
 
-def _slot(rng: random.Random, lang: _Lang, kind: str) -> str:
+def _slot(rng: _Rng, lang: _Lang, kind: str) -> str:
     choice = rng.choice
     match kind:
         case "noun":
@@ -245,22 +255,22 @@ def _slot(rng: random.Random, lang: _Lang, kind: str) -> str:
     raise KeyError(kind)
 
 
-def _sentence(rng: random.Random, lang: _Lang, templates: Sequence[str] | None = None) -> str:
+def _sentence(rng: _Rng, lang: _Lang, templates: Sequence[str] | None = None) -> str:
     return rng.choice(templates or lang.templates).format_map(_Slots(rng, lang))
 
 
-def _sentences(rng: random.Random, lang: _Lang, count: int) -> list[str]:
+def _sentences(rng: _Rng, lang: _Lang, count: int) -> list[str]:
     return [_sentence(rng, lang) for _ in range(count)]
 
 
-def _title(rng: random.Random, lang: _Lang) -> str:
+def _title(rng: _Rng, lang: _Lang) -> str:
     noun = rng.choice(lang.nouns)
     if lang.code == "en":
         return f"{rng.choice(lang.title_verbs)} {_plural(noun)}"
     return rng.choice(lang.title_verbs) + noun
 
 
-def _slug(rng: random.Random) -> str:
+def _slug(rng: _Rng) -> str:
     return f"{rng.choice(_API_VERBS)}-{rng.choice(_API_NOUNS)}".lower() + f"-{rng.randrange(1000)}"
 
 
@@ -277,6 +287,7 @@ def _esc(text: str) -> str:
 # Noise placeholders: their values change between "v0" and "noisy" pages.
 _RID, _TS, _VER = "\x00RID\x00", "\x00TS\x00", "\x00VER\x00"
 _PLACEHOLDER = re.compile("\x00(RID|TS|VER)\x00")
+_H2 = re.compile(r'<h2 id="([^"]+)">(.*?)</h2>')
 
 _STYLE = (
     "<style>:root{--brand:#ff6a00;--text:#181818;--muted:#666;--border:#e8e8e8}"
@@ -314,7 +325,7 @@ _ANALYTICS = (
 def _header(lang_code: str) -> str:
     """Top navigation with a mega menu: the same on every page of a language."""
     lang = _ZH if lang_code == "zh-CN" else _EN
-    rng = random.Random(f"header-{lang_code}")
+    rng = _Rng(f"header-{lang_code}")
     top = "".join(
         f'<a href="/{lang_code}/{word.lower()}">{word}</a>'
         for word in ("Products", "Solutions", "Pricing", "Documentation", "Marketplace",
@@ -339,7 +350,7 @@ def _header(lang_code: str) -> str:
 def _sidebar(lang_code: str, product: int) -> tuple[str, ...]:
     """~150 sidebar links of one product, as a tuple of <li> items (cached)."""
     lang = _ZH if lang_code == "zh-CN" else _EN
-    rng = random.Random(f"sidebar-{lang_code}-{product}")
+    rng = _Rng(f"sidebar-{lang_code}-{product}")
     items = []
     for group in range(10):
         items.append(f'<li class="group"><span>{lang.sections[group]}</span></li>')
@@ -373,13 +384,13 @@ class _Builder:
 
     def __init__(self, i: int) -> None:
         self.i = i
-        self.rng = random.Random(i)
+        self.rng = _Rng(i)
         self.lang = _ZH if i % 5 == 0 else _EN
         self.product = i % len(self.lang.products)
         self.parts: list[Part] = []
         # Which paragraphs / table rows the "changed" variant edits: drawn from its own
         # generator so v0 consumes exactly the same randomness with or without edits.
-        edits = random.Random(i * 7919 + 17)
+        edits = _Rng(i * 7919 + 17)
         self.changed_paragraphs = set(edits.sample(range(8), 3))
         self.changed_rows = set(edits.sample(range(10), 2))
         self.edits = edits
@@ -541,7 +552,7 @@ class _Builder:
             item.replace("<a ", '<a class="active" ', 1) if n == active else item
             for n, item in enumerate(sidebar)
         )
-        budget = rng.randint(28_000, 72_000)  # article bytes; the chrome adds ~40 KB
+        target = rng.randint(64_000, 100_000)  # whole page; the last section overshoots it
         head = (
             f'<!DOCTYPE html>\n<html lang="{lang.code}"><head><meta charset="utf-8">'
             f"<title>{_esc(title)} - {product} - Example Cloud</title>"
@@ -563,26 +574,29 @@ class _Builder:
             f"{rng.choice(lang.sections)}</a> / <span>{_esc(title)}</span></nav>"
         )
         updated = f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
-        article = self.article(title, api, budget)
-        toc = "".join(
-            f'<a href="#{m.group(1)}">{m.group(2)}</a>'
-            for p in article
-            if isinstance(p, str) and (m := re.match(r'<h2 id="([^"]+)">(.*?)</h2>', p))
-        )
-        return [
+        before = [
             head,
             _header(lang.code),
             f'<div class="layout"><aside class="sidebar"><ul>{side}</ul></aside>',
             f'<main class="article">{crumbs}<p class="meta">{ui["updated"]}: {updated}</p>',
-            *article,
+        ]
+        after = [
             f'<div class="feedback">{ui["feedback"]} <button>👍</button><button>👎</button>'
             "</div></main>",
-            f'<aside class="toc"><strong>{ui["on_page"]}</strong>{toc}</aside></div>',
             _footer(lang),
             _ANALYTICS,
             '<script src="https://static.example-cloud.com/docs/js/main.js?v=' + _VER
             + '" defer></script></body></html>\n',
         ]
+        chrome = sum(len(piece.encode()) for piece in before + after)
+        article = self.article(title, api, target - chrome)
+        toc = "".join(
+            f'<a href="#{m.group(1)}">{m.group(2)}</a>'
+            for p in article
+            if isinstance(p, str) and (m := _H2.match(p))
+        )
+        toc_aside = f'<aside class="toc"><strong>{ui["on_page"]}</strong>{toc}</aside></div>'
+        return [*before, *article, toc_aside, *after]
 
 
 # ============================================================ templates and variants

@@ -1,7 +1,10 @@
 """Watched terms: count occurrences before and after, flag the ones that fell or rose.
 
-Matching is a substring match on folded text (NFKC, case-folded, traditional Chinese
-folded to simplified), so it works in Chinese without spaces and 維族 matches 维族.
+Matching is on folded text (NFKC, case-folded, traditional Chinese folded to
+simplified), so 維族 matches 维族 and ＵＹＧＨＵＲ matches Uyghur. A term is a substring
+match, so it works in Chinese without spaces; a term that starts with a Latin letter or
+digit must also start a word, so "race" does not count "trace" or "embrace" (while
+"races" and "racial" still count: inflections are wanted).
 
 >>> [f.to_dict() for f in flag_terms("是否戴眼镜、是否是維族", "是否戴眼镜", ["维族", "眼镜"])]
 [{'term': '维族', 'direction': 'removed', 'before': 1, 'after': 0}]
@@ -9,12 +12,24 @@ folded to simplified), so it works in Chinese without spaces and 維族 matches 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .textnorm import fold
 
 REMOVED, ADDED = "removed", "added"
+# Letters and digits of space-separated scripts (after case folding).
+_WORD_CHAR = "0-9a-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"
+
+
+@lru_cache(maxsize=1024)
+def _pattern(folded_term: str) -> re.Pattern[str]:
+    body = re.escape(folded_term)
+    if re.match(f"[{_WORD_CHAR}]", folded_term):
+        body = f"(?<![{_WORD_CHAR}]){body}"
+    return re.compile(body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +53,11 @@ def count_terms(text: str, terms: Iterable[str]) -> dict[str, int]:
 
     >>> count_terms("Uyghur, UYGHUR and ｕｙｇｈｕｒ", ["uyghur"])
     {'uyghur': 3}
+    >>> count_terms("race, races; trace, embrace", ["race"])
+    {'race': 2}
     """
     folded = fold(text)
-    return {term: folded.count(fold(term)) for term in terms if fold(term)}
+    return {term: len(_pattern(fold(term)).findall(folded)) for term in terms if fold(term)}
 
 
 def flag_terms(old_text: str, new_text: str, terms: Sequence[str]) -> list[Flag]:
@@ -74,12 +91,10 @@ def find_terms(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
     index_of = {start: i for i, start in enumerate(starts)}
     spans: list[tuple[int, int]] = []
     for term in {fold(t) for t in terms if fold(t)}:
-        at = folded.find(term)
-        while at != -1:
-            end = at + len(term)
+        for match in _pattern(term).finditer(folded):
+            at, end = match.span()
             if at in index_of and (end in index_of or end == len(folded)):
                 spans.append((index_of[at], index_of.get(end, len(text))))
-            at = folded.find(term, end)
     return _merge(sorted(spans))
 
 

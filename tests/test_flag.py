@@ -17,6 +17,10 @@ from monitor.flag import Flag, count_terms, find_terms, flag_terms
         ("维族 维族", "维族", ["维族"], [Flag("维族", "removed", 2, 1)]),
         ("维族", "維族", ["维族"], []),  # only the script changed: same count
         ("ethnicity", "ethnicity", ["ethnicity"], []),
+        # Latin terms start a word: "trace" is not "race", "races" is.
+        ("trace the race", "trace the embrace", ["race"], [Flag("race", "removed", 1, 0)]),
+        ("races", "", ["race"], [Flag("race", "removed", 1, 0)]),
+        ("维族Uyghur", "维族", ["uyghur"], [Flag("uyghur", "removed", 1, 0)]),
     ],
 )
 def test_flags(before: str, after: str, terms: list[str], flags: list[Flag]) -> None:
