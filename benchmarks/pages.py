@@ -27,7 +27,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -212,51 +212,61 @@ def _plural(noun: str) -> str:
     return noun + ("es" if noun.endswith(("s", "x", "sh", "ch")) else "s")
 
 
-class _Slots(dict[str, str]):
-    """Fills template slots lazily, so only the slots a template uses draw randomness."""
-
-    def __init__(self, rng: _Rng, lang: _Lang) -> None:
-        super().__init__()
-        self.rng = rng
-        self.lang = lang
-
-    def __missing__(self, key: str) -> str:
-        value = _slot(self.rng, self.lang, key.rstrip("2"))
-        self[key] = value
-        return value
+RandomFn = Callable[[], float]
+SlotFn = Callable[[RandomFn], str]
+Compiled = tuple[str | SlotFn, ...]
 
 
-def _slot(rng: _Rng, lang: _Lang, kind: str) -> str:
-    choice = rng.choice
-    match kind:
-        case "noun":
-            return choice(lang.nouns)
-        case "plural":
-            noun = choice(lang.nouns)
-            return _plural(noun) if lang.code == "en" else noun
-        case "verb":
-            return choice(lang.verbs)
-        case "adj":
-            return choice(lang.adjectives)
-        case "api":
-            return choice(_API_VERBS) + choice(_API_NOUNS)
-        case "param":
-            return choice(_API_NOUNS) + choice(_PARAM_SUFFIXES)
-        case "num":
-            return choice(_NUMBERS)
-        case "value":
-            return choice(_VALUES)
-        case "code":
-            return f"{choice(_ERROR_PREFIXES)}.{choice(_API_NOUNS)}"
-        case "region":
-            return choice(_REGIONS)
-        case "title":
-            return _title(rng, lang)
-    raise KeyError(kind)
+def _picker(first: Sequence[str], second: Sequence[str] = (), sep: str = "") -> SlotFn:
+    """A slot drawing one item (or one item from each of two pools): closures are fast."""
+    n, m = len(first), len(second)
+    if not m:
+        return lambda r: first[int(r() * n)]
+    return lambda r: first[int(r() * n)] + sep + second[int(r() * m)]
 
 
-def _sentence(rng: _Rng, lang: _Lang, templates: Sequence[str] | None = None) -> str:
-    return rng.choice(templates or lang.templates).format_map(_Slots(rng, lang))
+@functools.cache
+def _slot_functions(lang_code: str) -> dict[str, SlotFn]:
+    lang = _ZH if lang_code == "zh-CN" else _EN
+    plurals = tuple(map(_plural, lang.nouns)) if lang_code == "en" else lang.nouns
+    title_nouns = plurals if lang_code == "en" else lang.nouns
+    return {
+        "noun": _picker(lang.nouns),
+        "plural": _picker(plurals),
+        "verb": _picker(lang.verbs),
+        "adj": _picker(lang.adjectives),
+        "api": _picker(_API_VERBS, _API_NOUNS),
+        "param": _picker(_API_NOUNS, _PARAM_SUFFIXES),
+        "num": _picker(_NUMBERS),
+        "value": _picker(_VALUES),
+        "code": _picker(_ERROR_PREFIXES, _API_NOUNS, sep="."),
+        "region": _picker(_REGIONS),
+        "title": _picker(lang.title_verbs, title_nouns, sep=" " if lang_code == "en" else ""),
+    }
+
+
+_SLOT = re.compile(r"\{(\w+?)2?\}")
+
+
+@functools.cache
+def _compiled(lang_code: str, changed: bool = False) -> tuple[Compiled, ...]:
+    """Templates split into literal text and slot functions, once per language."""
+    lang = _ZH if lang_code == "zh-CN" else _EN
+    slots = _slot_functions(lang_code)
+    compiled = []
+    for template in lang.changed_templates if changed else lang.templates:
+        pieces = _SLOT.split(template)  # literal, slot name, literal, ...
+        compiled.append(tuple(
+            slots[piece] if n % 2 else piece for n, piece in enumerate(pieces) if piece
+        ))
+    return tuple(compiled)
+
+
+def _sentence(rng: _Rng, lang: _Lang, changed: bool = False) -> str:
+    r = rng.random
+    templates = _compiled(lang.code, changed)
+    template = templates[int(r() * len(templates))]
+    return "".join([p if p.__class__ is str else p(r) for p in template])  # type: ignore[operator]
 
 
 def _sentences(rng: _Rng, lang: _Lang, count: int) -> list[str]:
@@ -264,10 +274,7 @@ def _sentences(rng: _Rng, lang: _Lang, count: int) -> list[str]:
 
 
 def _title(rng: _Rng, lang: _Lang) -> str:
-    noun = rng.choice(lang.nouns)
-    if lang.code == "en":
-        return f"{rng.choice(lang.title_verbs)} {_plural(noun)}"
-    return rng.choice(lang.title_verbs) + noun
+    return _slot_functions(lang.code)["title"](rng.random)
 
 
 def _slug(rng: _Rng) -> str:
@@ -286,7 +293,6 @@ def _esc(text: str) -> str:
 
 # Noise placeholders: their values change between "v0" and "noisy" pages.
 _RID, _TS, _VER = "\x00RID\x00", "\x00TS\x00", "\x00VER\x00"
-_PLACEHOLDER = re.compile("\x00(RID|TS|VER)\x00")
 _H2 = re.compile(r'<h2 id="([^"]+)">(.*?)</h2>')
 
 _STYLE = (
@@ -412,7 +418,7 @@ class _Builder:
         return original, f"<p>{_esc(sep.join(edited))}</p>"
 
     def _different(self, sentence: str) -> str:
-        replacement = _sentence(self.edits, self.lang, self.lang.changed_templates)
+        replacement = _sentence(self.edits, self.lang, changed=True)
         return replacement if replacement != sentence else replacement + " (updated)"
 
     def table(self, rows: int) -> list[Part]:
@@ -605,7 +611,7 @@ Template = tuple[tuple[bytes, ...], tuple[str, ...]]  # byte segments, noise key
 
 
 def _template(text: str) -> Template:
-    pieces = _PLACEHOLDER.split(text)
+    pieces = text.split("\x00")  # placeholders are \x00KEY\x00: keys sit at odd indexes
     return tuple(p.encode() for p in pieces[0::2]), tuple(pieces[1::2])
 
 

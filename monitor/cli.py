@@ -69,6 +69,10 @@ def fetch_policy(settings: Settings, **overrides: object) -> FetchPolicy:
         "max_connections": settings.max_connections,
         "per_host": settings.per_host,
         "host_delay": settings.host_delay,
+        "retries": settings.retries,
+        "connect_timeout": min(settings.timeout, 10.0),
+        "read_timeout": settings.timeout,
+        "max_bytes": int(settings.max_body_mb * 1024 * 1024),
         "contact": contact,
         **overrides,
     }
@@ -136,8 +140,13 @@ def check(obj: _Context, watchlist_path: str, names: tuple[str, ...]) -> None:
     type=click.Path(dir_okay=False),
     help="The watchlist YAML file.",
 )
-@click.option("--startup-spread", type=click.FloatRange(min=0), default=300.0, show_default=True,
-              help="Seconds over which watches that are due at start-up are spread.")
+@click.option(
+    "--startup-spread",
+    type=click.FloatRange(min=0),
+    default=300.0,
+    show_default=True,
+    help="Seconds over which watches that are due at start-up are spread.",
+)
 @click.pass_obj
 def run(obj: _Context, watchlist_path: str, startup_spread: float) -> None:
     """Check every watch on its schedule until stopped (Ctrl-C or SIGTERM).
@@ -273,6 +282,42 @@ def verify(obj: _Context) -> None:
     click.echo("store OK" if not problems else f"{len(problems)} problem(s)")
     if problems:
         sys.exit(1)
+
+
+@cli.group("watchlist")
+def watchlist_group() -> None:
+    """Validate a watchlist, or tune a watch before trusting it."""
+
+
+@watchlist_group.command("validate")
+@click.argument("path", type=click.Path(dir_okay=False))
+def watchlist_validate(path: str) -> None:
+    """Check a watchlist file without fetching anything."""
+    watchlist = load_watchlist(path)
+    for watch in watchlist.watches:
+        click.echo(f"{watch.name:<40} {watch.schedule:<22} {watch.url}")
+    click.echo(f"{path}: {len(watchlist.watches)} watch(es), valid")
+
+
+@watchlist_group.command("test")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.argument("name")
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Seconds between the two fetches.",
+)
+def watchlist_test(path: str, name: str, wait: float) -> None:
+    """Fetch a watch twice; show its noise, suggested ignore rules and what select keeps."""
+    from .tune import show_tuning
+
+    watchlist = load_watchlist(path)
+    (watch,) = watchlist.select([name])
+    policy = fetch_policy(watchlist.settings, host_delay=0.0)
+    for line in asyncio.run(show_tuning(watch, policy, wait)):
+        click.echo(line)
 
 
 @cli.command()

@@ -59,19 +59,20 @@ def demo_page(name: str) -> bytes:
 
 
 class Pages:
-    """What the demo server currently serves, path -> body."""
+    """What the demo server currently serves: path -> body, or a function making one."""
 
     def __init__(self) -> None:
-        self.bodies: dict[str, bytes] = {}
+        self.bodies: dict[str, bytes | Callable[[], bytes]] = {}
         self.lock = threading.Lock()
 
-    def set(self, path: str, body: bytes) -> None:
+    def set(self, path: str, body: bytes | Callable[[], bytes]) -> None:
         with self.lock:
             self.bodies[path] = body
 
     def get(self, path: str) -> bytes | None:
         with self.lock:
-            return self.bodies.get(path)
+            body = self.bodies.get(path)
+        return body() if callable(body) else body
 
 
 def serve(pages: Pages) -> ThreadingHTTPServer:

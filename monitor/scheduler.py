@@ -96,8 +96,7 @@ class Runner:
         now = datetime.now(UTC)
         for watch in self.watches:
             options: dict[str, object] = {}
-            start = first_run(watch, last_checks.get(watch.name), now,
-                              spread=self.startup_spread)
+            start = first_run(watch, last_checks.get(watch.name), now, spread=self.startup_spread)
             if start is not None:
                 options["next_run_time"] = start
             scheduler.add_job(

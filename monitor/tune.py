@@ -8,12 +8,17 @@ turns that noise into suggested ``ignore`` patterns and summarises what ``select
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .compare import Comparison, Fragment
-from .extract import Document
+from .classify import classify
+from .compare import Comparison, Fragment, compare
+from .decode import decode_body
+from .extract import Document, extract_html
+from .fetch import Fetcher, FetchPolicy
+from .watchlist import Watch
 
 _DIGITS = re.compile(r"\d+")
 _SPACES = re.compile(r"(?:\\ )+")
@@ -46,7 +51,8 @@ def _generalise(text: str) -> str:
         pieces.append(r"\d+")
         position = match.end()
     pieces.append(re.escape(text[position:]))
-    return _SPACES.sub(r"\\s+", "".join(pieces))
+    # re.escape also escapes "-", which needs no escape outside a character class.
+    return _SPACES.sub(r"\\s+", "".join(pieces)).replace("\\-", "-")
 
 
 def suggestions(noise: Comparison) -> list[str]:
@@ -90,3 +96,62 @@ def preview(document: Document, limit: int = 12, width: int = 100) -> Iterable[s
         yield f"[{block.kind}] {text[:width]}{'…' if len(text) > width else ''}   ({path})"
     if len(document.blocks) > limit:
         yield f"… and {len(document.blocks) - limit} more blocks"
+
+
+async def _fetch_twice(watch: Watch, policy: FetchPolicy, wait: float) -> list[tuple[str, str]]:
+    """Two (outcome, decoded text) pairs, ``wait`` seconds apart."""
+    fetched = []
+    async with Fetcher(policy) as fetcher:
+        for attempt in range(2):
+            if attempt:
+                await asyncio.sleep(wait)
+            capture = await fetcher.fetch(watch.url, watch.headers)
+            text = decode_body(capture.body, capture.header("content-type")).text
+            verdict = classify(capture, text)
+            fetched.append((f"{verdict.outcome} (HTTP {capture.status}) {verdict.reason}", text))
+    return fetched
+
+
+async def show_tuning(watch: Watch, policy: FetchPolicy, wait: float) -> list[str]:
+    """The report of ``monitor watchlist test``, as lines."""
+    (first_outcome, first), (second_outcome, second) = await _fetch_twice(watch, policy, wait)
+    lines = [
+        f"watch {watch.name}: {watch.url}",
+        f"fetch 1: {first_outcome}",
+        f"fetch 2: {second_outcome}",
+        "",
+    ]
+    kept = extract_html(second, watch.select, watch.exclude, watch.ignore)
+    whole = extract_html(second)
+    lines += _coverage_lines(watch, coverage(kept, whole))
+    lines += ["", "What the watch keeps (first blocks):", *("  " + p for p in preview(kept))]
+    raw_noise = compare(
+        extract_html(first, watch.select, watch.exclude),
+        extract_html(second, watch.select, watch.exclude),
+    )
+    noise = compare(extract_html(first, watch.select, watch.exclude, watch.ignore), kept)
+    lines += ["", *_noise_lines(raw_noise, noise)]
+    return lines
+
+
+def _coverage_lines(watch: Watch, cover: Coverage) -> list[str]:
+    if not cover.selected:
+        return [f"select {watch.select!r} matches NOTHING on this page: fix it before use."]
+    return [
+        f"select {watch.select or '(whole page)'!r}, exclude {list(watch.exclude)}: keeps "
+        f"{cover.kept_blocks} of {cover.page_blocks} blocks, {cover.kept_chars} of "
+        f"{cover.page_chars} characters ({cover.share:.0%})."
+    ]
+
+
+def _noise_lines(raw_noise: Comparison, noise: Comparison) -> list[str]:
+    if not raw_noise.changed:
+        return ["No text differed between the two fetches: no noise seen."]
+    lines = ["Text that differed between the two fetches (the page's own noise):"]
+    for fragment in (*raw_noise.removed, *raw_noise.added):
+        lines.append(f"  {fragment.before[-20:]}[{fragment.text}]{fragment.after[:20]}")
+    if not noise.changed:
+        return [*lines, "Your ignore rules already silence all of it."]
+    lines.append("Still noisy after your ignore rules; suggested additions:")
+    lines += [f"  - '{pattern}'" for pattern in suggestions(noise)]
+    return lines

@@ -115,6 +115,9 @@ class Settings:
     host_delay: float = 0.5
     unreachable_after: int = 3
     gone_after: int = 2
+    retries: int = 2  # extra attempts within one check for transient failures
+    timeout: float = 30.0  # seconds to connect and between bytes read
+    max_body_mb: float = 20.0  # decoded body cap
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,6 +427,9 @@ class _SettingsEntry(_Strict):
     host_delay: float = Field(0.5, ge=0, allow_inf_nan=False)
     unreachable_after: int = Field(3, ge=1)
     gone_after: int = Field(2, ge=1)
+    retries: int = Field(2, ge=0, le=10)
+    timeout: float = Field(30.0, gt=0, le=600, allow_inf_nan=False)
+    max_body_mb: float = Field(20.0, gt=0, le=1024, allow_inf_nan=False)
 
 
 class _File(_Strict):

@@ -85,6 +85,8 @@ FAST_SETTINGS = """
 settings:
   host_delay: 0
   per_host: 4
+  retries: 0
+  timeout: 10
 """
 
 PYTHON = sys.executable

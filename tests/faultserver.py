@@ -154,14 +154,18 @@ SHIFT_JIS_BODY = (
     f"<title>設定ガイド</title></head><body><h1>設定ガイド</h1><p>{JA_TEXT}</p>"
     "</body></html>"
 ).encode("shift_jis")
-UTF8_BOM_BODY = b"\xef\xbb\xbf" + (
-    '<!DOCTYPE html><html lang="zh-CN"><head><title>带字节序标记的页面</title></head>'
-    f"<body><h1>带字节序标记的页面</h1><p>{ZH_TEXT}</p></body></html>"
-).encode()
+UTF8_BOM_BODY = (
+    b"\xef\xbb\xbf"
+    + (
+        '<!DOCTYPE html><html lang="zh-CN"><head><title>带字节序标记的页面</title></head>'
+        f"<body><h1>带字节序标记的页面</h1><p>{ZH_TEXT}</p></body></html>"
+    ).encode()
+)
 UNDECLARED_GB18030_BODY = (
-    '<!DOCTYPE html><html><head><title>开发者指南</title></head><body><h1>开发者指南</h1>'
-    + "".join(f"<h2>第{n + 1}节</h2><p>{p}</p><p>{ZH_TEXT}</p>"
-              for n, p in enumerate(ZH_PARAGRAPHS * 2))
+    "<!DOCTYPE html><html><head><title>开发者指南</title></head><body><h1>开发者指南</h1>"
+    + "".join(
+        f"<h2>第{n + 1}节</h2><p>{p}</p><p>{ZH_TEXT}</p>" for n, p in enumerate(ZH_PARAGRAPHS * 2)
+    )
     + "</body></html>"
 ).encode("gb18030")
 
@@ -185,7 +189,7 @@ CLOUDFLARE_BODY = (
     "document.getElementsByTagName('head')[0].appendChild(cpo);}());</script>"
     '<div class="footer" role="contentinfo"><div class="footer-inner">'
     f'<div class="clearfix diagnostic-wrapper"><div class="ray-id">Ray ID: <code>{CF_RAY}'
-    "</code></div></div><div class=\"text-center\">Performance &amp; security by "
+    '</code></div></div><div class="text-center">Performance &amp; security by '
     '<a rel="noopener noreferrer" href="https://www.cloudflare.com">Cloudflare</a>'
     "</div></div></div></body></html>"
 ).encode()
@@ -194,7 +198,7 @@ AWS_WAF_BODY = (
     b"<title>Human Verification</title>"
     b'<script type="text/javascript" src="https://0123abcd.token.awswaf.com/0123abcd/'
     b'challenge.js"></script><script>window.awsWafCookieDomainList = [];'
-    b"window.gokuProps = {\"key\":\"AQIDAHj\",\"iv\":\"CgAFVDI\",\"context\":\"x\"};</script>"
+    b'window.gokuProps = {"key":"AQIDAHj","iv":"CgAFVDI","context":"x"};</script>'
     b'</head><body><div id="captcha-container"></div><noscript><h1>JavaScript is disabled'
     b"</h1>In order to continue, you need to verify that you're not a robot by solving a "
     b"CAPTCHA puzzle.</noscript><script>AwsWafIntegration.saveReferrer();"
@@ -665,12 +669,16 @@ class FaultServer:
             "/shift-jis": (200, SHIFT_JIS_BODY, {"Content-Type": "text/html"}),
             "/utf8-bom": (200, UTF8_BOM_BODY, {"Content-Type": "text/html"}),
             "/undeclared-gb18030": (200, UNDECLARED_GB18030_BODY, {"Content-Type": "text/html"}),
-            "/aws-waf": (403, AWS_WAF_BODY, {
-                "Content-Type": HTML,
-                "x-amzn-waf-action": "captcha",
-                "x-amzn-RequestId": "6f0e1d2c-3b4a-5968-7788-99aabbccddee",
-                "Cache-Control": "no-store, max-age=0",
-            }),
+            "/aws-waf": (
+                403,
+                AWS_WAF_BODY,
+                {
+                    "Content-Type": HTML,
+                    "x-amzn-waf-action": "captcha",
+                    "x-amzn-RequestId": "6f0e1d2c-3b4a-5968-7788-99aabbccddee",
+                    "Cache-Control": "no-store, max-age=0",
+                },
+            ),
             "/captcha-200": (200, CAPTCHA_BODY, {}),
             "/soft404": (200, SOFT404_BODY, {}),
             "/soft404-zh": (200, SOFT404_ZH_BODY, {}),
@@ -679,29 +687,31 @@ class FaultServer:
             path: self._static(status, body, headers)
             for path, (status, body, headers) in static.items()
         }
-        routes.update({
-            "/ok": self._ok,
-            "/reset": self._reset,
-            "/reset-after-headers": self._reset_after_headers,
-            "/drip": self._drip,
-            "/hang": self._hang,
-            "/truncate": self._truncate,
-            "/lie-length": self._lie_length,
-            "/gzip-bomb": self._gzip_bomb,
-            "/big": self._big,
-            "/redirect-loop": self._redirect("/redirect-loop/b"),
-            "/redirect-loop/b": self._redirect("/redirect-loop"),
-            "/redirect-chain": self._redirect_chain,
-            "/redirect-home": self._redirect_home,
-            "/moved-permanently": self._redirect("/page/new-location", 301),
-            "/flap": self._flap,
-            "/503": self._503,
-            "/429": self._429,
-            "/cloudflare": self._cloudflare,
-            "/akamai": self._akamai,
-            "/etag": self._etag,
-            "/last-modified": self._last_modified,
-        })
+        routes.update(
+            {
+                "/ok": self._ok,
+                "/reset": self._reset,
+                "/reset-after-headers": self._reset_after_headers,
+                "/drip": self._drip,
+                "/hang": self._hang,
+                "/truncate": self._truncate,
+                "/lie-length": self._lie_length,
+                "/gzip-bomb": self._gzip_bomb,
+                "/big": self._big,
+                "/redirect-loop": self._redirect("/redirect-loop/b"),
+                "/redirect-loop/b": self._redirect("/redirect-loop"),
+                "/redirect-chain": self._redirect_chain,
+                "/redirect-home": self._redirect_home,
+                "/moved-permanently": self._redirect("/page/new-location", 301),
+                "/flap": self._flap,
+                "/503": self._503,
+                "/429": self._429,
+                "/cloudflare": self._cloudflare,
+                "/akamai": self._akamai,
+                "/etag": self._etag,
+                "/last-modified": self._last_modified,
+            }
+        )
         return routes
 
     def _static(self, status: int, body: bytes, headers: dict[str, str]) -> Handler:

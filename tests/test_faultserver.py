@@ -51,9 +51,9 @@ def _read_response(sock: socket.socket, buffer: bytearray) -> tuple[bytes, bytes
         buffer += sock.recv(65536)
     head, _, rest = bytes(buffer).partition(b"\r\n\r\n")
     length = next(
-        int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(
-            b"content-length:"
-        )
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
     )
     buffer[:] = rest
     while len(buffer) < length:
