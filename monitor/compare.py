@@ -42,8 +42,9 @@ _CJK = (
     "\U00020000-\U0003134f"
 )
 _WORD_CHAR = rf"[^\W{_CJK}]"
+# A half-width katakana keeps its voiced mark (ﾃﾞ is one character, デ, once NFKC'd).
 _TOKEN = re.compile(
-    rf"[{_CJK}]|{_WORD_CHAR}+(?:['’.\-]{_WORD_CHAR}+)*|\s+|.",
+    rf"[\uff66-\uff9d][\uff9e\uff9f]?|[{_CJK}]|{_WORD_CHAR}+(?:['’.\-]{_WORD_CHAR}+)*|\s+|.",
     re.DOTALL,
 )
 # Separates blocks inside a token diff; never part of reported wording.

@@ -43,6 +43,7 @@ def words(before: Document, after: Document) -> tuple[list[str], list[str]]:
         ("顔の属性を検出します。", "顔の特徴を検出します。", ["属性"], ["特徴"]),
         # Width variants are not changes
         ("ＡＰＩ（１２３）", "API(123)", [], []),
+        ("ﾃﾞｰﾀを取得", "データを取得", [], []),  # half-width katakana with voiced mark
         # Whitespace-only differences are not changes
         ("a b", "a  b", [], []),
     ],
