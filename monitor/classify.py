@@ -73,6 +73,8 @@ _LANDING_PATHS = frozenset(
     )
 )
 _SMALL_PAGE = 60000  # a captcha wall on a 200 is a small page, not a long document
+_HTML_OPEN = re.compile(rb"<html[\s>]", re.IGNORECASE)
+_HTML_CLOSE = re.compile(rb"</html\s*>", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,12 @@ def classify(capture: Capture, text: str) -> Verdict:
         return Verdict(TRANSIENT, f"HTTP {status}")
     if not 200 <= status < 300:
         return Verdict(ERROR, f"HTTP {status}")
+    if _truncated(capture.body):
+        return Verdict(
+            TRANSIENT,
+            "truncated: the HTML stops before </html> (short body or a "
+            "Content-Length that does not match)",
+        )
     soft = _soft_404(capture, head)
     if soft:
         return Verdict(GONE, soft)
@@ -128,6 +136,15 @@ def _block_signal(capture: Capture, head: str, status: int) -> str:
     if captcha and len(capture.body) < _SMALL_PAGE:
         return f"captcha wall marker {captcha.group(0)!r}"
     return ""
+
+
+def _truncated(body: bytes) -> bool:
+    """A page that opens <html> but never closes it was cut off in transit.
+
+    httpx already rejects a body shorter than its Content-Length; this catches a
+    Content-Length that is too small, which silently cuts the page short.
+    """
+    return bool(_HTML_OPEN.search(body[:2048])) and not _HTML_CLOSE.search(body[-2048:])
 
 
 def _soft_404(capture: Capture, head: str) -> str:
