@@ -127,10 +127,13 @@ def _block_signal(capture: Capture, head: str, status: int) -> str:
         value = capture.header(name)
         if value is not None:
             return f"{name}: {value}"
+    refused = status in (403, 429, 503)
+    if not refused and len(capture.body) >= _SMALL_PAGE:
+        return ""  # a long page that was served normally is a document, not a wall
     marker = _CHALLENGE_MARKERS.search(head)
-    if marker and (status in (403, 429, 503) or len(capture.body) < _SMALL_PAGE):
+    if marker:
         return f"challenge page marker {marker.group(0)!r}"
-    if status in (403, 429, 503) and _ACCESS_DENIED.search(head):
+    if refused and _ACCESS_DENIED.search(head):
         return "Access Denied page"
     captcha = _CAPTCHA_MARKERS.search(head)
     if captcha and len(capture.body) < _SMALL_PAGE:

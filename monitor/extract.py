@@ -25,7 +25,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import lxml.html
 from lxml import etree
 from lxml.cssselect import CSSSelector
 
@@ -100,6 +99,8 @@ _BLOCKS = frozenset(
 )
 _CELLS = frozenset(("td", "th"))
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
+# Plain lxml elements: lxml.html's element classes cost a Python call per node visited.
+_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,8 +174,8 @@ def parse_html(html: str) -> etree._Element | None:
     if not html.strip():
         return None
     try:
-        return lxml.html.document_fromstring(html)
-    except (etree.ParserError, ValueError):
+        return etree.fromstring(html, _PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         return None
 
 
@@ -209,12 +210,21 @@ def extract_html(
 
 def _title(root: etree._Element) -> str:
     title = root.find(".//title")
-    return clean(title.text_content()) if title is not None else ""
+    return clean("".join(title.itertext())) if title is not None else ""
 
 
 def _drop(element: etree._Element) -> None:
-    if element.getparent() is not None:
-        element.drop_tree()  # keeps the tail text, which belongs to the parent
+    """Remove an element and its content, keeping its tail text (it belongs to the parent)."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    if element.tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
 
 
 def _outermost(elements: list[etree._Element]) -> list[etree._Element]:
@@ -232,6 +242,13 @@ def inner_text(element: etree._Element) -> str:
     parts: list[str] = []
     _collect(element, parts)
     return "".join(parts)
+
+
+def _cell_text(cell: etree._Element) -> str:
+    # Most cells hold plain text: skip the walk for them.
+    if len(cell) == 0:
+        return cell.text or ""
+    return inner_text(cell)
 
 
 def _collect(element: etree._Element, parts: list[str]) -> None:
@@ -257,10 +274,7 @@ class _Walker:
     buffer: list[str] = field(default_factory=list)
     headings: list[tuple[int, str]] = field(default_factory=list)
     kinds: list[str] = field(default_factory=lambda: ["text"])
-
-    @property
-    def path(self) -> tuple[str, ...]:
-        return tuple(text for _, text in self.headings)
+    path: tuple[str, ...] = ()  # the heading texts of ``headings``, kept in step
 
     def add(self, kind: str, text: str) -> None:
         if self.ignore is not None:
@@ -286,7 +300,7 @@ class _Walker:
             self._row(element)
         elif tag == "pre":
             self.flush()
-            self.add("code", clean_verbatim(element.text_content()))
+            self.add("code", clean_verbatim("".join(element.itertext())))
         elif tag in _BLOCKS:
             self._block(tag, element)
         elif tag == "br":
@@ -319,10 +333,11 @@ class _Walker:
         while self.headings and self.headings[-1][0] >= level:
             self.headings.pop()
         self.headings.append((level, text))
+        self.path = tuple(heading for _, heading in self.headings)
         self.blocks.append(Block("heading", text, self.path))
 
     def _row(self, element: etree._Element) -> None:
         self.flush()
-        cells = [clean(inner_text(c)) for c in element if _tag(c) in _CELLS]
+        cells = [clean(_cell_text(c)) for c in element if _tag(c) in _CELLS]
         if any(cells):
             self.add("row", CELL_SEPARATOR.join(cells))

@@ -18,10 +18,8 @@ from functools import lru_cache
 
 import opencc
 
-# \s covers NBSP (U+00A0), U+3000 and the other Unicode spaces in Python's re.
-_WHITESPACE = re.compile(r"\s+")
 # Zero-width characters that pages sprinkle into text for line-breaking hints.
-_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_DROP_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 # A space between two CJK characters comes from line breaks in the HTML source;
 # browsers do not show it for Chinese/Japanese, so neither do we.
 _CJK = (
@@ -39,9 +37,14 @@ def clean(text: str) -> str:
     >>> clean("是否\\n  是维族")
     '是否是维族'
     """
-    text = _ZERO_WIDTH.sub("", text)
-    text = _WHITESPACE.sub(" ", text).strip()
-    text = _SPACE_BETWEEN_CJK.sub("", text)
+    # str.split() splits on every Unicode space (NBSP and U+3000 included) and is much
+    # faster than a regex; extraction calls this for every block and table cell.
+    text = " ".join(text.split())
+    if text.isascii():
+        return text
+    text = text.translate(_DROP_ZERO_WIDTH)
+    if " " in text:
+        text = _SPACE_BETWEEN_CJK.sub("", text)
     return unicodedata.normalize("NFC", text)
 
 
@@ -51,7 +54,7 @@ def clean_verbatim(text: str) -> str:
     >>> clean_verbatim("\\n  a = 1  \\r\\n  b = 2\\n\\n")
     '  a = 1\\n  b = 2'
     """
-    text = _ZERO_WIDTH.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_DROP_ZERO_WIDTH)
     lines = [line.rstrip().replace("\u00a0", " ") for line in text.split("\n")]
     while lines and not lines[0].strip():
         lines.pop(0)

@@ -1,0 +1,139 @@
+"""Throughput of ``monitor check`` on 2,000 realistic documentation pages.
+
+Scenarios, each a full check of every watch, measured against a plain httpx fetch of
+the same pages with the same concurrency in the same run (the ceiling):
+
+    first      first capture (store everything, extract everything)
+    unchanged  nothing changed (same bytes: one small row per watch)
+    changed    10% of pages changed their visible text (extract + diff those)
+    noisy      every page's bytes differ (request id, timestamp) but its text does not
+
+Prints pages/s per scenario, the ratio to the ceiling, and the peak RSS of the
+checking process; then repeats the unchanged check to show RSS stays flat as history
+grows. The page server runs in its own process.
+
+    python benchmarks/throughput.py [--pages 2000] [--concurrency 8] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pages import PageServer  # noqa: E402
+
+from monitor.cli import run_checks  # noqa: E402
+from monitor.fetch import FetchPolicy  # noqa: E402
+from monitor.store import Store  # noqa: E402
+from monitor.watchlist import Watchlist, load_watchlist  # noqa: E402
+
+TARGETS = {"unchanged": 0.8, "noisy": 0.4, "changed": 0.4, "first": 0.07}
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def write_watchlist(path: Path, urls: list[str]) -> Path:
+    lines = ["defaults:", "  every: 6h", "  terms: [维族, Uyghur, ethnicity, 民族]", "watches:"]
+    for i, url in enumerate(urls):
+        lines += [
+            f"  - name: doc-{i}",
+            f"    url: {url}",
+            "    select: main",
+            "    exclude: [nav, .sidebar, footer]",
+        ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+async def ceiling(urls: list[str], concurrency: int) -> float:
+    """Pages/s of a plain httpx fetch with the same concurrency: the upper bound."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    gate = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+
+        async def one(url: str) -> int:
+            async with gate:
+                response = await client.get(url)
+                return len(response.content)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(u) for u in urls))
+        return len(urls) / (time.perf_counter() - started)
+
+
+def timed_check(store: Store, watchlist: Watchlist, policy: FetchPolicy) -> tuple[float, dict]:
+    started = time.perf_counter()
+    results = asyncio.run(run_checks(store, watchlist, watchlist.watches, policy))
+    elapsed = time.perf_counter() - started
+    outcomes: dict[str, int] = {}
+    for result in results:
+        outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
+        if result.changed:
+            outcomes["changed-events"] = outcomes.get("changed-events", 0) + 1
+    return len(results) / elapsed, outcomes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=3, help="extra unchanged checks for RSS")
+    args = parser.parse_args()
+
+    with (
+        PageServer(args.pages, changed_fraction=0.1) as server,
+        tempfile.TemporaryDirectory(prefix="monitor-bench-") as tmp,
+    ):
+        urls = server.urls()
+        server.set_scenario("v0")
+        asyncio.run(ceiling(urls[:200], args.concurrency))  # warm the server's caches
+        roof = asyncio.run(ceiling(urls, args.concurrency))
+        watchlist = load_watchlist(write_watchlist(Path(tmp) / "bench.yaml", urls))
+        policy = FetchPolicy(
+            max_connections=args.concurrency, per_host=args.concurrency, host_delay=0.0, retries=0
+        )
+        print(f"pages: {args.pages}, concurrency: {args.concurrency}")
+        print(f"ceiling (plain httpx fetch): {roof:8.1f} pages/s")
+        print(
+            f"{'scenario':<12}{'pages/s':>10}{'ratio':>8}{'target':>8}  {'peak RSS':>9}  outcomes"
+        )
+        with Store(Path(tmp) / "data") as store:
+            plan = [
+                ("first", "v0"),
+                ("unchanged", "v0"),
+                ("noisy", "noisy"),
+                ("changed", "changed"),
+            ]
+            for name, scenario in plan:
+                server.set_scenario(scenario)
+                gc.collect()
+                rate, outcomes = timed_check(store, watchlist, policy)
+                ratio = rate / roof
+                verdict = "ok" if ratio >= TARGETS[name] else "MISS"
+                print(
+                    f"{name:<12}{rate:10.1f}{ratio:8.2f}{TARGETS[name]:8.2f}  "
+                    f"{peak_rss_mb():7.0f}MB  {outcomes} {verdict}"
+                )
+            server.set_scenario("v0")
+            timed_check(store, watchlist, policy)  # back to v0: one more round of history
+            for round_number in range(args.repeat):
+                rate, _ = timed_check(store, watchlist, policy)
+                print(
+                    f"unchanged #{round_number + 2}: {rate:8.1f} pages/s, "
+                    f"peak RSS {peak_rss_mb():.0f} MB"
+                )
+
+
+if __name__ == "__main__":
+    main()
