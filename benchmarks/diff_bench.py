@@ -38,114 +38,37 @@ from monitor.compare import compare
 from monitor.extract import extract_html
 from monitor.flag import flag_terms
 
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
 SIZES: dict[str, int] = {"small": 20_000, "typical": 200_000, "huge": 2_000_000}
 LANGS = ("en", "zh")
 EDITS = ("none", "few", "1%", "10%", "shuffled", "rewrite")
 REPS: dict[str, int] = {"small": 5, "typical": 5, "huge": 3}
-TERMS = [
-    "Uyghur",
-    "ethnicity",
-    "race",
-    "minority",
-    "skin",
-    "维族",
-    "维吾尔",
-    "民族",
-    "少数民族",
-    "种族",
-]
+TERMS = list(_words("Uyghur ethnicity race minority skin 维族 维吾尔 民族 少数民族 种族"))
 HARD_LIMIT_S = 10.0
 
 # ============================================================ vocabulary
 
-_EN_ADJ = (
-    "optional",
-    "required",
-    "default",
-    "maximum",
-    "minimum",
-    "regional",
-    "public",
-    "private",
-    "temporary",
-    "encrypted",
-    "detected",
-    "returned",
-    "current",
-    "custom",
-    "previous",
-    "specified",
-    "valid",
-    "standard",
-    "dedicated",
-    "shared",
+_EN_ADJ = _words(
+    "optional required default maximum minimum regional public private temporary "
+    "encrypted detected returned current custom previous specified valid standard "
+    "dedicated shared"
 )
-_EN_NOUN = (
-    "instance",
-    "bucket",
-    "request",
-    "response",
-    "parameter",
-    "value",
-    "image",
-    "face",
-    "attribute",
-    "region",
-    "zone",
-    "cluster",
-    "node",
-    "policy",
-    "role",
-    "token",
-    "quota",
-    "limit",
-    "field",
-    "object",
-    "array",
-    "string",
-    "timestamp",
-    "endpoint",
-    "resource",
-    "account",
-    "user",
-    "group",
-    "tag",
-    "label",
-    "result",
-    "score",
-    "threshold",
-    "model",
-    "confidence",
-    "rectangle",
-    "landmark",
-    "age",
-    "gender",
-    "expression",
-    "snapshot",
-    "disk",
-    "certificate",
-    "domain",
-    "backup",
+_EN_NOUN = _words(
+    "instance bucket request response parameter value image face attribute region "
+    "zone cluster node policy role token quota limit field object array string "
+    "timestamp endpoint resource account user group tag label result score "
+    "threshold model confidence rectangle landmark age gender expression snapshot "
+    "disk certificate domain backup"
 )
-_EN_VERB = (
-    "returns",
-    "specifies",
-    "contains",
-    "describes",
-    "controls",
-    "limits",
-    "identifies",
-    "includes",
-    "indicates",
-    "configures",
-    "overrides",
-    "validates",
-    "stores",
-    "rejects",
-    "accepts",
-    "filters",
+_EN_VERB = _words(
+    "returns specifies contains describes controls limits identifies includes "
+    "indicates configures overrides validates stores rejects accepts filters"
 )
-_EN_PREP = ("for", "in", "of", "with", "from", "within", "after", "before", "per", "across")
+_EN_PREP = _words("for in of with from within after before per across")
 _EN_CLAUSE = (
     "if the call succeeds",
     "when this parameter is not set",
@@ -160,82 +83,18 @@ _EN_WATCHED = (
     "The race field is deprecated and returns an empty string.",
     "Skin tone is estimated from the face region.",
 )
-_EN_REPLACEMENTS = (
-    "latency",
-    "storage",
-    "billing",
-    "network",
-    "vendor",
-    "audit",
-    "cache",
-    "pipeline",
-    "session",
-    "kernel",
-    "payload",
-    "quorum",
-    "shard",
-    "ledger",
+_EN_REPLACEMENTS = _words(
+    "latency storage billing network vendor audit cache pipeline session kernel "
+    "payload quorum shard ledger"
 )
 
-_ZH_WORDS = (
-    "实例",
-    "参数",
-    "返回",
-    "请求",
-    "地域",
-    "可用区",
-    "安全组",
-    "配置",
-    "调用",
-    "接口",
-    "人脸",
-    "属性",
-    "检测",
-    "图片",
-    "年龄",
-    "性别",
-    "是否",
-    "眼镜",
-    "微笑",
-    "表情",
-    "识别",
-    "结果",
-    "默认",
-    "取值",
-    "范围",
-    "最大",
-    "最小",
-    "支持",
-    "说明",
-    "用户",
-    "必须",
-    "可选",
-    "字段",
-    "数组",
-    "对象",
-    "字符串",
-    "整数",
-    "布尔值",
-    "时间",
-    "格式",
-    "资源",
-    "标签",
-    "创建",
-    "删除",
-    "修改",
-    "查询",
-    "列表",
-    "权限",
-    "账号",
-    "计费",
-    "备份",
-    "快照",
-    "证书",
-    "域名",
-    "集群",
-    "节点",
-    "策略",
-    "令牌",
+_ZH_WORDS = _words(
+    "实例 参数 返回 请求 地域 可用区 安全组 配置 调用 接口 人脸 "
+    "属性 检测 图片 年龄 性别 是否 眼镜 微笑 表情 识别 结果 "
+    "默认 取值 范围 最大 最小 支持 说明 用户 必须 可选 字段 "
+    "数组 对象 字符串 整数 布尔值 时间 格式 资源 标签 创建 删除 "
+    "修改 查询 列表 权限 账号 计费 备份 快照 证书 域名 集群 "
+    "节点 策略 令牌"
 )
 _ZH_WATCHED = (
     "是否是维族：返回值为布尔值。",
@@ -245,79 +104,21 @@ _ZH_WATCHED = (
 )
 _ZH_REPLACEMENTS = "甲乙丙丁戊己庚辛壬癸山水火木金土日月星云风雨雪天地人"
 
-_API_VERBS = (
-    "Create",
-    "Delete",
-    "Modify",
-    "Describe",
-    "List",
-    "Attach",
-    "Detach",
-    "Enable",
-    "Disable",
-    "Update",
-    "Get",
-    "Put",
-    "Start",
-    "Stop",
-    "Restore",
-    "Tag",
+_API_VERBS = _words(
+    "Create Delete Modify Describe List Attach Detach Enable Disable Update Get Put "
+    "Start Stop Restore Tag"
 )
-_API_NOUNS = (
-    "Instance",
-    "Bucket",
-    "SecurityGroup",
-    "Snapshot",
-    "Disk",
-    "Image",
-    "Cluster",
-    "NodePool",
-    "LoadBalancer",
-    "Listener",
-    "Certificate",
-    "Domain",
-    "Face",
-    "FaceAttribute",
-    "Gateway",
-    "Queue",
-    "Topic",
-    "Function",
-    "Alarm",
-    "Backup",
+_API_NOUNS = _words(
+    "Instance Bucket SecurityGroup Snapshot Disk Image Cluster NodePool "
+    "LoadBalancer Listener Certificate Domain Face FaceAttribute Gateway Queue "
+    "Topic Function Alarm Backup"
 )
-_SUFFIXES = (
-    "Id",
-    "Name",
-    "Type",
-    "Status",
-    "Size",
-    "Count",
-    "Mode",
-    "Ids",
-    "Region",
-    "Zone",
-    "Period",
-    "Version",
-    "Tags",
-    "Token",
-    "Threshold",
-    "Score",
+_SUFFIXES = _words(
+    "Id Name Type Status Size Count Mode Ids Region Zone Period Version Tags Token Threshold Score"
 )
 _TYPES = ("String", "Integer", "Boolean", "Long", "Array of String", "Object", "Float")
-_EXAMPLES = (
-    "true",
-    "false",
-    "Enabled",
-    "Standard",
-    "auto",
-    "0",
-    "1",
-    "100",
-    "cn-hangzhou",
-    "us-east-1",
-    "cloud_essd",
-    "PayAsYouGo",
-    "private",
+_EXAMPLES = _words(
+    "true false Enabled Standard auto 0 1 100 cn-hangzhou us-east-1 cloud_essd PayAsYouGo private"
 )
 
 _UI: dict[str, dict[str, str]] = {

@@ -29,12 +29,12 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from pages import PageServer  # noqa: E402
+from pages import PageServer
 
-from monitor.cli import run_checks  # noqa: E402
-from monitor.fetch import FetchPolicy  # noqa: E402
-from monitor.store import Store  # noqa: E402
-from monitor.watchlist import Watchlist, load_watchlist  # noqa: E402
+from monitor.cli import run_checks
+from monitor.fetch import FetchPolicy
+from monitor.store import Store
+from monitor.watchlist import Watchlist, load_watchlist
 
 TARGETS = {"unchanged": 0.8, "noisy": 0.4, "changed": 0.4, "first": 0.07}
 

@@ -42,6 +42,7 @@ class WatchState:
     reference_body: str | None = None  # its raw body SHA-256
     reference_text: str | None = None  # its extracted document SHA-256
     reference_url: str | None = None  # its final URL
+    reference_fingerprint: str | None = None  # its visible-text fingerprint (a cache)
     etag: str | None = None
     last_modified: str | None = None
     failures: int = 0  # consecutive transient/error checks
@@ -70,6 +71,7 @@ class Observation:
     last_modified: str | None = None
     comparison: Comparison | None = None
     flags: tuple[Flag, ...] = ()
+    fingerprint: str | None = None  # visible-text fingerprint of this capture
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,7 @@ def _good(state: WatchState, seen: Observation) -> tuple[WatchState, list[EventD
         reference_body=seen.body_sha,
         reference_text=seen.text_sha,
         reference_url=final_url,
+        reference_fingerprint=seen.fingerprint,
         etag=seen.etag,
         last_modified=seen.last_modified,
     ), events

@@ -19,9 +19,10 @@ row 'age | int' ('Face', 'Output')
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -179,6 +180,63 @@ def parse_html(html: str) -> etree._Element | None:
         return None
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A parsed page with the watch's select/exclude applied and invisible parts removed."""
+
+    title: str
+    roots: tuple[etree._Element, ...]
+    selected: bool
+    rules: tuple[object, ...]
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the visible text (and the rules), computed by lxml in C.
+
+        Equal fingerprints mean the same characters in the same order, so the same
+        wording: the Python walk that builds blocks can be skipped. Any edit to the
+        visible text, however small, changes it.
+        """
+        digest = hashlib.sha256(repr(self.rules).encode())
+        for root in self.roots:
+            digest.update(b"\x00")
+            digest.update(etree.tostring(root, method="text", encoding="utf-8", with_tail=False))
+        return digest.hexdigest()
+
+
+def prepare(
+    html: str,
+    select: str | None = None,
+    exclude: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+) -> Prepared:
+    """Parse a page and apply select/exclude; the cheap first half of extraction."""
+    rules = (select, tuple(exclude), tuple(ignore))
+    root = parse_html(html)
+    if root is None:
+        return Prepared("", (), select is None, rules)
+    title = _title(root)
+    etree.strip_elements(root, *_SKIP, with_tail=False)
+    for css in exclude:
+        for element in _selector(css)(root):
+            _drop(element)
+    if select:
+        roots = tuple(_outermost(_selector(select)(root)))
+        return Prepared(title, roots, bool(roots), rules)
+    body = root.find("body")
+    return Prepared(title, (body if body is not None else root,), True, rules)
+
+
+def walk(page: Prepared) -> Document:
+    """Build the document's blocks from a prepared page; the costly second half."""
+    if not page.selected:
+        return Document(title=page.title, selected=False)
+    walker = _Walker(_ignore_pattern(page.rules[2]))  # type: ignore[arg-type]
+    for element in page.roots:
+        walker.visit(element)
+        walker.flush()
+    return Document(title=page.title, blocks=tuple(walker.blocks))
+
+
 def extract_html(
     html: str,
     select: str | None = None,
@@ -186,26 +244,7 @@ def extract_html(
     ignore: Sequence[str] = (),
 ) -> Document:
     """Extract the visible text blocks of an HTML page after the watch's rules."""
-    root = parse_html(html)
-    if root is None:
-        return Document(selected=select is None)
-    title = _title(root)
-    for css in exclude:
-        for element in _selector(css)(root):
-            _drop(element)
-    roots: Iterable[etree._Element]
-    if select:
-        roots = _outermost(_selector(select)(root))
-        if not roots:
-            return Document(title=title, selected=False)
-    else:
-        body = root.find("body")
-        roots = [body if body is not None else root]
-    walker = _Walker(_ignore_pattern(tuple(ignore)))
-    for element in roots:
-        walker.visit(element)
-        walker.flush()
-    return Document(title=title, blocks=tuple(walker.blocks))
+    return walk(prepare(html, select, exclude, ignore))
 
 
 def _title(root: etree._Element) -> str:
