@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from .blobs import sha256_hex
 from .classify import classify
 from .compare import compare
 from .decode import decode_body
@@ -110,18 +111,23 @@ class Checker:
                 etag=state.etag if conditional else None,
                 last_modified=state.last_modified if conditional else None,
             )
+            body_sha = sha256_hex(capture.body) if capture.status is not None else None
+            if capture.status == 200 and body_sha == state.reference_body:
+                # The cheap test, on the event loop: same bytes as the last good capture
+                # cost one small row, with no hand-off to a worker thread.
+                return self.process(watch, capture, body_sha)
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._worker, self.process, watch, capture)
+            return await loop.run_in_executor(self._worker, self.process, watch, capture, body_sha)
         except Exception as error:  # a bug must not stop the other watches
             log.exception("checking %s failed", watch.name)
             return CheckResult(
                 watch.name, "internal_error", error=f"{type(error).__name__}: {error}"
             )
 
-    def process(self, watch: Watch, capture: Capture) -> CheckResult:
-        """Record a capture and decide its events (runs in the worker thread)."""
+    def process(self, watch: Watch, capture: Capture, body_sha: str | None = None) -> CheckResult:
+        """Record a capture and decide its events (usually in a worker thread)."""
         state = self.store.state(watch.name)
-        found = self._examine(watch, capture, state)
+        found = self._examine(watch, capture, state, body_sha)
         comparison, flags = None, []
         needs_diff = found.outcome == OK and found.text_sha != state.reference_text
         if needs_diff and found.document is not None and state.reference_text is not None:
@@ -185,16 +191,18 @@ class Checker:
     def _kinds(self, change_ids: list[int]) -> Iterable[str]:
         return (self.store.change(i)["kind"] for i in change_ids)
 
-    def _examine(self, watch: Watch, capture: Capture, state: WatchState) -> _Processed:
+    def _examine(
+        self, watch: Watch, capture: Capture, state: WatchState, body_sha: str | None
+    ) -> _Processed:
         if capture.status is None:  # no response at all
             verdict = classify(capture, "")
             return _Processed(verdict.outcome, None, None, None, None, verdict.reason)
         if capture.status == 304 and state.reference is not None:
             return _Processed(NOT_MODIFIED, None, state.reference_text, None, None)
-        body_sha = self.store.put_blob(capture.body)
         if body_sha == state.reference_body and capture.status == 200:
-            # Same bytes as the last good capture: nothing to parse.
+            # Same bytes as the last good capture (its blob exists): nothing to parse.
             return _Processed(UNCHANGED, body_sha, state.reference_text, None, None)
+        body_sha = self.store.put_blob(capture.body, body_sha)
         decoded = decode_body(capture.body, capture.header("content-type"))
         verdict = classify(capture, decoded.text)
         if verdict.outcome != OK:

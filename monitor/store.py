@@ -41,7 +41,6 @@ CREATE TABLE IF NOT EXISTS watches (
     url TEXT NOT NULL,
     config TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    last_check_at TEXT,
     state TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS captures (
@@ -224,8 +223,8 @@ class Store:
 
     def last_checks(self) -> dict[str, datetime]:
         """When each watch was last checked (for scheduling after a restart)."""
-        rows = self._query("SELECT name, last_check_at FROM watches WHERE last_check_at NOT NULL")
-        return {r["name"]: parse_time(r["last_check_at"]) for r in rows}
+        rows = self._query("SELECT watch, MAX(fetched_at) AS at FROM captures GROUP BY watch")
+        return {r["watch"]: parse_time(r["at"]) for r in rows}
 
     # -- recording a check --------------------------------------------------------
 
@@ -274,10 +273,11 @@ class Store:
             state = self._state_in(db, capture.watch)
             new_state, drafts = decide(capture_id, state)
             change_ids = [self._insert_change(db, capture, draft) for draft in drafts]
-            db.execute(
-                "UPDATE watches SET state = ?, last_check_at = ? WHERE name = ?",
-                (json.dumps(new_state.to_dict()), iso(capture.fetched_at), capture.watch),
-            )
+            if new_state != state:  # an unchanged page leaves its watch row alone
+                db.execute(
+                    "UPDATE watches SET state = ? WHERE name = ?",
+                    (json.dumps(new_state.to_dict()), capture.watch),
+                )
         return capture_id, change_ids
 
     @staticmethod
