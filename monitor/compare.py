@@ -21,9 +21,10 @@ still correct wording) and ``fallback`` is set so the record says so.
 
 from __future__ import annotations
 
+import bisect
 import re
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -165,6 +166,7 @@ class _Encoder:
 
     def __init__(self) -> None:
         self.codes: dict[str, str] = {}
+        self._tokens: dict[str, str] = {}  # token -> character, skipping compare_key
         self._next = self._characters()
 
     @classmethod
@@ -181,11 +183,16 @@ class _Encoder:
         return code
 
     def token(self, token: str) -> str:
-        if token == _SEPARATOR:
-            return "\n"
-        if token.isspace():
-            return " "
-        return self.char(compare_key(token))
+        code = self._tokens.get(token)
+        if code is None:
+            if token == _SEPARATOR:
+                code = "\n"
+            elif token.isspace():
+                code = " "
+            else:
+                code = self.char(compare_key(token))
+            self._tokens[token] = code
+        return code
 
 
 def compare(
@@ -219,14 +226,71 @@ Region = tuple[list[int], list[int]]  # (old block indices, new block indices)
 def _block_regions(
     dmp: diff_match_patch, budget: _Budget, old_keys: list[str], new_keys: list[str]
 ) -> list[Region]:
-    encoder = _Encoder()
-    a = "".join(encoder.char(k) for k in old_keys)
-    b = "".join(encoder.char(k) for k in new_keys)
-    if a == b:
-        return []
-    diffs = budget.run(dmp, a, b, cap=budget.remaining() / 2)
+    """Regions of changed blocks: (old indices, new indices) between unchanged blocks.
+
+    Blocks that occur exactly once in each version and keep their relative order are
+    anchored first (as in patience diff); diff-match-patch only runs on the gaps
+    between anchors, so a huge page with scattered edits is many small diffs.
+    """
     regions: list[Region] = []
-    i = j = 0
+    previous_old = previous_new = -1
+    for anchor_old, anchor_new in [*_anchors(old_keys, new_keys), (len(old_keys), len(new_keys))]:
+        gap_old = range(previous_old + 1, anchor_old)
+        gap_new = range(previous_new + 1, anchor_new)
+        if gap_old or gap_new:
+            regions += _gap_regions(dmp, budget, old_keys, new_keys, gap_old, gap_new)
+        previous_old, previous_new = anchor_old, anchor_new
+    return regions
+
+
+def _anchors(old_keys: list[str], new_keys: list[str]) -> list[tuple[int, int]]:
+    """Unique-in-both blocks, longest run in the same order (longest increasing subsequence)."""
+    old_count = Counter(old_keys)
+    new_at = {}
+    for j, key in enumerate(new_keys):
+        new_at[key] = -1 if key in new_at else j
+    pairs = [
+        (i, new_at[key])
+        for i, key in enumerate(old_keys)
+        if old_count[key] == 1 and new_at.get(key, -1) >= 0
+    ]
+    # Patience sorting: tails[k] is the pair ending the best increasing run of length k+1.
+    tails: list[int] = []
+    tail_pairs: list[int] = []
+    back: list[int] = []
+    for index, (_, j) in enumerate(pairs):
+        k = bisect.bisect_left(tails, j)
+        back.append(tail_pairs[k - 1] if k else -1)
+        if k == len(tails):
+            tails.append(j)
+            tail_pairs.append(index)
+        else:
+            tails[k] = j
+            tail_pairs[k] = index
+    chain: list[tuple[int, int]] = []
+    index = tail_pairs[-1] if tail_pairs else -1
+    while index >= 0:
+        chain.append(pairs[index])
+        index = back[index]
+    return chain[::-1]
+
+
+def _gap_regions(
+    dmp: diff_match_patch,
+    budget: _Budget,
+    old_keys: list[str],
+    new_keys: list[str],
+    gap_old: range,
+    gap_new: range,
+) -> list[Region]:
+    if not gap_old or not gap_new:
+        return [(list(gap_old), list(gap_new))]
+    encoder = _Encoder()
+    a = "".join(encoder.char(old_keys[i]) for i in gap_old)
+    b = "".join(encoder.char(new_keys[j]) for j in gap_new)
+    diffs = budget.run(dmp, a, b, cap=max(budget.remaining() / 2, 0.05))
+    regions: list[Region] = []
+    i, j = gap_old.start, gap_new.start
     current: Region = ([], [])
     for op, chars in diffs:
         n = len(chars)
@@ -265,7 +329,10 @@ def _extract_moves(
         for i in deleted:
             candidates = inserted_at.get(old_keys[i])
             if candidates:
-                j = candidates.pop(0)
+                # An identical block in the same section is the likeliest partner.
+                same = [k for k in candidates if new.blocks[k].path == old.blocks[i].path]
+                j = same[0] if same else candidates[0]
+                candidates.remove(j)
                 moved_old.add(i)
                 moved_new.add(j)
                 moves.append(Move(new.blocks[j].text, old.blocks[i].path, new.blocks[j].path))
@@ -276,53 +343,70 @@ def _extract_moves(
     return moves, [r for r in remaining if r[0] or r[1]]
 
 
-_PAIRING_LIMIT = 300  # orphan blocks; past this, pairing costs more than it is worth
-_SIMILARITY = 0.5
+_SIMILARITY = 0.5  # share of distinct words two versions of a block have in common
+_COMMON_TOKEN = 50  # a token in more blocks than this says nothing about which is which
 
 
 def _pair_similar(
     regions: list[Region], old: Sequence[Block], new: Sequence[Block]
 ) -> list[Region]:
-    """Pair a deleted block with an inserted look-alike from another region.
+    """Pair each changed block with its most similar counterpart anywhere on the page.
 
-    A re-sorted table whose rows were also edited gives deletions and insertions in
-    different regions; pairing them reports the edited cell, not two whole rows.
+    A re-sorted table whose rows were also edited puts the two versions of a row in
+    different places; pairing them reports the edited cell, not two whole rows, and
+    keeps each token diff small. Unpaired blocks stay in their regions.
     """
-    deleted = [i for d, s in regions for i in _without_partner(d, s, old, new)]
-    inserted = [j for d, s in regions for j in _without_partner(s, d, new, old)]
-    if not deleted or not inserted or len(deleted) + len(inserted) > _PAIRING_LIMIT:
+    deleted = [i for d, _ in regions for i in d]
+    inserted = [j for _, s in regions for j in s]
+    if not deleted or not inserted:
         return regions
-    words = {j: set(tokenize(new[j].text)) for j in inserted}
+    words = {j: _words(new[j].text) for j in inserted}
+    index: dict[str, list[int]] = defaultdict(list)
+    for j in inserted:
+        for word in words[j]:
+            index[word].append(j)
     pairs: dict[int, int] = {}
+    taken: set[int] = set()
     for i in deleted:
-        mine = set(tokenize(old[i].text))
-        best, best_score = None, _SIMILARITY
-        for j in inserted:
-            if j in pairs.values() or new[j].kind != old[i].kind or new[j].path != old[i].path:
-                continue
-            score = len(mine & words[j]) / max(1, len(mine | words[j]))
-            if score >= best_score:
-                best, best_score = j, score
-        if best is not None:
-            pairs[i] = best
+        j = _most_similar(old[i], _words(old[i].text), index, words, new, taken)
+        if j is not None:
+            pairs[i] = j
+            taken.add(j)
     if not pairs:
         return regions
-    paired_new = set(pairs.values())
     kept = [
-        ([i for i in d if i not in pairs], [j for j in s if j not in paired_new])
-        for d, s in regions
+        ([i for i in d if i not in pairs], [j for j in s if j not in taken]) for d, s in regions
     ]
     kept += [([i], [j]) for i, j in pairs.items()]
     kept = [r for r in kept if r[0] or r[1]]
-    return sorted(kept, key=lambda r: (r[1][0] if r[1] else -1, r[0][0] if r[0] else -1))
+    return sorted(kept, key=lambda r: (r[0][0] if r[0] else -1, r[1][0] if r[1] else -1))
 
 
-def _without_partner(
-    mine: list[int], theirs: list[int], blocks: Sequence[Block], others: Sequence[Block]
-) -> list[int]:
-    """Blocks of a region with no block of the same kind and section on the other side."""
-    shapes = {(others[k].kind, others[k].path) for k in theirs}
-    return [k for k in mine if (blocks[k].kind, blocks[k].path) not in shapes]
+def _words(text: str) -> frozenset[str]:
+    return frozenset(t for t in tokenize(text) if not t.isspace())
+
+
+def _most_similar(
+    block: Block,
+    mine: frozenset[str],
+    index: dict[str, list[int]],
+    words: dict[int, frozenset[str]],
+    new: Sequence[Block],
+    taken: set[int],
+) -> int | None:
+    shared: Counter[int] = Counter()
+    for word in mine:
+        holders = index.get(word, ())
+        if len(holders) <= _COMMON_TOKEN:
+            shared.update(holders)
+    best, best_score = None, 0.0
+    for j, common in sorted(shared.items()):
+        if j in taken or new[j].kind != block.kind:
+            continue
+        score = common / max(1, len(mine | words[j]))
+        if score >= _SIMILARITY and score > best_score:
+            best, best_score = j, score
+    return best
 
 
 Ordered = tuple[tuple[int, int], Fragment]  # ((block index in page, token), fragment)
