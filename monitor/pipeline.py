@@ -93,8 +93,7 @@ class Checker:
         self._worker.shutdown(wait=True)
 
     def register(self, watches: Iterable[Watch]) -> None:
-        for watch in watches:
-            self.store.ensure_watch(watch.name, watch.url, watch_config(watch))
+        self.store.ensure_watches([(w.name, w.url, watch_config(w)) for w in watches])
 
     async def check_all(self, watches: Sequence[Watch]) -> list[CheckResult]:
         self.register(watches)
@@ -115,7 +114,7 @@ class Checker:
             if capture.status == 200 and body_sha == state.reference_body:
                 # The cheap test, on the event loop: same bytes as the last good capture
                 # cost one small row, with no hand-off to a worker thread.
-                return self.process(watch, capture, body_sha)
+                return self.process(watch, capture, body_sha, state)
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._worker, self.process, watch, capture, body_sha)
         except Exception as error:  # a bug must not stop the other watches
@@ -124,9 +123,19 @@ class Checker:
                 watch.name, "internal_error", error=f"{type(error).__name__}: {error}"
             )
 
-    def process(self, watch: Watch, capture: Capture, body_sha: str | None = None) -> CheckResult:
-        """Record a capture and decide its events (usually in a worker thread)."""
-        state = self.store.state(watch.name)
+    def process(
+        self,
+        watch: Watch,
+        capture: Capture,
+        body_sha: str | None = None,
+        state: WatchState | None = None,
+    ) -> CheckResult:
+        """Record a capture and decide its events (usually in a worker thread).
+
+        ``state`` read before the fetch guides the work; the events are decided on the
+        state read again inside the recording transaction.
+        """
+        state = state or self.store.state(watch.name)
         found = self._examine(watch, capture, state, body_sha)
         comparison, flags = None, []
         needs_diff = found.outcome == OK and found.text_sha != state.reference_text

@@ -205,11 +205,16 @@ class Store:
 
     def ensure_watch(self, name: str, url: str, config: dict[str, Any]) -> None:
         """Register a watch (or refresh its configuration); its history is untouched."""
+        self.ensure_watches([(name, url, config)])
+
+    def ensure_watches(self, watches: Sequence[tuple[str, str, dict[str, Any]]]) -> None:
+        """Register many watches in one transaction."""
+        now = iso(utc_now())
         with self._transaction() as db:
-            db.execute(
+            db.executemany(
                 "INSERT INTO watches (name, url, config, created_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET url = excluded.url, config = excluded.config",
-                (name, url, json.dumps(config, ensure_ascii=False), iso(utc_now())),
+                [(n, u, json.dumps(c, ensure_ascii=False), now) for n, u, c in watches],
             )
 
     def watch_config(self, name: str) -> dict[str, Any]:
