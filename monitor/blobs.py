@@ -11,10 +11,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import time
 import uuid
 import zlib
 from pathlib import Path
 
+_STALE_TEMPORARY_SECONDS = 3600  # no write takes this long; younger temp files may be live
 _GZIP_WBITS = 31  # zlib's gzip container, readable with zcat
 # Level 1 is ~3x faster than 6 on HTML and within ~15% of its size; blobs are written on
 # every changed capture, so speed wins.
@@ -57,9 +59,12 @@ class BlobStore:
 
     def _clean_temporaries(self) -> None:
         # Left behind by a process killed mid-write; never referenced by the database.
+        # Only old ones: another process (``monitor run``) may be writing right now.
+        cutoff = time.time() - _STALE_TEMPORARY_SECONDS
         for leftover in self._tmp.iterdir():
             with contextlib.suppress(OSError):
-                leftover.unlink()
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
 
     def path(self, digest: str) -> Path:
         return self.root / digest[:2] / f"{digest}.gz"

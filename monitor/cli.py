@@ -109,14 +109,17 @@ def _result_line(result: CheckResult) -> str:
     return f"{result.watch:<40} {result.outcome:<16}{events}{flag}{error}"
 
 
-@cli.command()
-@click.option(
+watchlist_option = click.option(
     "--watchlist",
     "watchlist_path",
     required=True,
     type=click.Path(dir_okay=False),
     help="The watchlist YAML file.",
 )
+
+
+@cli.command()
+@watchlist_option
 @click.argument("names", nargs=-1)
 @click.pass_obj
 def check(obj: _Context, watchlist_path: str, names: tuple[str, ...]) -> None:
@@ -133,13 +136,7 @@ def check(obj: _Context, watchlist_path: str, names: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@click.option(
-    "--watchlist",
-    "watchlist_path",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="The watchlist YAML file.",
-)
+@watchlist_option
 @click.option(
     "--startup-spread",
     type=click.FloatRange(min=0),

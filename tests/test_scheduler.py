@@ -77,10 +77,11 @@ def test_run_checks_then_stops_cleanly_on_sigterm(tmp_path: Path, site) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and _captures(data) < 5:
             time.sleep(0.2)
-        assert _captures(data) == 5
+        seen = _captures(data)
     finally:
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=30)
+    assert seen == 5, out + err
     assert process.returncode == 0, err
     assert "stopped cleanly" in out
 

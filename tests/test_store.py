@@ -91,3 +91,18 @@ def test_unwritable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(StoreError, match="cannot open the data directory"):
         Store(blocker / "data")
+
+
+def test_opening_a_store_never_touches_another_process_in_flight_writes(store: Store) -> None:
+    """`monitor changes` opened during `monitor run` must not break its blob writes."""
+    import os
+    import time
+
+    live = store.root / "blobs" / "tmp" / "writer-in-flight.part"
+    stale = store.root / "blobs" / "tmp" / "killed-long-ago.part"
+    live.write_bytes(b"partial")
+    stale.write_bytes(b"partial")
+    old = time.time() - 2 * 86400
+    os.utime(stale, (old, old))
+    Store(store.root).close()
+    assert live.exists() and not stale.exists()
