@@ -237,6 +237,25 @@ def walk(page: Prepared) -> Document:
     return Document(title=page.title, blocks=tuple(walker.blocks))
 
 
+def extract_unless_known(
+    html: str,
+    select: str | None,
+    exclude: Sequence[str],
+    ignore: Sequence[str],
+    known_fingerprint: str | None,
+) -> tuple[str, Document | None]:
+    """(fingerprint, document), the document None when the fingerprint is already known.
+
+    The cheap test of extraction: a page whose visible text has the known fingerprint
+    has the same wording, so its blocks need not be built again.
+    """
+    page = prepare(html, select, exclude, ignore)
+    fingerprint = page.fingerprint()
+    if fingerprint == known_fingerprint and page.selected:
+        return fingerprint, None
+    return fingerprint, walk(page)
+
+
 def extract_html(
     html: str,
     select: str | None = None,

@@ -32,7 +32,7 @@ from .events import (
     WatchState,
     transition,
 )
-from .extract import Document, prepare, walk
+from .extract import Document, extract_unless_known
 from .fetch import Capture, Fetcher
 from .flag import flag_terms
 from .store import CaptureRecord, Store
@@ -208,27 +208,27 @@ class Checker:
             return _Processed(verdict.outcome, None, None, None, None, verdict.reason)
         if capture.status == 304 and state.reference is not None:
             return _Processed(NOT_MODIFIED, None, state.reference_text, None, None)
-        if body_sha == state.reference_body and capture.status == 200:
+        body_sha = body_sha or sha256_hex(capture.body)
+        if capture.status == 200 and state.reference_body == body_sha:
             # Same bytes as the last good capture (its blob exists): nothing to parse.
             return _Processed(UNCHANGED, body_sha, state.reference_text, None, None)
-        body_sha = self.store.put_blob(capture.body, body_sha)
+        self.store.put_blob(capture.body, body_sha)
         decoded = decode_body(capture.body, capture.header("content-type"))
         verdict = classify(capture, decoded.text)
         if verdict.outcome != OK:
             return _Processed(
                 verdict.outcome, body_sha, None, decoded.encoding, None, verdict.reason
             )
-        page = prepare(decoded.text, watch.select, watch.exclude, watch.ignore)
-        fingerprint = page.fingerprint()
-        if fingerprint == state.reference_fingerprint and page.selected:
+        fingerprint, document = extract_unless_known(
+            decoded.text, watch.select, watch.exclude, watch.ignore, state.reference_fingerprint
+        )
+        if document is None:
             # Other bytes (a request id, a timestamp in a script) but the same visible
             # text as the last good capture: no need to build and compare blocks.
             return _Processed(
                 OK, body_sha, state.reference_text, decoded.encoding, None, fingerprint=fingerprint
             )
-        document = walk(page)
-        document_json = document.to_json().encode("utf-8")
-        text_sha = self.store.put_blob(document_json)
+        text_sha = self.store.put_blob(document.to_json().encode("utf-8"))
         if not document.selected:
             return _Processed(
                 SELECTOR_MISSING,

@@ -181,3 +181,26 @@ watches:
     result = cli("check", "--watchlist", str(path))
     assert result.code == 0
     assert "failed 1" in result.out
+
+
+def test_processing_a_capture_directly_records_a_real_first_capture(tmp_path) -> None:
+    """The pipeline's entry point must not mistake 'no hash given' for 'same bytes'."""
+    from datetime import UTC, datetime
+
+    from monitor.fetch import Capture
+    from monitor.pipeline import Checker
+    from monitor.store import Store
+    from monitor.watchlist import Watch
+
+    with Store(tmp_path / "d") as store:
+        checker = Checker(store, fetcher=None)  # type: ignore[arg-type]
+        watch = Watch(name="w", url="http://127.0.0.1/x")
+        checker.register([watch])
+        capture = Capture(
+            watch.url, datetime.now(UTC), status=200, final_url=watch.url, body=b"<p>first</p>"
+        )
+        first = checker.process(watch, capture)
+        again = checker.process(watch, capture)
+        checker.close()
+        assert (first.outcome, again.outcome) == ("ok", "unchanged")
+        assert store.state("w").reference == first.capture_id
