@@ -205,7 +205,7 @@ def compare(
     new_keys = [compare_key(b.text) for b in new.blocks]
     regions = _block_regions(dmp, budget, old_keys, new_keys)
     moves, regions = _extract_moves(regions, old, new, old_keys, new_keys)
-    regions = _pair_similar(regions, old.blocks, new.blocks)
+    regions = _pair_in_order(_pair_similar(regions, old.blocks, new.blocks))
     result = _Accumulator()
     for deleted, inserted in regions:
         _compare_region(
@@ -345,6 +345,7 @@ def _extract_moves(
 
 _SIMILARITY = 0.5  # share of distinct words two versions of a block have in common
 _COMMON_TOKEN = 50  # a token in more blocks than this says nothing about which is which
+_CANDIDATES = 8  # blocks sharing the most rare words, scored exactly
 
 
 def _pair_similar(
@@ -400,13 +401,31 @@ def _most_similar(
         if len(holders) <= _COMMON_TOKEN:
             shared.update(holders)
     best, best_score = None, 0.0
-    for j, common in sorted(shared.items()):
+    # The index finds candidates by their rare words; the score is the exact Jaccard.
+    candidates = sorted(shared.items(), key=lambda item: (-item[1], item[0]))[:_CANDIDATES]
+    for j, _ in candidates:
         if j in taken or new[j].kind != block.kind:
             continue
-        score = common / max(1, len(mine | words[j]))
+        score = len(mine & words[j]) / max(1, len(mine | words[j]))
         if score >= _SIMILARITY and score > best_score:
             best, best_score = j, score
     return best
+
+
+def _pair_in_order(regions: list[Region]) -> list[Region]:
+    """Split a region with as many old as new blocks into one-to-one pairs.
+
+    A rewritten section keeps its shape: diffing each block against its counterpart
+    keeps every token diff small (diff-match-patch's bisect is quadratic in the worst
+    case) and reports the rewrite block by block.
+    """
+    paired: list[Region] = []
+    for deleted, inserted in regions:
+        if len(deleted) == len(inserted) > 1:
+            paired += [([i], [j]) for i, j in zip(deleted, inserted, strict=True)]
+        else:
+            paired.append((deleted, inserted))
+    return paired
 
 
 Ordered = tuple[tuple[int, int], Fragment]  # ((block index in page, token), fragment)
