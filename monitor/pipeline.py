@@ -171,6 +171,8 @@ class Checker:
             error=capture.error or found.reason or None,
         )
 
+        decided: list[EventDraft] = []
+
         def decide(capture_id: int, current: WatchState) -> tuple[WatchState, list[EventDraft]]:
             seen = Observation(
                 capture=capture_id,
@@ -184,10 +186,12 @@ class Checker:
                 comparison=comparison,
                 flags=tuple(flags),
             )
-            return transition(current, seen, self.thresholds)
+            new_state, drafts = transition(current, seen, self.thresholds)
+            decided[:] = drafts
+            return new_state, drafts
 
         capture_id, change_ids = self.store.record(record, decide)
-        events = tuple(self._kinds(change_ids))
+        events = tuple(draft.kind for draft in decided)
         return CheckResult(
             watch=watch.name,
             outcome=found.outcome,
@@ -196,9 +200,6 @@ class Checker:
             change_ids=tuple(change_ids),
             flagged=bool(flags) and "changed" in events,
         )
-
-    def _kinds(self, change_ids: list[int]) -> Iterable[str]:
-        return (self.store.change(i)["kind"] for i in change_ids)
 
     def _examine(
         self, watch: Watch, capture: Capture, state: WatchState, body_sha: str | None
