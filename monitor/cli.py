@@ -166,7 +166,7 @@ def run(obj: _Context, watchlist_path: str, startup_spread: float) -> None:
                 )
                 click.echo(
                     f"monitoring {len(watchlist.watches)} watch(es); data in "
-                    f"{store.root}; stop with Ctrl-C"
+                    f"{store.location}; stop with Ctrl-C"
                 )
                 try:
                     await runner.run()

@@ -369,10 +369,10 @@ def _pair_similar(
     pairs: dict[int, int] = {}
     taken: set[int] = set()
     for i in deleted:
-        j = _most_similar(old[i], _words(old[i].text), index, words, new, taken)
-        if j is not None:
-            pairs[i] = j
-            taken.add(j)
+        partner = _most_similar(old[i], _words(old[i].text), index, words, new, taken)
+        if partner is not None:
+            pairs[i] = partner
+            taken.add(partner)
     if not pairs:
         return regions
     kept = [

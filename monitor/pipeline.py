@@ -35,7 +35,7 @@ from .events import (
 from .extract import Document, extract_unless_known
 from .fetch import Capture, Fetcher
 from .flag import flag_terms
-from .store import CaptureRecord, Store
+from .store import CaptureRecord, EvidenceStore
 from .watchlist import Watch
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,9 @@ def watch_config(watch: Watch) -> dict[str, object]:
 class Checker:
     """Runs checks against one store with one fetcher."""
 
-    def __init__(self, store: Store, fetcher: Fetcher, thresholds: Thresholds | None = None):
+    def __init__(
+        self, store: EvidenceStore, fetcher: Fetcher, thresholds: Thresholds | None = None
+    ):
         self.store = store
         self.fetcher = fetcher
         self.thresholds = thresholds or Thresholds()
@@ -139,9 +141,10 @@ class Checker:
         found = self._examine(watch, capture, state, body_sha)
         comparison, flags = None, []
         needs_diff = found.outcome == OK and found.text_sha != state.reference_text
-        if needs_diff and found.document is not None and state.reference_text is not None:
+        document = found.document
+        if needs_diff and document is not None and state.reference_text is not None:
             reference = Document.from_json(self.store.get_blob(state.reference_text))
-            if _almost_empty(found.document, reference):
+            if _almost_empty(document, reference):
                 found = dataclasses.replace(
                     found,
                     outcome=SELECTOR_MISSING,
@@ -149,9 +152,9 @@ class Checker:
                     "had plenty: check the watch's select/exclude rules",
                 )
             else:
-                comparison = compare(reference, found.document)
+                comparison = compare(reference, document)
                 if comparison.changed:
-                    flags = flag_terms(reference.text, found.document.text, watch.terms)
+                    flags = flag_terms(reference.text, document.text, watch.terms)
         record = CaptureRecord(
             watch=watch.name,
             url=capture.url,

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from .flag import find_terms
-from .store import Store, parse_time
+from .store import EvidenceStore, Row, parse_time
 
 DELETE, EQUAL, INSERT = -1, 0, 1
 _HAN_OR_KANA = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
@@ -35,7 +33,7 @@ def contract_time(stored: str) -> str:
     return parse_time(stored).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def change_to_json(row: sqlite3.Row) -> dict[str, Any]:
+def change_to_json(row: Row) -> dict[str, Any]:
     """A change event in the form outside tools rely on (DESIGN.md section 4)."""
     return {
         "id": row["id"],
@@ -53,7 +51,7 @@ def change_to_json(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-def changes_text(rows: Sequence[sqlite3.Row]) -> str:
+def changes_text(rows: Sequence[Row]) -> str:
     """One line per change event for the terminal."""
     if not rows:
         return "no change events"
@@ -87,17 +85,17 @@ class ChangeView:
     event: dict[str, Any]
     detail: dict[str, Any]
     watch: dict[str, Any]
-    old: sqlite3.Row | None
-    new: sqlite3.Row
-    old_blob: Path | None
-    new_blob: Path | None
+    old: Row | None
+    new: Row
+    old_blob: str | None  # link to the raw snapshot
+    new_blob: str | None
 
     @property
     def terms(self) -> list[str]:
         return list(self.watch.get("terms") or [])
 
 
-def load_change(store: Store, change_id: int) -> ChangeView:
+def load_change(store: EvidenceStore, change_id: int) -> ChangeView:
     row = store.change(change_id)
     old = store.capture(row["from_capture"]) if row["from_capture"] else None
     new = store.capture(row["to_capture"])
@@ -107,15 +105,15 @@ def load_change(store: Store, change_id: int) -> ChangeView:
         watch=store.watch_config(row["watch"]),
         old=old,
         new=new,
-        old_blob=_blob_path(store, old),
-        new_blob=_blob_path(store, new),
+        old_blob=_blob_link(store, old),
+        new_blob=_blob_link(store, new),
     )
 
 
-def _blob_path(store: Store, capture: sqlite3.Row | None) -> Path | None:
+def _blob_link(store: EvidenceStore, capture: Row | None) -> str | None:
     if capture is None or not capture["body_sha256"]:
         return None
-    return store.blobs.path(capture["body_sha256"]).resolve()
+    return store.blob_location(capture["body_sha256"])
 
 
 def location(fragment: dict[str, Any]) -> str:
@@ -235,8 +233,8 @@ def change_html(view: ChangeView) -> str:
         lang=_language(view),
         old=view.old,
         new=view.new,
-        old_blob=view.old_blob.as_uri() if view.old_blob else None,
-        new_blob=view.new_blob.as_uri() if view.new_blob else None,
+        old_blob=view.old_blob,
+        new_blob=view.new_blob,
         fragments=fragments,
         moved=view.detail.get("moved", []),
         hunks=_hunk_views(view),

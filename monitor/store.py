@@ -20,12 +20,12 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .blobs import BlobStore
 from .errors import NotFoundError, StoreError
@@ -144,8 +144,51 @@ class CaptureRecord:
     error: str | None = None
 
 
+Row = Mapping[str, Any]  # a capture or change record (sqlite3.Row in the embedded store)
+
+
+class EvidenceStore(Protocol):
+    """What the pipeline, the reports and the command line need from a store.
+
+    :class:`Store` (SQLite + blob directory) is the embedded implementation. A team
+    that outgrows one machine implements this with PostgreSQL rows and an object
+    store for blobs; nothing above this interface changes. The rules an
+    implementation must keep: captures and changes are append-only; a blob is named by
+    the SHA-256 of its bytes and never replaced; ``record`` writes a capture, its
+    events and the watch's new state atomically, after the capture's blobs exist.
+    """
+
+    location: str  # where the evidence lives, for messages
+
+    def close(self) -> None: ...
+    def ensure_watches(self, watches: Sequence[tuple[str, str, dict[str, Any]]]) -> None: ...
+    def watch_config(self, name: str) -> dict[str, Any]: ...
+    def require_watch(self, watch: str) -> None: ...
+    def state(self, name: str) -> WatchState: ...
+    def last_checks(self) -> dict[str, datetime]: ...
+    def put_blob(self, data: bytes, digest: str | None = None) -> str: ...
+    def get_blob(self, digest: str) -> bytes: ...
+    def blob_location(self, digest: str) -> str: ...
+    def record(
+        self,
+        capture: CaptureRecord,
+        decide: Callable[[int, WatchState], tuple[WatchState, list[EventDraft]]],
+    ) -> tuple[int, list[int]]: ...
+    def capture(self, capture_id: int) -> Row: ...
+    def captures(self, watch: str) -> list[Row]: ...
+    def capture_at(self, watch: str, moment: datetime) -> Row | None: ...
+    def change(self, change_id: int) -> Row: ...
+    def changes(
+        self, since: datetime | None = None, watch: str | None = None, flagged: bool = False
+    ) -> list[Row]: ...
+    def verify(self) -> list[str]: ...
+
+
 class Store:
-    """SQLite + blob store in one data directory. Safe to share between threads."""
+    """SQLite + blob store in one data directory (an :class:`EvidenceStore`).
+
+    Safe to share between threads.
+    """
 
     def __init__(self, data_dir: str | os.PathLike[str]) -> None:
         self.root = Path(data_dir)
@@ -175,6 +218,7 @@ class Store:
                 "Check the path and its permissions, or pick another with --data-dir."
             ) from error
         self._lock = threading.RLock()
+        self.location = str(self.root.resolve())
 
     def close(self) -> None:
         with self._lock:
@@ -197,9 +241,9 @@ class Store:
                 raise
             self._db.execute("COMMIT")
 
-    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         with self._lock:
-            return self._db.execute(sql, params).fetchall()
+            return [dict(row) for row in self._db.execute(sql, params).fetchall()]
 
     # -- watches ------------------------------------------------------------------
 
@@ -239,10 +283,14 @@ class Store:
     def get_blob(self, digest: str) -> bytes:
         return self.blobs.get(digest)
 
+    def blob_location(self, digest: str) -> str:
+        """A URI for a blob's file, for reports to link to."""
+        return self.blobs.path(digest).resolve().as_uri()
+
     def record(
         self,
         capture: CaptureRecord,
-        decide: Any,
+        decide: Callable[[int, WatchState], tuple[WatchState, list[EventDraft]]],
     ) -> tuple[int, list[int]]:
         """Write one check atomically: the capture row, its events and the new state.
 
@@ -313,17 +361,17 @@ class Store:
 
     # -- reading ------------------------------------------------------------------
 
-    def capture(self, capture_id: int) -> sqlite3.Row:
+    def capture(self, capture_id: int) -> Row:
         rows = self._query("SELECT * FROM captures WHERE id = ?", (capture_id,))
         if not rows:
             raise NotFoundError(f"no capture with id {capture_id}")
         return rows[0]
 
-    def captures(self, watch: str) -> list[sqlite3.Row]:
+    def captures(self, watch: str) -> list[Row]:
         self.require_watch(watch)
         return self._query("SELECT * FROM captures WHERE watch = ? ORDER BY id", (watch,))
 
-    def capture_at(self, watch: str, moment: datetime) -> sqlite3.Row | None:
+    def capture_at(self, watch: str, moment: datetime) -> Row | None:
         """The last capture with extracted text taken at or before a time."""
         self.require_watch(watch)
         rows = self._query(
@@ -338,7 +386,7 @@ class Store:
             known = ", ".join(r["name"] for r in self._query("SELECT name FROM watches")) or "none"
             raise NotFoundError(f"no watch named {watch!r} in this data directory (known: {known})")
 
-    def change(self, change_id: int) -> sqlite3.Row:
+    def change(self, change_id: int) -> Row:
         rows = self._query(_CHANGE_SELECT + " AND c.id = ?", (change_id,))
         if not rows:
             raise NotFoundError(f"no change with id {change_id}; list them with 'monitor changes'")
@@ -349,7 +397,7 @@ class Store:
         since: datetime | None = None,
         watch: str | None = None,
         flagged: bool = False,
-    ) -> list[sqlite3.Row]:
+    ) -> list[Row]:
         """Change events, oldest first, joined with their snapshots' body hashes."""
         sql = _CHANGE_SELECT
         params: list[Any] = []
@@ -368,7 +416,9 @@ class Store:
     def verify(self) -> list[str]:
         """Problems found: SQLite integrity, blobs missing or not matching their hash."""
         problems = [
-            f"sqlite: {row[0]}" for row in self._query("PRAGMA integrity_check") if row[0] != "ok"
+            f"sqlite: {row['integrity_check']}"
+            for row in self._query("PRAGMA integrity_check")
+            if row["integrity_check"] != "ok"
         ]
         digests = self._query(
             "SELECT body_sha256 AS d FROM captures WHERE body_sha256 NOT NULL "
