@@ -1,0 +1,33 @@
+"""`monitor demo`: the offline replay of the 2020 case runs the real pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import run_cli
+
+
+def test_demo_flags_the_silent_removal_and_writes_the_report(tmp_path: Path) -> None:
+    data = tmp_path / "demo"
+    result = run_cli("--data-dir", str(data), "demo")
+    assert result.code == 0, result.err
+    out = result.out
+    # Step 2: only the ignored timestamp changed, so no event.
+    step2 = out.split("== 2.")[1].split("== 3.")[0]
+    assert "no event" in step2 and "changed 0" in step2
+    # Step 3: the silent edit is flagged, with its wording and context.
+    assert "checked 2, changed 1, flagged 1, failed 0" in out
+    assert "FLAG:     '维族' removed (2 -> 0)" in out
+    assert "- 、是否是维族" in out
+    assert "- uygur | Integer | 是否是维族，取值：0（否）、1（是）。" in out
+    assert "table row under 人脸属性识别 > 返回参数" in out
+    report = data / "change-1.html"
+    assert report.is_file() and "是否是" in report.read_text(encoding="utf-8")
+    assert str(data.resolve()) in out
+    # The English counterpart never listed the attribute: no event for it at all.
+    assert (
+        run_cli(
+            "--data-dir", str(data), "changes", "--watch", "aliyun-cloud-shield-face-api-en"
+        ).out.strip()
+        == "no change events"
+    )
