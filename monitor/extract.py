@@ -102,6 +102,9 @@ _CELLS = frozenset(("td", "th"))
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 # Plain lxml elements: lxml.html's element classes cost a Python call per node visited.
 _PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
+_UTF8_PARSER = etree.HTMLParser(
+    remove_comments=True, remove_pis=True, no_network=True, encoding="utf-8"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,13 +172,23 @@ def _ignore_pattern(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.MULTILINE)
 
 
-def parse_html(html: str) -> etree._Element | None:
-    """Parse HTML text leniently; None for an empty document."""
-    html = _XML_DECLARATION.sub("", html, count=1)
-    if not html.strip():
-        return None
+def parse_html(html: str | bytes) -> etree._Element | None:
+    """Parse HTML leniently; None for an empty document.
+
+    ``bytes`` must be valid UTF-8 (the caller checked): lxml then decodes in C, which
+    is about a third faster than handing it a Python string.
+    """
+    if isinstance(html, bytes):
+        if not html.strip():
+            return None
+        parser = _UTF8_PARSER
+    else:
+        html = _XML_DECLARATION.sub("", html, count=1)
+        if not html.strip():
+            return None
+        parser = _PARSER
     try:
-        return etree.fromstring(html, _PARSER)
+        return etree.fromstring(html, parser)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         return None
 
@@ -204,7 +217,7 @@ class Prepared:
 
 
 def prepare(
-    html: str,
+    html: str | bytes,
     select: str | None = None,
     exclude: Sequence[str] = (),
     ignore: Sequence[str] = (),
@@ -238,7 +251,7 @@ def walk(page: Prepared) -> Document:
 
 
 def extract_unless_known(
-    html: str,
+    html: str | bytes,
     select: str | None,
     exclude: Sequence[str],
     ignore: Sequence[str],

@@ -92,3 +92,19 @@ def test_document_json_round_trip() -> None:
 @pytest.mark.parametrize("html", ["", "   ", "<?xml version='1.0' encoding='utf-8'?><p>x</p>"])
 def test_odd_documents_do_not_crash(html: str) -> None:
     extract_html(html)
+
+
+def test_utf8_bytes_and_text_extract_identically() -> None:
+    """The fast bytes path must never change what a page says."""
+    from pathlib import Path
+
+    from monitor.extract import Prepared, prepare, walk
+
+    pages = sorted((Path(__file__).parent / "corpus").glob("*/*.html"))
+    assert len(pages) > 100
+    for page in pages:
+        raw = page.read_bytes()
+        from_bytes: Prepared = prepare(raw, "main", (".feedback",), ())
+        from_text: Prepared = prepare(raw.decode("utf-8"), "main", (".feedback",), ())
+        assert from_bytes.fingerprint() == from_text.fingerprint(), page
+        assert walk(from_bytes) == walk(from_text), page
