@@ -8,12 +8,15 @@ events, not exit codes.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -28,7 +31,7 @@ from .store import DEFAULT_DATA_DIR, Store, parse_time
 from .watchlist import Settings, Watch, Watchlist, load_watchlist
 
 
-def _time_option(value: str | None) -> object:
+def _time_option(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
@@ -63,20 +66,19 @@ def cli(ctx: click.Context, data_dir: str, verbose: int) -> None:
     ctx.obj = _Context(data_dir)
 
 
-def fetch_policy(settings: Settings, **overrides: object) -> FetchPolicy:
+def fetch_policy(settings: Settings, **overrides: Any) -> FetchPolicy:
     contact = settings.user_agent_contact or os.environ.get("MONITOR_CONTACT")
-    values = {
-        "max_connections": settings.max_connections,
-        "per_host": settings.per_host,
-        "host_delay": settings.host_delay,
-        "retries": settings.retries,
-        "connect_timeout": min(settings.timeout, 10.0),
-        "read_timeout": settings.timeout,
-        "max_bytes": int(settings.max_body_mb * 1024 * 1024),
-        "contact": contact,
-        **overrides,
-    }
-    return FetchPolicy(**values)  # type: ignore[arg-type]
+    policy = FetchPolicy(
+        max_connections=settings.max_connections,
+        per_host=settings.per_host,
+        host_delay=settings.host_delay,
+        retries=settings.retries,
+        connect_timeout=min(settings.timeout, 10.0),
+        read_timeout=settings.timeout,
+        max_bytes=int(settings.max_body_mb * 1024 * 1024),
+        contact=contact,
+    )
+    return dataclasses.replace(policy, **overrides)
 
 
 def thresholds(settings: Settings) -> Thresholds:
@@ -194,13 +196,13 @@ def run(obj: _Context, watchlist_path: str, startup_spread: float) -> None:
 )
 @click.pass_obj
 def changes(
-    obj: _Context, since: object, watch_name: str | None, flagged: bool, output_format: str
+    obj: _Context, since: datetime | None, watch_name: str | None, flagged: bool, output_format: str
 ) -> None:
     """List change events, oldest first."""
     with obj.store() as store:
         if watch_name:
             store.require_watch(watch_name)
-        rows = store.changes(since=since, watch=watch_name, flagged=flagged)  # type: ignore[arg-type]
+        rows = store.changes(since=since, watch=watch_name, flagged=flagged)
         if output_format == "json":
             click.echo(json.dumps([change_to_json(r) for r in rows], ensure_ascii=False, indent=2))
         else:
@@ -252,12 +254,12 @@ def history(obj: _Context, name: str) -> None:
     "--at", "at", callback=lambda _c, _p, v: _time_option(v), help="ISO-8601 time (default: now)."
 )
 @click.pass_obj
-def show(obj: _Context, name: str, at: object) -> None:
+def show(obj: _Context, name: str, at: datetime | None) -> None:
     """The text of a watch as it stood at a time."""
     from .store import utc_now
 
     with obj.store() as store:
-        row = store.capture_at(name, at or utc_now())  # type: ignore[arg-type]
+        row = store.capture_at(name, at or utc_now())
         if row is None:
             raise MonitorError(f"watch {name!r} has no capture with text at or before that time")
         document = Document.from_json(store.get_blob(row["text_sha256"]))

@@ -200,7 +200,8 @@ class Prepared:
     title: str
     roots: tuple[etree._Element, ...]
     selected: bool
-    rules: tuple[object, ...]
+    ignore: tuple[str, ...]
+    rules: str  # the select/exclude/ignore rules, part of the fingerprint
 
     def fingerprint(self) -> str:
         """SHA-256 of the visible text (and the rules), computed by lxml in C.
@@ -209,7 +210,7 @@ class Prepared:
         wording: the Python walk that builds blocks can be skipped. Any edit to the
         visible text, however small, changes it.
         """
-        digest = hashlib.sha256(repr(self.rules).encode())
+        digest = hashlib.sha256(self.rules.encode())
         for root in self.roots:
             digest.update(b"\x00")
             digest.update(etree.tostring(root, method="text", encoding="utf-8", with_tail=False))
@@ -223,10 +224,10 @@ def prepare(
     ignore: Sequence[str] = (),
 ) -> Prepared:
     """Parse a page and apply select/exclude; the cheap first half of extraction."""
-    rules = (select, tuple(exclude), tuple(ignore))
+    rules = repr((select, tuple(exclude), tuple(ignore)))
     root = parse_html(html)
     if root is None:
-        return Prepared("", (), select is None, rules)
+        return Prepared("", (), select is None, tuple(ignore), rules)
     title = _title(root)
     etree.strip_elements(root, *_SKIP, with_tail=False)
     for css in exclude:
@@ -234,16 +235,16 @@ def prepare(
             _drop(element)
     if select:
         roots = tuple(_outermost(_selector(select)(root)))
-        return Prepared(title, roots, bool(roots), rules)
+        return Prepared(title, roots, bool(roots), tuple(ignore), rules)
     body = root.find("body")
-    return Prepared(title, (body if body is not None else root,), True, rules)
+    return Prepared(title, (body if body is not None else root,), True, tuple(ignore), rules)
 
 
 def walk(page: Prepared) -> Document:
     """Build the document's blocks from a prepared page; the costly second half."""
     if not page.selected:
         return Document(title=page.title, selected=False)
-    walker = _Walker(_ignore_pattern(page.rules[2]))  # type: ignore[arg-type]
+    walker = _Walker(_ignore_pattern(page.ignore))
     for element in page.roots:
         walker.visit(element)
         walker.flush()
