@@ -230,8 +230,10 @@ def prepare(
         return Prepared("", (), select is None, tuple(ignore), rules)
     title = _title(root)
     etree.strip_elements(root, *_SKIP, with_tail=False)
-    for css in exclude:
-        for element in _selector(css)(root):
+    if exclude:
+        # One pass for all rules (a CSS selector list); outermost first, so a nested
+        # match inside an already dropped element is not dropped twice.
+        for element in _outermost(_selector(", ".join(exclude))(root)):
             _drop(element)
     if select:
         roots = tuple(_outermost(_selector(select)(root)))

@@ -71,6 +71,8 @@ def compare_key(text: str) -> str:
     >>> compare_key("Api") == compare_key("API")
     False
     """
+    if text.isascii():
+        return text  # NFKC leaves ASCII unchanged; skip the call on the hot path
     return unicodedata.normalize("NFKC", text)
 
 
