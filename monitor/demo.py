@@ -116,13 +116,18 @@ def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
         policy = FetchPolicy(host_delay=0.0, retries=0)
         pages.set(EN_PATH, demo_page("aliyun-en.html"))
         steps = [
-            ("aliyun-zh-v1.html", "1. First capture of both pages (December 2020)"),
-            ("aliyun-zh-v2.html", "2. Recapture: only the page's 更新时间 timestamp changed"),
-            ("aliyun-zh-v3.html", "3. Recapture after the silent edit"),
+            ("aliyun-zh-v1.html", "1. First capture of both pages (December 2020)", ""),
+            (
+                "aliyun-zh-v2.html",
+                "2. Recapture: only the page's 更新时间 timestamp changed",
+                "   new bytes were stored as evidence, but the text after the watch's ignore "
+                "rule is the same: no event",
+            ),
+            ("aliyun-zh-v3.html", "3. Recapture after the silent edit", ""),
         ]
         with Store(root) as store:
             results: list[CheckResult] = []
-            for page, title in steps:
+            for page, title, explanation in steps:
                 pages.set(ZH_PATH, demo_page(page))
                 echo(f"\n== {title}")
                 results = asyncio.run(run_checks(store, watchlist, watchlist.watches, policy))
@@ -130,6 +135,8 @@ def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
                     events = ", ".join(result.events) or "no event"
                     echo(f"   {result.watch:<36} {result.outcome:<10} {events}")
                 echo(f"   {summarize(results)}")
+                if explanation:
+                    echo(explanation)
             return _report(store, results, root, echo)
     finally:
         server.shutdown()
