@@ -56,40 +56,215 @@ class _Lang:
     changed_templates: tuple[str, ...]
 
 
-_API_VERBS = ("Create", "Delete", "Modify", "Describe", "List", "Attach", "Detach", "Enable",
-              "Disable", "Update", "Get", "Put", "Start", "Stop", "Restore", "Tag")
-_API_NOUNS = ("Instance", "Bucket", "Object", "SecurityGroup", "Snapshot", "Disk", "Image",
-              "Cluster", "NodePool", "Namespace", "LoadBalancer", "Listener", "Certificate",
-              "Domain", "VSwitch", "RouteTable", "Gateway", "Queue", "Topic", "Subscription",
-              "Function", "Trigger", "LogStore", "Alarm", "DBInstance", "Backup", "KeyPair",
-              "AccessKey", "Policy", "Role", "Tag", "LifecycleRule", "Endpoint", "Replica")
-_PARAM_SUFFIXES = ("Id", "Name", "Type", "Status", "Size", "Count", "Mode", "Ids", "Description",
-                   "Region", "Zone", "Period", "Version", "Arn", "Tags", "Token")
+_API_VERBS = (
+    "Create",
+    "Delete",
+    "Modify",
+    "Describe",
+    "List",
+    "Attach",
+    "Detach",
+    "Enable",
+    "Disable",
+    "Update",
+    "Get",
+    "Put",
+    "Start",
+    "Stop",
+    "Restore",
+    "Tag",
+)
+_API_NOUNS = (
+    "Instance",
+    "Bucket",
+    "Object",
+    "SecurityGroup",
+    "Snapshot",
+    "Disk",
+    "Image",
+    "Cluster",
+    "NodePool",
+    "Namespace",
+    "LoadBalancer",
+    "Listener",
+    "Certificate",
+    "Domain",
+    "VSwitch",
+    "RouteTable",
+    "Gateway",
+    "Queue",
+    "Topic",
+    "Subscription",
+    "Function",
+    "Trigger",
+    "LogStore",
+    "Alarm",
+    "DBInstance",
+    "Backup",
+    "KeyPair",
+    "AccessKey",
+    "Policy",
+    "Role",
+    "Tag",
+    "LifecycleRule",
+    "Endpoint",
+    "Replica",
+)
+_PARAM_SUFFIXES = (
+    "Id",
+    "Name",
+    "Type",
+    "Status",
+    "Size",
+    "Count",
+    "Mode",
+    "Ids",
+    "Description",
+    "Region",
+    "Zone",
+    "Period",
+    "Version",
+    "Arn",
+    "Tags",
+    "Token",
+)
 _TYPES = ("String", "Integer", "Boolean", "Long", "Array of String", "Object", "Float")
-_VALUES = ("true", "false", "Enabled", "Disabled", "Standard", "Premium", "auto", "0", "1",
-           "PayAsYouGo", "Subscription", "cloud_essd", "ipv4", "private", "public-read")
-_DEFAULTS = ("-", "10", "20", "30", "50", "100", "true", "false", "Standard", "auto", "1",
-             "3600", "PayAsYouGo")
-_ERROR_PREFIXES = ("InvalidParameter", "QuotaExceeded", "Forbidden", "ResourceNotFound",
-                   "IncorrectStatus", "Throttling", "InvalidAccessKeyId", "OperationConflict")
-_REGIONS = ("us-east-1", "eu-central-1", "ap-southeast-1", "cn-hangzhou", "cn-beijing",
-            "cn-shanghai", "ap-northeast-1")
+_VALUES = (
+    "true",
+    "false",
+    "Enabled",
+    "Disabled",
+    "Standard",
+    "Premium",
+    "auto",
+    "0",
+    "1",
+    "PayAsYouGo",
+    "Subscription",
+    "cloud_essd",
+    "ipv4",
+    "private",
+    "public-read",
+)
+_DEFAULTS = (
+    "-",
+    "10",
+    "20",
+    "30",
+    "50",
+    "100",
+    "true",
+    "false",
+    "Standard",
+    "auto",
+    "1",
+    "3600",
+    "PayAsYouGo",
+)
+_ERROR_PREFIXES = (
+    "InvalidParameter",
+    "QuotaExceeded",
+    "Forbidden",
+    "ResourceNotFound",
+    "IncorrectStatus",
+    "Throttling",
+    "InvalidAccessKeyId",
+    "OperationConflict",
+)
+_REGIONS = (
+    "us-east-1",
+    "eu-central-1",
+    "ap-southeast-1",
+    "cn-hangzhou",
+    "cn-beijing",
+    "cn-shanghai",
+    "ap-northeast-1",
+)
 _NUMBERS = ("2", "3", "5", "10", "20", "30", "50", "100", "256", "500", "1000")
 
 _EN = _Lang(
     code="en",
-    nouns=("instance", "bucket", "object", "region", "endpoint", "access key", "policy",
-           "role", "snapshot", "disk", "image", "cluster", "node pool", "namespace",
-           "load balancer", "listener", "certificate", "domain name", "subnet", "route table",
-           "security group", "gateway", "queue", "topic", "subscription", "function",
-           "trigger", "log store", "metric", "alarm rule", "dashboard", "database",
-           "read-only replica", "backup set", "parameter template", "key pair", "token",
-           "quota", "tag", "lifecycle rule", "encryption key", "signature", "request header",
-           "bandwidth package", "elastic IP address", "whitelist", "storage class"),
-    verbs=("create", "delete", "modify", "query", "attach", "detach", "enable", "disable",
-           "configure", "rotate", "replicate", "restore", "mount", "resize", "migrate", "tag"),
-    adjectives=("regional", "default", "encrypted", "public", "private", "optional",
-                "read-only", "dedicated", "shared", "temporary", "cross-region", "managed"),
+    nouns=(
+        "instance",
+        "bucket",
+        "object",
+        "region",
+        "endpoint",
+        "access key",
+        "policy",
+        "role",
+        "snapshot",
+        "disk",
+        "image",
+        "cluster",
+        "node pool",
+        "namespace",
+        "load balancer",
+        "listener",
+        "certificate",
+        "domain name",
+        "subnet",
+        "route table",
+        "security group",
+        "gateway",
+        "queue",
+        "topic",
+        "subscription",
+        "function",
+        "trigger",
+        "log store",
+        "metric",
+        "alarm rule",
+        "dashboard",
+        "database",
+        "read-only replica",
+        "backup set",
+        "parameter template",
+        "key pair",
+        "token",
+        "quota",
+        "tag",
+        "lifecycle rule",
+        "encryption key",
+        "signature",
+        "request header",
+        "bandwidth package",
+        "elastic IP address",
+        "whitelist",
+        "storage class",
+    ),
+    verbs=(
+        "create",
+        "delete",
+        "modify",
+        "query",
+        "attach",
+        "detach",
+        "enable",
+        "disable",
+        "configure",
+        "rotate",
+        "replicate",
+        "restore",
+        "mount",
+        "resize",
+        "migrate",
+        "tag",
+    ),
+    adjectives=(
+        "regional",
+        "default",
+        "encrypted",
+        "public",
+        "private",
+        "optional",
+        "read-only",
+        "dedicated",
+        "shared",
+        "temporary",
+        "cross-region",
+        "managed",
+    ),
     templates=(
         "Call the {api} operation to {verb} {anoun} in the specified {noun2}.",
         "If you do not specify the {noun}, the system uses the default {noun2} of the account.",
@@ -111,25 +286,75 @@ _EN = _Lang(
         "Only the owner of the {noun} or a user with the required permissions on the {noun2} "
         "can call {api}.",
     ),
-    title_verbs=("Configure", "Create", "Manage", "View", "Delete", "Migrate", "Monitor",
-                 "Authorize access to", "Back up", "Restore", "Troubleshoot", "Limits on"),
-    products=("Compute Engine", "Object Storage", "Load Balancer", "Relational Database",
-              "Log Service", "Kubernetes Engine", "Serverless Functions", "Message Queue",
-              "Virtual Private Cloud", "Content Delivery Network", "Identity and Access",
-              "Key Management"),
-    sections=("Background information", "Limits", "Prerequisites", "Procedure",
-              "Billing", "Best practices", "Permissions", "Related operations",
-              "Troubleshooting", "Feature description", "Scenarios", "Considerations"),
-    ui={"home": "Documentation", "updated": "Last updated", "on_page": "On this page",
-        "request": "Request parameters", "response": "Response parameters",
-        "examples": "Examples", "sample_request": "Sample request",
-        "sample_response": "Sample response", "errors": "Error codes",
-        "overview": "Overview", "notes": "Usage notes", "note": "Note",
-        "name": "Parameter", "type": "Type", "required": "Required", "default": "Default",
-        "description": "Description", "status": "HTTP status code", "code": "Error code",
-        "message": "Error message", "feedback": "Was this page helpful?",
+    title_verbs=(
+        "Configure",
+        "Create",
+        "Manage",
+        "View",
+        "Delete",
+        "Migrate",
+        "Monitor",
+        "Authorize access to",
+        "Back up",
+        "Restore",
+        "Troubleshoot",
+        "Limits on",
+    ),
+    products=(
+        "Compute Engine",
+        "Object Storage",
+        "Load Balancer",
+        "Relational Database",
+        "Log Service",
+        "Kubernetes Engine",
+        "Serverless Functions",
+        "Message Queue",
+        "Virtual Private Cloud",
+        "Content Delivery Network",
+        "Identity and Access",
+        "Key Management",
+    ),
+    sections=(
+        "Background information",
+        "Limits",
+        "Prerequisites",
+        "Procedure",
+        "Billing",
+        "Best practices",
+        "Permissions",
+        "Related operations",
+        "Troubleshooting",
+        "Feature description",
+        "Scenarios",
+        "Considerations",
+    ),
+    ui={
+        "home": "Documentation",
+        "updated": "Last updated",
+        "on_page": "On this page",
+        "request": "Request parameters",
+        "response": "Response parameters",
+        "examples": "Examples",
+        "sample_request": "Sample request",
+        "sample_response": "Sample response",
+        "errors": "Error codes",
+        "overview": "Overview",
+        "notes": "Usage notes",
+        "note": "Note",
+        "name": "Parameter",
+        "type": "Type",
+        "required": "Required",
+        "default": "Default",
+        "description": "Description",
+        "status": "HTTP status code",
+        "code": "Error code",
+        "message": "Error message",
+        "feedback": "Was this page helpful?",
         "copyright": "Copyright © 2009-2024 Example Cloud. All rights reserved.",
-        "search": "Search documentation", "console": "Console", "contact": "Contact sales"},
+        "search": "Search documentation",
+        "console": "Console",
+        "contact": "Contact sales",
+    },
     yes_no=("Yes", "No"),
     sentence_sep=" ",
     changed_templates=(
@@ -142,16 +367,88 @@ _EN = _Lang(
 
 _ZH = _Lang(
     code="zh-CN",
-    nouns=("实例", "存储桶", "对象", "地域", "访问域名", "访问密钥", "权限策略", "角色", "快照",
-           "云盘", "镜像", "集群", "节点池", "命名空间", "负载均衡实例", "监听", "证书", "域名",
-           "交换机", "路由表", "安全组", "网关", "消息队列", "主题", "订阅", "函数", "触发器",
-           "日志库", "监控指标", "告警规则", "数据库", "只读实例", "备份集", "参数模板",
-           "密钥对", "令牌", "配额", "标签", "生命周期规则", "加密密钥", "签名", "请求头",
-           "共享带宽", "弹性公网IP", "白名单", "存储类型", "专有网络", "可用区"),
-    verbs=("创建", "删除", "修改", "查询", "绑定", "解绑", "启用", "停用", "配置", "轮转",
-           "复制", "恢复", "挂载", "扩容", "迁移", "释放"),
-    adjectives=("地域级", "默认", "加密", "公共", "私有", "可选", "只读", "专属", "共享",
-                "临时", "跨地域", "托管"),
+    nouns=(
+        "实例",
+        "存储桶",
+        "对象",
+        "地域",
+        "访问域名",
+        "访问密钥",
+        "权限策略",
+        "角色",
+        "快照",
+        "云盘",
+        "镜像",
+        "集群",
+        "节点池",
+        "命名空间",
+        "负载均衡实例",
+        "监听",
+        "证书",
+        "域名",
+        "交换机",
+        "路由表",
+        "安全组",
+        "网关",
+        "消息队列",
+        "主题",
+        "订阅",
+        "函数",
+        "触发器",
+        "日志库",
+        "监控指标",
+        "告警规则",
+        "数据库",
+        "只读实例",
+        "备份集",
+        "参数模板",
+        "密钥对",
+        "令牌",
+        "配额",
+        "标签",
+        "生命周期规则",
+        "加密密钥",
+        "签名",
+        "请求头",
+        "共享带宽",
+        "弹性公网IP",
+        "白名单",
+        "存储类型",
+        "专有网络",
+        "可用区",
+    ),
+    verbs=(
+        "创建",
+        "删除",
+        "修改",
+        "查询",
+        "绑定",
+        "解绑",
+        "启用",
+        "停用",
+        "配置",
+        "轮转",
+        "复制",
+        "恢复",
+        "挂载",
+        "扩容",
+        "迁移",
+        "释放",
+    ),
+    adjectives=(
+        "地域级",
+        "默认",
+        "加密",
+        "公共",
+        "私有",
+        "可选",
+        "只读",
+        "专属",
+        "共享",
+        "临时",
+        "跨地域",
+        "托管",
+    ),
     templates=(
         "调用{api}接口{verb}{noun}时，必须指定所属的{noun2}。",
         "如果不指定{noun}，系统将使用当前账号的默认{noun2}。",
@@ -171,21 +468,75 @@ _ZH = _Lang(
         "只有{noun}的所有者或对{noun2}具有相应权限的用户才能调用{api}接口。",
         "为保证数据安全，建议您定期{verb}{noun}并开启{noun2}的操作审计功能。",
     ),
-    title_verbs=("配置", "创建", "管理", "查看", "删除", "迁移", "监控", "授权访问", "备份",
-                 "恢复", "排查", "使用限制："),
-    products=("云服务器", "对象存储", "负载均衡", "云数据库", "日志服务", "容器服务",
-              "函数计算", "消息队列", "专有网络", "内容分发网络", "访问控制", "密钥管理服务"),
-    sections=("背景信息", "使用限制", "前提条件", "操作步骤", "计费说明", "最佳实践",
-              "权限说明", "相关操作", "常见问题", "功能说明", "应用场景", "注意事项"),
-    ui={"home": "文档中心", "updated": "更新时间", "on_page": "本页目录",
-        "request": "请求参数", "response": "返回参数", "examples": "示例",
-        "sample_request": "请求示例", "sample_response": "正常返回示例", "errors": "错误码",
-        "overview": "概述", "notes": "使用说明", "note": "说明",
-        "name": "名称", "type": "类型", "required": "是否必选", "default": "默认值",
-        "description": "描述", "status": "HTTP状态码", "code": "错误码",
-        "message": "错误信息", "feedback": "该文档对您是否有帮助？",
-        "copyright": "版权所有 © 2009-2024 示例云计算有限公司", "search": "搜索文档",
-        "console": "控制台", "contact": "联系我们"},
+    title_verbs=(
+        "配置",
+        "创建",
+        "管理",
+        "查看",
+        "删除",
+        "迁移",
+        "监控",
+        "授权访问",
+        "备份",
+        "恢复",
+        "排查",
+        "使用限制：",
+    ),
+    products=(
+        "云服务器",
+        "对象存储",
+        "负载均衡",
+        "云数据库",
+        "日志服务",
+        "容器服务",
+        "函数计算",
+        "消息队列",
+        "专有网络",
+        "内容分发网络",
+        "访问控制",
+        "密钥管理服务",
+    ),
+    sections=(
+        "背景信息",
+        "使用限制",
+        "前提条件",
+        "操作步骤",
+        "计费说明",
+        "最佳实践",
+        "权限说明",
+        "相关操作",
+        "常见问题",
+        "功能说明",
+        "应用场景",
+        "注意事项",
+    ),
+    ui={
+        "home": "文档中心",
+        "updated": "更新时间",
+        "on_page": "本页目录",
+        "request": "请求参数",
+        "response": "返回参数",
+        "examples": "示例",
+        "sample_request": "请求示例",
+        "sample_response": "正常返回示例",
+        "errors": "错误码",
+        "overview": "概述",
+        "notes": "使用说明",
+        "note": "说明",
+        "name": "名称",
+        "type": "类型",
+        "required": "是否必选",
+        "default": "默认值",
+        "description": "描述",
+        "status": "HTTP状态码",
+        "code": "错误码",
+        "message": "错误信息",
+        "feedback": "该文档对您是否有帮助？",
+        "copyright": "版权所有 © 2009-2024 示例云计算有限公司",
+        "search": "搜索文档",
+        "console": "控制台",
+        "contact": "联系我们",
+    },
     yes_no=("是", "否"),
     sentence_sep="",
     changed_templates=(
@@ -233,7 +584,8 @@ def _slot_functions(lang_code: str) -> dict[str, SlotFn]:
     title_nouns = plurals if lang_code == "en" else lang.nouns
     with_article = (
         tuple(("an " if n[0] in "aeiou" else "a ") + n for n in lang.nouns)
-        if lang_code == "en" else lang.nouns
+        if lang_code == "en"
+        else lang.nouns
     )
     return {
         "noun": _picker(lang.nouns),
@@ -263,9 +615,9 @@ def _compiled(lang_code: str, changed: bool = False) -> tuple[Compiled, ...]:
     compiled = []
     for template in lang.changed_templates if changed else lang.templates:
         pieces = _SLOT.split(template)  # literal, slot name, literal, ...
-        compiled.append(tuple(
-            slots[piece] if n % 2 else piece for n, piece in enumerate(pieces) if piece
-        ))
+        compiled.append(
+            tuple(slots[piece] if n % 2 else piece for n, piece in enumerate(pieces) if piece)
+        )
     return tuple(compiled)
 
 
@@ -342,8 +694,16 @@ def _header(lang_code: str) -> str:
     rng = _Rng(f"header-{lang_code}")
     top = "".join(
         f'<a href="/{lang_code}/{word.lower()}">{word}</a>'
-        for word in ("Products", "Solutions", "Pricing", "Documentation", "Marketplace",
-                     "Partners", "Support", "Blog")
+        for word in (
+            "Products",
+            "Solutions",
+            "Pricing",
+            "Documentation",
+            "Marketplace",
+            "Partners",
+            "Support",
+            "Blog",
+        )
     )
     menu = "".join(
         f'<li><a href="/{lang_code}/product/{n}">{product}</a>'
@@ -369,8 +729,10 @@ def _sidebar(lang_code: str, product: int) -> tuple[str, ...]:
     for group in range(10):
         items.append(f'<li class="group"><span>{lang.sections[group]}</span></li>')
         for _ in range(15):
-            title = _esc(_title(rng, lang)) if rng.random() < 0.6 else (
-                rng.choice(_API_VERBS) + rng.choice(_API_NOUNS)
+            title = (
+                _esc(_title(rng, lang))
+                if rng.random() < 0.6
+                else (rng.choice(_API_VERBS) + rng.choice(_API_NOUNS))
             )
             href = f"/{lang_code}/docs/p{product}/{_slug(rng)}"
             items.append(f'<li><a href="{href}">{title}</a></li>')
@@ -384,7 +746,7 @@ def _footer(lang: _Lang) -> str:
     )
     return (
         f'<footer class="site-footer"><div class="links">{links}</div>'
-        f'<p>{lang.ui["copyright"]}</p></footer>'
+        f"<p>{lang.ui['copyright']}</p></footer>"
     )
 
 
@@ -430,8 +792,9 @@ class _Builder:
 
     def table(self, rows: int) -> list[Part]:
         ui, rng = self.lang.ui, self.rng
-        head = "".join(f"<th>{ui[k]}</th>" for k in ("name", "type", "required", "default",
-                                                      "description"))
+        head = "".join(
+            f"<th>{ui[k]}</th>" for k in ("name", "type", "required", "default", "description")
+        )
         parts: list[Part] = [f"<table><thead><tr>{head}</tr></thead><tbody>"]
         for _ in range(rows):
             cells = [
@@ -470,10 +833,10 @@ class _Builder:
         )
         request_id = f"{rng.getrandbits(64):016X}-{rng.getrandbits(32):08X}"
         return (
-            f"<h3>{self.lang.ui['sample_request']}</h3><pre><code class=\"language-http\">"
+            f'<h3>{self.lang.ui["sample_request"]}</h3><pre><code class="language-http">'
             f"GET https://api.example-cloud.com/?Action={api}&amp;{params}\n"
             f"&amp;&lt;common request parameters&gt;</code></pre>"
-            f"<h3>{self.lang.ui['sample_response']}</h3><pre><code class=\"language-json\">"
+            f'<h3>{self.lang.ui["sample_response"]}</h3><pre><code class="language-json">'
             f'{{\n  "RequestId": "{request_id}",\n{fields}\n}}</code></pre>'
             '<pre><code class="language-python">from example_cloud import Client\n\n'
             f'client = Client(region="{rng.choice(_REGIONS)}")\n'
@@ -531,11 +894,17 @@ class _Builder:
             parts.extend(section)
             size += sum(len((p if isinstance(p, str) else p[0]).encode()) for p in section)
 
-        add(self.section(ui["overview"], "overview",
-                         [self.paragraph(rng.randint(3, 5)) for _ in range(3)]))
+        add(
+            self.section(
+                ui["overview"], "overview", [self.paragraph(rng.randint(3, 5)) for _ in range(3)]
+            )
+        )
         add(self.prose_section(ui["notes"], "usage-notes"))
-        add(self.section(ui["request"], "request", [self.paragraph(1),
-                                                    *self.table(rng.randint(10, 40))]))
+        add(
+            self.section(
+                ui["request"], "request", [self.paragraph(1), *self.table(rng.randint(10, 40))]
+            )
+        )
         add(self.section(ui["response"], "response", self.table(rng.randint(10, 25))))
         add(self.section(ui["examples"], "examples", [self.code_sample(api)]))
         n = 0
@@ -545,8 +914,13 @@ class _Builder:
             if kind < 0.6:
                 add(self.prose_section(rng.choice(self.lang.sections), f"section-{n}"))
             elif kind < 0.85:
-                add(self.section(_title(rng, self.lang), f"section-{n}",
-                                 [self.paragraph(2), *self.table(rng.randint(10, 30))]))
+                add(
+                    self.section(
+                        _title(rng, self.lang),
+                        f"section-{n}",
+                        [self.paragraph(2), *self.table(rng.randint(10, 30))],
+                    )
+                )
             else:
                 add(self.section(ui["examples"], f"section-{n}", [self.code_sample(api)]))
         add(self.section(ui["errors"], "errors", [self.errors_table()]))
@@ -575,7 +949,7 @@ class _Builder:
             f'{self.i}">'
             '<link rel="stylesheet" href="https://static.example-cloud.com/docs/css/main.css'
             f'?v={_VER}">{_STYLE}'
-            f"<script>window.__DOCS_CONTEXT__={{\"requestId\":\"{_RID}\",\"renderedAt\":"
+            f'<script>window.__DOCS_CONTEXT__={{"requestId":"{_RID}","renderedAt":'
             f'"{_TS}","docId":{self.i},"lang":"{lang.code}","product":{self.product}}};'
             "</script></head>\n<body>"
             f"<!-- rendered by docs-renderer 4.12.3 at {_TS} request {_RID} -->"
@@ -598,7 +972,8 @@ class _Builder:
             "</div></main>",
             _footer(lang),
             _ANALYTICS,
-            '<script src="https://static.example-cloud.com/docs/js/main.js?v=' + _VER
+            '<script src="https://static.example-cloud.com/docs/js/main.js?v='
+            + _VER
             + '" defer></script></body></html>\n',
         ]
         chrome = sum(len(piece.encode()) for piece in before + after)
@@ -642,8 +1017,9 @@ def _noise(i: int, nonce: int) -> dict[str, bytes]:
     digest = hashlib.blake2b(f"{i}:{nonce}".encode(), digest_size=16).hexdigest()
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(1_700_000_000 + i * 37 + nonce * 3607))
     return {
-        "RID": "-".join((digest[:8], digest[8:12], digest[12:16], digest[16:20], digest[20:]))
-        .encode(),
+        "RID": "-".join(
+            (digest[:8], digest[8:12], digest[12:16], digest[16:20], digest[20:])
+        ).encode(),
         "TS": stamp.encode(),
         "VER": hashlib.blake2b(f"build:{nonce}".encode(), digest_size=4).hexdigest().encode(),
     }
@@ -707,8 +1083,7 @@ class _Catalog:
             v0.append(self._response(_render(i, "v0", 0, templates)))
             # Unchanged pages share v0's response object: one copy in memory.
             changed.append(
-                self._response(_render(i, "changed", 0, templates))
-                if i in self.changed else v0[i]
+                self._response(_render(i, "changed", 0, templates)) if i in self.changed else v0[i]
             )
         self.prebuilt = {"v0": v0, "changed": changed}
         self.nonce = 0
@@ -835,8 +1210,13 @@ async def _serve(catalog: _Catalog, host: str, pipe: Any) -> None:
 class PageServer:
     """Serves ``/doc/<i>`` for ``i in range(n_pages)`` from a separate process."""
 
-    def __init__(self, n_pages: int, changed_fraction: float = 0.1, host: str = "127.0.0.1",
-                 startup_timeout: float = 300.0) -> None:
+    def __init__(
+        self,
+        n_pages: int,
+        changed_fraction: float = 0.1,
+        host: str = "127.0.0.1",
+        startup_timeout: float = 300.0,
+    ) -> None:
         self.n_pages = n_pages
         self.changed_fraction = changed_fraction
         self.host = host
@@ -909,7 +1289,7 @@ class PageServer:
             code = self._process.exitcode if self._process else None
             raise RuntimeError(
                 f"page server process died (exit code {code}); with multiprocessing 'spawn' "
-                "the calling script needs an `if __name__ == \"__main__\":` guard"
+                'the calling script needs an `if __name__ == "__main__":` guard'
             ) from None
 
     @property
@@ -969,8 +1349,10 @@ def _self_check(n_pages: int = 200) -> None:
     started = time.perf_counter()
     sizes = [len(generate_page(i)) for i in range(n_pages)]  # first call: uncached
     per_page = (time.perf_counter() - started) / n_pages * 1000
-    print(f"generate_page: {per_page:.2f} ms/page uncached, sizes {min(sizes) // 1024}-"
-          f"{max(sizes) // 1024} KB, mean {sum(sizes) // n_pages // 1024} KB")
+    print(
+        f"generate_page: {per_page:.2f} ms/page uncached, sizes {min(sizes) // 1024}-"
+        f"{max(sizes) // 1024} KB, mean {sum(sizes) // n_pages // 1024} KB"
+    )
     assert all(MIN_BYTES <= size <= MAX_BYTES for size in sizes), "page size out of range"
 
     with PageServer(n_pages) as server:
@@ -984,9 +1366,11 @@ def _self_check(n_pages: int = 200) -> None:
             expected = {"v0": 0, "changed": len(server.changed_indices()), "noisy": n_pages}
             assert differing == expected[scenario], (scenario, differing)
             mib = sum(map(len, bodies)) * max(rates) / n_pages / 2**20
-            print(f"{scenario:8s} httpx.AsyncClient x8: best {max(rates):5.0f} pages/s, "
-                  f"median {sorted(rates)[len(rates) // 2]:5.0f} pages/s ({mib:5.1f} MiB/s); "
-                  f"{differing} pages differ from v0")
+            print(
+                f"{scenario:8s} httpx.AsyncClient x8: best {max(rates):5.0f} pages/s, "
+                f"median {sorted(rates)[len(rates) // 2]:5.0f} pages/s ({mib:5.1f} MiB/s); "
+                f"{differing} pages differ from v0"
+            )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pages import PageServer
 
 from monitor.cli import run_checks
+from monitor.events import Thresholds
 from monitor.fetch import FetchPolicy
+from monitor.parallel import check_in_processes
+from monitor.pipeline import watch_config
 from monitor.store import Store
 from monitor.watchlist import Watchlist, load_watchlist
 
@@ -40,7 +43,10 @@ TARGETS = {"unchanged": 0.8, "noisy": 0.4, "changed": 0.4, "first": 0.07}
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak RSS of the checking process (or of the largest worker process)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # includes the server
+    return max(own, workers) / 1024
 
 
 def write_watchlist(path: Path, urls: list[str]) -> Path:
@@ -72,9 +78,17 @@ async def ceiling(urls: list[str], concurrency: int) -> float:
         return len(urls) / (time.perf_counter() - started)
 
 
-def timed_check(store: Store, watchlist: Watchlist, policy: FetchPolicy) -> tuple[float, dict]:
+def timed_check(
+    store: Store, watchlist: Watchlist, policy: FetchPolicy, workers: int = 1
+) -> tuple[float, dict]:
     started = time.perf_counter()
-    results = asyncio.run(run_checks(store, watchlist, watchlist.watches, policy))
+    if workers > 1:  # what `monitor check --workers N` does
+        store.ensure_watches([(w.name, w.url, watch_config(w)) for w in watchlist.watches])
+        results = check_in_processes(
+            store.location, watchlist.watches, policy, Thresholds(), workers
+        )
+    else:
+        results = asyncio.run(run_checks(store, watchlist, watchlist.watches, policy))
     elapsed = time.perf_counter() - started
     outcomes: dict[str, int] = {}
     for result in results:
@@ -89,6 +103,12 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3, help="extra unchanged checks for RSS")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="check processes, as `monitor check --workers` (same total connections)",
+    )
     args = parser.parse_args()
 
     with (
@@ -105,7 +125,7 @@ def main() -> None:
             host_delay=0.0,
             retries=0,
         )
-        print(f"pages: {args.pages}, concurrency: {args.concurrency}")
+        print(f"pages: {args.pages}, concurrency: {args.concurrency}, workers: {args.workers}")
         print("the ceiling (a plain httpx fetch of the same pages) is measured right before")
         print("each scenario, because this machine's speed drifts during a run")
         print(
@@ -124,7 +144,7 @@ def main() -> None:
                 server.set_scenario(scenario)
                 roof = asyncio.run(ceiling(urls, args.concurrency))
                 gc.collect()
-                rate, outcomes = timed_check(store, watchlist, policy)
+                rate, outcomes = timed_check(store, watchlist, policy, args.workers)
                 target = TARGETS.get(name)
                 verdict = "" if target is None else ("ok" if rate / roof >= target else "MISS")
                 print(
@@ -136,7 +156,7 @@ def main() -> None:
             timed_check(store, watchlist, policy)  # back to v0: one more round of history
             for round_number in range(args.repeat):
                 roof = asyncio.run(ceiling(urls, args.concurrency))
-                rate, _ = timed_check(store, watchlist, policy)
+                rate, _ = timed_check(store, watchlist, policy, args.workers)
                 print(
                     f"unchanged #{round_number + 2}: {rate:8.1f} pages/s, ratio "
                     f"{rate / roof:.2f}, peak RSS {peak_rss_mb():.0f} MB"

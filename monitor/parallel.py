@@ -1,0 +1,111 @@
+"""Checking a large watchlist on several cores: watches sharded across processes.
+
+One check process is bound by Python's GIL (HTTP handling, extraction, diff). With
+``monitor check --workers N`` the watches are split into N shards, each checked by its
+own process with its own fetcher, all writing to the same store (SQLite in WAL mode
+serialises the short write transactions; blobs are write-once files).
+
+Politeness is kept for the run as a whole, not per process: the connection limit is
+divided between workers, and a host's per-host limit is either divided (with the
+request spacing multiplied) or, when it is too small to divide, the host's watches all
+go to one worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import dataclasses
+import multiprocessing
+import signal
+import sys
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from urllib.parse import urlsplit
+
+from .events import Thresholds
+from .fetch import Fetcher, FetchPolicy
+from .pipeline import Checker, CheckResult
+from .store import Store
+from .watchlist import Watch
+
+_PR_SET_PDEATHSIG = 1
+
+
+def plan_shards(
+    watches: Sequence[Watch], policy: FetchPolicy, workers: int
+) -> tuple[list[list[Watch]], FetchPolicy]:
+    """Split watches between workers and give each worker its share of the limits.
+
+    >>> ws = [Watch(name=f"w{i}", url=f"https://a.example/{i}") for i in range(4)]
+    >>> shards, share = plan_shards(ws, FetchPolicy(max_connections=8, per_host=4,
+    ...                                               host_delay=0.5), 2)
+    >>> [len(s) for s in shards], share.max_connections, share.per_host, share.host_delay
+    ([2, 2], 4, 2, 1.0)
+    >>> shards, share = plan_shards(ws, FetchPolicy(per_host=1), 2)  # can't divide 1
+    >>> [len(s) for s in shards], share.per_host
+    ([4, 0], 1)
+    """
+    workers = max(1, min(workers, len(watches)))
+    connections = max(1, policy.max_connections // workers)
+    if policy.per_host >= workers:
+        size = -(-len(watches) // workers)  # contiguous runs: no stride aliasing
+        shards = [list(watches[i : i + size]) for i in range(0, len(watches), size)]
+        share = dataclasses.replace(
+            policy,
+            max_connections=connections,
+            per_host=policy.per_host // workers,
+            host_delay=policy.host_delay * workers,
+        )
+        return shards, share
+    shards = [[] for _ in range(workers)]
+    by_host: dict[str, list[Watch]] = defaultdict(list)
+    for watch in watches:
+        by_host[urlsplit(watch.url).netloc.lower()].append(watch)
+    for group in sorted(by_host.values(), key=len, reverse=True):
+        min(shards, key=len).extend(group)  # each host stays with one worker
+    return shards, dataclasses.replace(policy, max_connections=connections)
+
+
+def _die_with_parent() -> None:
+    """Linux: a worker is killed when its parent dies (a killed `monitor check`)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+
+
+def _check_shard(
+    data_dir: str, watches: list[Watch], policy: FetchPolicy, thresholds: Thresholds
+) -> list[CheckResult]:
+    async def run(store: Store) -> list[CheckResult]:
+        async with Fetcher(policy) as fetcher:
+            checker = Checker(store, fetcher, thresholds)
+            try:
+                return await checker.check_all(watches)
+            finally:
+                checker.close()
+
+    with Store(data_dir) as store:
+        return asyncio.run(run(store))
+
+
+def check_in_processes(
+    data_dir: str,
+    watches: Sequence[Watch],
+    policy: FetchPolicy,
+    thresholds: Thresholds,
+    workers: int,
+) -> list[CheckResult]:
+    """Check every watch once using ``workers`` processes; results in watch order."""
+    shards, share = plan_shards(watches, policy, workers)
+    shards = [shard for shard in shards if shard]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(len(shards), mp_context=context, initializer=_die_with_parent) as pool:
+        futures = [
+            pool.submit(_check_shard, data_dir, shard, share, thresholds) for shard in shards
+        ]
+        results = {r.watch: r for future in futures for r in future.result()}
+    return [results[watch.name] for watch in watches]

@@ -1,0 +1,80 @@
+"""`monitor check --workers N`: same results from several processes, limits shared."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from conftest import FAST_SETTINGS, PYTHON, write_watchlist
+
+from monitor.store import Store
+
+
+def pages_watchlist(tmp_path: Path, site, count: int) -> Path:
+    for i in range(count):
+        site.set(f"/p{i}", f"<html><body><h1>Page {i}</h1><p>是否是维族 {i}</p></body></html>")
+    entries = "".join(
+        f"  - name: p{i}\n    url: {site.url(f'/p{i}')}\n    terms: [维族]\n" for i in range(count)
+    )
+    return write_watchlist(tmp_path / "w.yaml", f"watches:\n{entries}{FAST_SETTINGS}")
+
+
+def test_workers_give_the_same_results_as_one_process(tmp_path: Path, site, cli) -> None:
+    path = pages_watchlist(tmp_path, site, 6)
+    first = cli("check", "--watchlist", str(path), "--workers", "2")
+    assert first.code == 0, first.err
+    assert "checked 6, changed 0, flagged 0, failed 0" in first.out
+    site.set("/p3", "<html><body><h1>Page 3</h1><p>3</p></body></html>")
+    second = cli("check", "--watchlist", str(path), "--workers", "3")
+    assert "checked 6, changed 1, flagged 1, failed 0" in second.out
+    lines = [line.split()[0] for line in second.out.splitlines()[:6]]
+    assert lines == [f"p{i}" for i in range(6)]  # reported in watchlist order
+    events = cli("changes", "--format", "json").json()
+    assert [(e["watch"], e["removed"]) for e in events] == [("p3", ["是否是维族"])]
+    assert cli("verify").out.strip() == "store OK"
+
+
+def test_killing_the_parent_stops_its_workers(tmp_path: Path, site) -> None:
+    from test_durability import big_page
+
+    count = 80
+    for i in range(count):
+        site.set(f"/big{i}", big_page(i, 1))
+    entries = "".join(f"  - name: b{i}\n    url: {site.url(f'/big{i}')}\n" for i in range(count))
+    path = write_watchlist(tmp_path / "big.yaml", f"watches:\n{entries}{FAST_SETTINGS}")
+    data = tmp_path / "data"
+    command = [
+        PYTHON,
+        "-m",
+        "monitor",
+        "--data-dir",
+        str(data),
+        "check",
+        "--watchlist",
+        str(path),
+        "--workers",
+        "2",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _captures(data) < 10:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    time.sleep(1.0)
+    before = _captures(data)
+    time.sleep(2.0)
+    after = _captures(data)
+    assert 10 <= before < count  # the kill landed in the middle of the work
+    assert after == before  # and no orphaned worker is still writing
+    with Store(data) as store:
+        assert store.verify() == []
+
+
+def _captures(data: Path) -> int:
+    if not (data / "monitor.db").exists():
+        return 0
+    with Store(data) as store:
+        return len(store._query("SELECT id FROM captures"))
