@@ -31,7 +31,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pages import PageServer
 
-from monitor.cli import run_checks
+from monitor.cli import default_workers, run_checks
 from monitor.events import Thresholds
 from monitor.fetch import FetchPolicy
 from monitor.parallel import check_in_processes
@@ -106,10 +106,11 @@ def main() -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=1,
-        help="check processes, as `monitor check --workers` (same total connections)",
+        default=0,
+        help="check processes (0: as `monitor check` chooses; same total connections)",
     )
     args = parser.parse_args()
+    args.workers = args.workers or default_workers(args.pages)
 
     with (
         PageServer(args.pages, changed_fraction=0.1) as server,
