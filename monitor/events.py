@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from .compare import Comparison
 from .flag import Flag
@@ -175,7 +176,7 @@ def _good(state: WatchState, seen: Observation) -> tuple[WatchState, list[EventD
     if seen.outcome == NOT_MODIFIED or seen.outcome == UNCHANGED:
         return replace(state, status=UP, failures=0, gone_streak=0, last_problem=None), events
     final_url = seen.final_url
-    if state.reference is not None and final_url and state.reference_url not in (None, final_url):
+    if state.reference is not None and final_url and _moved(state.reference_url, final_url):
         events.append(
             EventDraft(
                 MOVED,
@@ -207,3 +208,19 @@ def _good(state: WatchState, seen: Observation) -> tuple[WatchState, list[EventD
         etag=seen.etag,
         last_modified=seen.last_modified,
     ), events
+
+
+def _moved(before: str | None, after: str) -> bool:
+    """Did the redirect target change? Scheme, host and path; not the query string.
+
+    Vendors append rotating tracking parameters (Alibaba's ``spm=``) to redirect
+    targets; those must not raise a ``moved`` event on every check.
+
+    >>> _moved("https://x/doc?spm=a1", "https://x/doc?spm=b2")
+    False
+    >>> _moved("https://x/doc", "https://x/")
+    True
+    """
+    if before is None:
+        return False
+    return urlsplit(before)[:3] != urlsplit(after)[:3]

@@ -85,6 +85,11 @@ def test_redirect_target_change_is_moved() -> None:
     assert run([ok(1, "https://x/a"), ok(2, "https://x/b")]) == [[], ["moved"]]
 
 
+def test_rotating_tracking_parameters_are_not_a_move() -> None:
+    seen = [ok(1, "https://x/doc?spm=a1"), ok(2, "https://x/doc?spm=b2"), ok(3, "https://x/doc")]
+    assert run(seen) == [[], [], []]
+
+
 def test_not_modified_keeps_reference() -> None:
     state, _ = transition(WatchState(), ok(1))
     state, events = transition(state, Observation(2, NOT_MODIFIED))
