@@ -48,6 +48,8 @@ class WatchState:
     last_modified: str | None = None
     failures: int = 0  # consecutive transient/error checks
     gone_streak: int = 0  # consecutive gone checks
+    attention: str | None = None  # blocked / selector_missing: the current streak's outcome
+    attention_streak: int = 0  # consecutive checks with that outcome
     last_problem: int | None = None  # capture that started the current bad episode
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,6 +94,7 @@ class EventDraft:
 class Thresholds:
     unreachable_after: int = 3
     gone_after: int = 2
+    attention_after: int = 2  # blocked / selector_missing must be seen this many times
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -114,7 +117,7 @@ def transition(
     if seen.outcome == GONE:
         return _gone(state, seen, limits)
     if seen.outcome in (BLOCKED, SELECTOR_MISSING):
-        return _needs_attention(state, seen)
+        return _needs_attention(state, seen, limits)
     return _good(state, seen)
 
 
@@ -134,7 +137,9 @@ def _failure(
             )
         )
         state = replace(state, status=UNREACHABLE)
-    return replace(state, failures=failures, gone_streak=0, last_problem=problem), events
+    return replace(
+        state, failures=failures, gone_streak=0, attention_streak=0, last_problem=problem
+    ), events
 
 
 def _gone(
@@ -153,17 +158,37 @@ def _gone(
             )
         )
         state = replace(state, status=GONE)
-    return replace(state, gone_streak=streak, failures=0, last_problem=problem), events
-
-
-def _needs_attention(state: WatchState, seen: Observation) -> tuple[WatchState, list[EventDraft]]:
-    # Evidence is stored, but a bot wall or a missing selector is never diffed against
-    # the real content: the reference stays the last good capture.
-    events = []
-    if state.status != seen.outcome:
-        events.append(EventDraft(seen.outcome, state.reference, seen.capture))
     return replace(
-        state, status=seen.outcome, failures=0, gone_streak=0, last_problem=seen.capture
+        state, gone_streak=streak, failures=0, attention_streak=0, last_problem=problem
+    ), events
+
+
+def _needs_attention(
+    state: WatchState, seen: Observation, limits: Thresholds
+) -> tuple[WatchState, list[EventDraft]]:
+    # Evidence is stored, but a bot wall or a missing selector is never diffed against
+    # the real content: the reference stays the last good capture. Confirmed on
+    # consecutive checks, so a CDN that challenges every other request is not a storm.
+    streak = state.attention_streak + 1 if state.attention == seen.outcome else 1
+    problem = state.last_problem if streak > 1 else seen.capture
+    events = []
+    if streak >= limits.attention_after and state.status != seen.outcome:
+        events.append(
+            EventDraft(
+                seen.outcome,
+                state.reference,
+                seen.capture,
+                detail={"confirmations": streak, "since_capture": problem},
+            )
+        )
+        state = replace(state, status=seen.outcome)
+    return replace(
+        state,
+        attention=seen.outcome,
+        attention_streak=streak,
+        failures=0,
+        gone_streak=0,
+        last_problem=problem,
     ), events
 
 
@@ -174,7 +199,9 @@ def _good(state: WatchState, seen: Observation) -> tuple[WatchState, list[EventD
             EventDraft(RESTORED, state.last_problem, seen.capture, detail={"after": state.status})
         )
     if seen.outcome == NOT_MODIFIED or seen.outcome == UNCHANGED:
-        return replace(state, status=UP, failures=0, gone_streak=0, last_problem=None), events
+        return replace(
+            state, status=UP, failures=0, gone_streak=0, attention_streak=0, last_problem=None
+        ), events
     final_url = seen.final_url
     if state.reference is not None and final_url and _moved(state.reference_url, final_url):
         events.append(

@@ -68,17 +68,32 @@ def test_gone_keeps_the_last_good_capture_as_reference() -> None:
     assert [(e.kind, e.from_capture) for e in events] == [("restored", 2), ("changed", 1)]
 
 
-def test_blocked_and_selector_missing_are_one_event_each_and_never_diffed() -> None:
+def test_blocked_and_selector_missing_are_confirmed_then_one_event_each() -> None:
     seen = [
         ok(1),
         Observation(2, BLOCKED),
         Observation(3, BLOCKED),
-        ok(4),
-        Observation(5, SELECTOR_MISSING),
+        Observation(4, BLOCKED),
+        ok(5),
         Observation(6, SELECTOR_MISSING),
-        ok(7),
+        Observation(7, SELECTOR_MISSING),
+        ok(8),
     ]
-    assert run(seen) == [[], ["blocked"], [], ["restored"], ["selector_missing"], [], ["restored"]]
+    assert run(seen) == [
+        [],
+        [],
+        ["blocked"],
+        [],
+        ["restored"],
+        [],
+        ["selector_missing"],
+        ["restored"],
+    ]
+
+
+def test_a_cdn_that_blocks_every_other_request_is_not_an_alert_storm() -> None:
+    seen = [ok(1)] + [Observation(n, BLOCKED) if n % 2 else ok(n) for n in range(2, 12)]
+    assert run(seen) == [[]] * 11
 
 
 def test_redirect_target_change_is_moved() -> None:

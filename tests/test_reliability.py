@@ -102,9 +102,9 @@ def test_fault_is_recorded_exactly_and_never_diffed(
     assert (fault["outcome"], fault["error_class"]) == (outcome, error_class)
     assert "changed" not in fault["events"]
     if outcome == "blocked":
-        assert fault["events"] == ["blocked"]
         assert fault["body_sha256"]  # the wall itself is kept as evidence
         assert fault["text_sha256"] is None  # ...but never extracted or diffed
+        assert check(store, server.url(path))["events"] == ["blocked"]  # once confirmed
     back = check(store, good(server))
     assert "changed" not in back["events"]
     assert store.verify() == []
@@ -198,7 +198,8 @@ def test_selector_missing_is_a_warning_not_a_removal(server: FaultServer, store:
     check(store, url, name="s", select="main")
     server.set_page("shape", "<div id='app'>" + "<p>Redesigned page.</p>" * 20 + "</div>")
     missing = check(store, url, name="s", select="main")
-    assert (missing["outcome"], missing["events"]) == ("selector_missing", ["selector_missing"])
+    assert (missing["outcome"], missing["events"]) == ("selector_missing", [])
     server.set_page("shape", "<main><p>x</p></main>")  # almost nothing where there was plenty
-    assert check(store, url, name="s", select="main")["events"] == []
+    confirmed = check(store, url, name="s", select="main")
+    assert (confirmed["outcome"], confirmed["events"]) == ("selector_missing", ["selector_missing"])
     assert [c["kind"] for c in store.changes()] == ["selector_missing"]
