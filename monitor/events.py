@@ -50,6 +50,7 @@ class WatchState:
     gone_streak: int = 0  # consecutive gone checks
     attention: str | None = None  # blocked / selector_missing: the current streak's outcome
     attention_streak: int = 0  # consecutive checks with that outcome
+    not_modified_streak: int = 0  # consecutive 304 answers (validators are re-checked)
     last_problem: int | None = None  # capture that started the current bad episode
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,6 +76,7 @@ class Observation:
     comparison: Comparison | None = None
     flags: tuple[Flag, ...] = ()
     fingerprint: str | None = None  # visible-text fingerprint of this capture
+    detail: dict[str, Any] = field(default_factory=dict)  # evidence for a warning event
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,7 @@ def _needs_attention(
                 seen.outcome,
                 state.reference,
                 seen.capture,
-                detail={"confirmations": streak, "since_capture": problem},
+                detail={**seen.detail, "confirmations": streak, "since_capture": problem},
             )
         )
         state = replace(state, status=seen.outcome)
@@ -199,8 +201,15 @@ def _good(state: WatchState, seen: Observation) -> tuple[WatchState, list[EventD
             EventDraft(RESTORED, state.last_problem, seen.capture, detail={"after": state.status})
         )
     if seen.outcome == NOT_MODIFIED or seen.outcome == UNCHANGED:
+        not_modified = state.not_modified_streak + 1 if seen.outcome == NOT_MODIFIED else 0
         return replace(
-            state, status=UP, failures=0, gone_streak=0, attention_streak=0, last_problem=None
+            state,
+            status=UP,
+            failures=0,
+            gone_streak=0,
+            attention_streak=0,
+            not_modified_streak=not_modified,
+            last_problem=None,
         ), events
     final_url = seen.final_url
     if state.reference is not None and final_url and _moved(state.reference_url, final_url):

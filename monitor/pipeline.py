@@ -33,7 +33,7 @@ from .events import (
     WatchState,
     transition,
 )
-from .extract import Document, extract_unless_known
+from .extract import Document, extract_html, extract_unless_known
 from .fetch import Capture, Fetcher
 from .flag import flag_terms
 from .store import CaptureRecord, EvidenceStore
@@ -42,9 +42,11 @@ from .watchlist import Watch
 log = logging.getLogger(__name__)
 
 PROCESSING_THREADS = 4
+FULL_FETCH_EVERY = 10  # after this many 304 answers in a row, fetch without validators
 # Below this share of the reference text, an extraction is "almost nothing".
 _SELECTOR_MISSING_RATIO = 0.05
 _SELECTOR_MISSING_MIN_CHARS = 200
+_EVIDENCE_CHARS = 600  # of the page's remaining text, kept with a selector_missing event
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class _Processed:
     document: Document | None
     reason: str = ""
     fingerprint: str | None = None
+    detail: dict[str, object] = dataclasses.field(default_factory=dict)  # for warnings
 
 
 def watch_config(watch: Watch) -> dict[str, object]:
@@ -106,7 +109,11 @@ class Checker:
         """Check one watch; never raises (a failure of ours is logged and reported)."""
         try:
             state = self.store.state(watch.name)
-            conditional = state.reference is not None
+            # Validators save bandwidth, but a server that wrongly answers 304 must not
+            # hide an edit for ever: every so often the page is fetched in full.
+            conditional = (
+                state.reference is not None and state.not_modified_streak < FULL_FETCH_EVERY
+            )
             capture = await self.fetcher.fetch(
                 watch.url,
                 watch.headers,
@@ -151,6 +158,12 @@ class Checker:
                     outcome=SELECTOR_MISSING,
                     reason="extraction yields almost no text where the last good capture "
                     "had plenty: check the watch's select/exclude rules",
+                    detail={
+                        "title": document.title,
+                        "remaining_text": document.text[:_EVIDENCE_CHARS],
+                        "chars": len(document.text),
+                        "reference_chars": len(reference.text),
+                    },
                 )
             else:
                 comparison = compare(reference, document)
@@ -184,6 +197,7 @@ class Checker:
                 body_sha=found.body_sha,
                 text_sha=found.text_sha,
                 fingerprint=found.fingerprint,
+                detail=found.detail,
                 final_url=capture.final_url,
                 etag=capture.header("etag"),
                 last_modified=capture.header("last-modified"),
@@ -239,6 +253,8 @@ class Checker:
             )
         text_sha = self.store.put_blob(document.to_json().encode("utf-8"))
         if not document.selected:
+            # What the page says instead, so the warning itself shows e.g. "removed".
+            whole = extract_html(decoded.text, None, watch.exclude, watch.ignore)
             return _Processed(
                 SELECTOR_MISSING,
                 body_sha,
@@ -246,6 +262,7 @@ class Checker:
                 decoded.encoding,
                 document,
                 f"select rule {watch.select!r} matched nothing on the page",
+                detail={"title": whole.title, "page_text": whole.text[:_EVIDENCE_CHARS]},
             )
         return _Processed(
             OK, body_sha, text_sha, decoded.encoding, document, fingerprint=fingerprint

@@ -163,9 +163,22 @@ def change_text(view: ChangeView) -> str:
         where = " > ".join(move["from_path"]) or "(top)"
         to = " > ".join(move["to_path"]) or "(top)"
         lines.append(f"\n~ moved unchanged: {move['text'][:80]}  ({where} -> {to})")
-    for key in ("from_url", "to_url", "failures", "after"):
+    for key in (
+        "from_url",
+        "to_url",
+        "failures",
+        "after",
+        "confirmations",
+        "title",
+        "chars",
+        "reference_chars",
+    ):
         if key in view.detail:
             lines.append(f"{key}: {view.detail[key]}")
+    for key in ("remaining_text", "page_text"):
+        if view.detail.get(key):
+            lines.append(f"\nwhat the page shows now ({key.replace('_', ' ')}):")
+            lines.append(view.detail[key])
     if view.detail.get("fallback"):
         lines.append("\nnote: the diff hit its time limit; some regions are reported whole.")
     return "\n".join(lines)

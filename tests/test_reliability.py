@@ -202,4 +202,18 @@ def test_selector_missing_is_a_warning_not_a_removal(server: FaultServer, store:
     server.set_page("shape", "<main><p>x</p></main>")  # almost nothing where there was plenty
     confirmed = check(store, url, name="s", select="main")
     assert (confirmed["outcome"], confirmed["events"]) == ("selector_missing", ["selector_missing"])
+    (event,) = store.changes()
+    detail = json.loads(store.change(event["id"])["detail"])
+    assert detail["remaining_text"] == "x"  # the warning carries what the page says now
+    plenty = 20 * len("Plenty of documentation text here.") + 19  # 20 blocks, 19 newlines
+    assert (detail["chars"], detail["reference_chars"]) == (1, plenty)
     assert [c["kind"] for c in store.changes()] == ["selector_missing"]
+
+
+def test_validators_are_rechecked_with_a_full_fetch(server: FaultServer, store: Store) -> None:
+    """A server that wrongly answers 304 for ever must not hide an edit for ever."""
+    server.reset_hits()
+    statuses = [check(store, server.url("/etag"))["status"] for _ in range(13)]
+    assert statuses == [200] + [304] * 10 + [200] + [304]
+    sent = [bool(r.header("If-None-Match")) for r in server.requests("/etag")]
+    assert sent == [False] + [True] * 10 + [False] + [True]
