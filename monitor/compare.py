@@ -469,8 +469,12 @@ def _compare_region(
         encoder = _Encoder()
         a = "".join(encoder.token(t) for t in old.tokens)
         b = "".join(encoder.token(t) for t in new.tokens)
-        diffs = budget.run(dmp, a, b, cap=max(budget.remaining() / 4, 0.05))
-        dmp.diff_cleanupSemantic(diffs)
+        diffs = _single_change(a, b)
+        if diffs is None:
+            diffs = budget.run(dmp, a, b, cap=max(budget.remaining() / 4, 0.05))
+            dmp.diff_cleanupSemantic(diffs)
+        else:
+            dmp.diff_cleanupSemanticLossless(diffs)  # slide the edit to a word/line boundary
         ops = [(op, len(chars)) for op, chars in diffs]
     else:
         if old.blocks and new.blocks:
@@ -493,6 +497,36 @@ def _compare_region(
             out.added.extend(_fragments(new, j, j + n))
             j += n
     out.hunks.append(Hunk(path, tuple(segments)))
+
+
+def _single_change(a: str, b: str) -> list[tuple[int, str]] | None:
+    """The diff of two token strings that differ in one place only, else None.
+
+    Most edited blocks change in one spot; for them the minimal diff is known once the
+    common ends are trimmed, and diff-match-patch's general machinery is skipped.
+
+    >>> _single_change("abXcd", "abYZcd")
+    [(0, 'ab'), (-1, 'X'), (1, 'YZ'), (0, 'cd')]
+    >>> _single_change("abXcd", "abcXd") is None  # the middles share a token
+    True
+    """
+    limit = min(len(a), len(b))
+    prefix = 0
+    while prefix < limit and a[prefix] == b[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and a[-1 - suffix] == b[-1 - suffix]:
+        suffix += 1
+    old_middle, new_middle = a[prefix : len(a) - suffix], b[prefix : len(b) - suffix]
+    if set(old_middle) & set(new_middle):
+        return None
+    diffs = [
+        (EQUAL, a[:prefix]),
+        (DELETE, old_middle),
+        (INSERT, new_middle),
+        (EQUAL, a[len(a) - suffix :]),
+    ]
+    return [d for d in diffs if d[1]]
 
 
 def _display(tokens: list[str]) -> str:
