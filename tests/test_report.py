@@ -81,3 +81,30 @@ watches:
     links = tree.xpath("//a/@href")
     assert len(links) == 2 and all(h.startswith("file://") and h.endswith(".gz") for h in links)
     assert "人脸属性 > 返回参数" in tree.text_content()
+
+
+def test_selector_missing_report_shows_the_page_text_escaped(tmp_path: Path, site, cli) -> None:
+    path = write_watchlist(
+        tmp_path / "w.yaml",
+        f"""
+watches:
+  - name: gutted
+    url: {site.url("/g")}
+    select: main
+{FAST_SETTINGS}""",
+    )
+    site.set("/g", "<main>" + "<p>Face attribute reference text.</p>" * 30 + "</main>")
+    cli("check", "--watchlist", str(path))
+    gutted = "<main><p>本文档已下线 &lt;script&gt;alert(1)&lt;/script&gt;</p></main>"
+    site.set("/g", gutted)
+    cli("check", "--watchlist", str(path))
+    cli("check", "--watchlist", str(path))  # confirmed on the second check
+    (event,) = cli("changes", "--format", "json").json()
+    assert (event["kind"], event["removed"]) == ("selector_missing", [])
+    report = tmp_path / "r.html"
+    shown = cli("diff", str(event["id"]), "--html", str(report))
+    assert "本文档已下线 <script>alert(1)</script>" in shown.out
+    tree = lxml.html.fromstring(report.read_text(encoding="utf-8"))
+    assert tree.xpath("//script") == []
+    assert "What the page shows now" in tree.xpath("//h2/text()")
+    assert "本文档已下线 <script>alert(1)</script>" in tree.text_content()
