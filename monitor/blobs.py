@@ -69,9 +69,6 @@ class BlobStore:
     def path(self, digest: str) -> Path:
         return self.root / digest[:2] / f"{digest}.gz"
 
-    def has(self, digest: str) -> bool:
-        return self.path(digest).exists()
-
     def put(self, data: bytes, digest: str | None = None) -> str:
         """Store bytes; returns their SHA-256. Identical bytes are stored once."""
         digest = digest or sha256_hex(data)

@@ -351,9 +351,8 @@ def watchlist_test(path: str, name: str, wait: float) -> None:
 
 
 @cli.command()
-@click.option("--keep-serving", is_flag=True, hidden=True)
 @click.pass_context
-def demo(ctx: click.Context, keep_serving: bool) -> None:
+def demo(ctx: click.Context) -> None:
     """Offline end-to-end demonstration of the 2020 Cloud Shield case."""
     from .demo import run_demo
 

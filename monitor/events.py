@@ -31,7 +31,6 @@ NEW, UP, UNREACHABLE = "new", "up", "unreachable"
 
 # Event kinds.
 CHANGED, RESTORED, MOVED = "changed", "restored", "moved"
-EVENT_KINDS = (CHANGED, GONE, RESTORED, UNREACHABLE, MOVED, BLOCKED, SELECTOR_MISSING)
 
 
 @dataclass(frozen=True)

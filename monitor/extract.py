@@ -151,15 +151,6 @@ class Document:
         return cls(title=payload["title"], blocks=blocks, selected=payload["selected"])
 
 
-@dataclass(frozen=True, slots=True)
-class Rules:
-    """A watch's extraction rules."""
-
-    select: str | None = None
-    exclude: tuple[str, ...] = ()
-    ignore: tuple[str, ...] = ()
-
-
 @lru_cache(maxsize=256)
 def _selector(css: str) -> CSSSelector:
     return CSSSelector(css, translator="html")

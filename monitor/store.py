@@ -247,12 +247,11 @@ class Store:
 
     # -- watches ------------------------------------------------------------------
 
-    def ensure_watch(self, name: str, url: str, config: dict[str, Any]) -> None:
-        """Register a watch (or refresh its configuration); its history is untouched."""
-        self.ensure_watches([(name, url, config)])
-
     def ensure_watches(self, watches: Sequence[tuple[str, str, dict[str, Any]]]) -> None:
-        """Register many watches in one transaction."""
+        """Register watches (or refresh their configuration) in one transaction.
+
+        Their history is untouched.
+        """
         now = iso(utc_now())
         with self._transaction() as db:
             db.executemany(

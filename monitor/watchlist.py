@@ -33,7 +33,6 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -81,15 +80,6 @@ class Watch:
     cron: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     notes: str | None = None
-
-    @property
-    def ignore_patterns(self) -> tuple[re.Pattern[str], ...]:
-        """The ``ignore`` patterns compiled with re.MULTILINE (cached per pattern tuple).
-
-        >>> Watch("a", "https://x", ignore=("^Updated: .*$",)).ignore_patterns[0].flags & re.M != 0
-        True
-        """
-        return compile_ignore(self.ignore)
 
     @property
     def schedule(self) -> str:
@@ -208,16 +198,6 @@ def format_interval(seconds: float) -> str:
         if count:
             parts.append(f"{count}{unit}")
     return "".join(parts)
-
-
-@lru_cache(maxsize=512)
-def compile_ignore(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
-    """Compile ignore patterns with re.MULTILINE, once per distinct tuple.
-
-    >>> [p.pattern for p in compile_ignore(("a+", "b"))]
-    ['a+', 'b']
-    """
-    return tuple(re.compile(p, re.MULTILINE) for p in patterns)
 
 
 # ---------------------------------------------------------------------------

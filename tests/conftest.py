@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
@@ -78,6 +79,28 @@ def cli(tmp_path: Path):  # type: ignore[no-untyped-def]
 def write_watchlist(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def pages_watchlist(
+    path: Path, site: Site, paths: list[str], prefix: str = "", extra: str = ""
+) -> Path:
+    """A watchlist with one watch per served path, named ``{prefix}p{i}``."""
+    entries = "".join(
+        f"  - name: {prefix}p{i}\n    url: {site.url(p)}\n{extra}" for i, p in enumerate(paths)
+    )
+    return write_watchlist(path, f"watches:\n{entries}{FAST_SETTINGS}")
+
+
+def count_captures(data: Path) -> int:
+    """Captures in a data directory, read-only (it may belong to a running monitor)."""
+    database = data / "monitor.db"
+    if not database.exists():
+        return 0
+    connection = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=30)
+    try:
+        return int(connection.execute("SELECT count(*) FROM captures").fetchone()[0])
+    finally:
+        connection.close()
 
 
 # Fast fetch settings for tests: loopback only, no politeness delay, quick retries.

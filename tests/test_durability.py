@@ -9,7 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import FAST_SETTINGS, PYTHON, Site, write_watchlist
+from conftest import PYTHON, Site, count_captures, pages_watchlist
 
 from monitor.store import Store
 
@@ -30,12 +30,9 @@ def serve_round(site: Site, version: int) -> None:
 
 
 def watchlist(tmp_path: Path, site: Site, prefix: str) -> Path:
-    entries = "".join(
-        f"  - name: {prefix}p{i}\n    url: {site.url(f'/p{i}')}\n    every: 1h\n"
-        for i in range(PAGES)
-    )
-    return write_watchlist(
-        tmp_path / f"{prefix or 'base'}.yaml", f"watches:\n{entries}{FAST_SETTINGS}"
+    paths = [f"/p{i}" for i in range(PAGES)]
+    return pages_watchlist(
+        tmp_path / f"{prefix or 'base'}.yaml", site, paths, prefix, "    every: 1h\n"
     )
 
 
@@ -62,7 +59,7 @@ def test_sigkill_during_checks_and_runs_leaves_a_consistent_store(tmp_path: Path
 
     with Store(data) as store:
         assert store.verify() == []
-        captures = store._query("SELECT count(*) AS n FROM captures")[0]["n"]
+    captures = count_captures(data)
     assert 0 < captures < 8 * PAGES  # the kills landed in the middle of real work
 
     # The store is still usable: a normal check completes and verifies.

@@ -7,22 +7,20 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import FAST_SETTINGS, PYTHON, write_watchlist
+from conftest import PYTHON, count_captures, pages_watchlist
 
 from monitor.store import Store
 
 
-def pages_watchlist(tmp_path: Path, site, count: int) -> Path:
+def small_pages(tmp_path: Path, site, count: int) -> Path:
     for i in range(count):
         site.set(f"/p{i}", f"<html><body><h1>Page {i}</h1><p>是否是维族 {i}</p></body></html>")
-    entries = "".join(
-        f"  - name: p{i}\n    url: {site.url(f'/p{i}')}\n    terms: [维族]\n" for i in range(count)
-    )
-    return write_watchlist(tmp_path / "w.yaml", f"watches:\n{entries}{FAST_SETTINGS}")
+    paths = [f"/p{i}" for i in range(count)]
+    return pages_watchlist(tmp_path / "w.yaml", site, paths, extra="    terms: [维族]\n")
 
 
 def test_workers_give_the_same_results_as_one_process(tmp_path: Path, site, cli) -> None:
-    path = pages_watchlist(tmp_path, site, 6)
+    path = small_pages(tmp_path, site, 6)
     first = cli("check", "--watchlist", str(path), "--workers", "2")
     assert first.code == 0, first.err
     assert "checked 6, changed 0, flagged 0, failed 0" in first.out
@@ -42,8 +40,7 @@ def test_killing_the_parent_stops_its_workers(tmp_path: Path, site) -> None:
     count = 80
     for i in range(count):
         site.set(f"/big{i}", big_page(i, 1))
-    entries = "".join(f"  - name: b{i}\n    url: {site.url(f'/big{i}')}\n" for i in range(count))
-    path = write_watchlist(tmp_path / "big.yaml", f"watches:\n{entries}{FAST_SETTINGS}")
+    path = pages_watchlist(tmp_path / "big.yaml", site, [f"/big{i}" for i in range(count)])
     data = tmp_path / "data"
     command = [
         PYTHON,
@@ -59,22 +56,15 @@ def test_killing_the_parent_stops_its_workers(tmp_path: Path, site) -> None:
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and _captures(data) < 10:
+    while time.monotonic() < deadline and count_captures(data) < 10:
         time.sleep(0.1)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     time.sleep(1.0)
-    before = _captures(data)
+    before = count_captures(data)
     time.sleep(2.0)
-    after = _captures(data)
+    after = count_captures(data)
     assert 10 <= before < count  # the kill landed in the middle of the work
     assert after == before  # and no orphaned worker is still writing
     with Store(data) as store:
         assert store.verify() == []
-
-
-def _captures(data: Path) -> int:
-    if not (data / "monitor.db").exists():
-        return 0
-    with Store(data) as store:
-        return len(store._query("SELECT id FROM captures"))

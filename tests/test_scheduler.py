@@ -9,10 +9,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import FAST_SETTINGS, PYTHON, write_watchlist
+from conftest import PYTHON, count_captures, pages_watchlist
 
 from monitor.scheduler import first_run, trigger_for
-from monitor.store import Store
 from monitor.watchlist import Watch
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -55,10 +54,8 @@ def test_interval_trigger_has_jitter() -> None:
 def test_run_checks_then_stops_cleanly_on_sigterm(tmp_path: Path, site) -> None:
     for i in range(5):
         site.set(f"/p{i}", f"<p>page {i}</p>")
-    entries = "".join(
-        f"  - name: p{i}\n    url: {site.url(f'/p{i}')}\n    every: 1h\n" for i in range(5)
-    )
-    path = write_watchlist(tmp_path / "w.yaml", f"watches:\n{entries}{FAST_SETTINGS}")
+    paths = [f"/p{i}" for i in range(5)]
+    path = pages_watchlist(tmp_path / "w.yaml", site, paths, extra="    every: 1h\n")
     data = tmp_path / "data"
     command = [
         PYTHON,
@@ -75,9 +72,9 @@ def test_run_checks_then_stops_cleanly_on_sigterm(tmp_path: Path, site) -> None:
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and _captures(data) < 5:
+        while time.monotonic() < deadline and count_captures(data) < 5:
             time.sleep(0.2)
-        seen = _captures(data)
+        seen = count_captures(data)
     finally:
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=30)
@@ -91,15 +88,4 @@ def test_run_checks_then_stops_cleanly_on_sigterm(tmp_path: Path, site) -> None:
     process.send_signal(signal.SIGINT)
     process.communicate(timeout=30)
     assert process.returncode == 0
-    assert _captures(data) == 5
-
-
-def _captures(data: Path) -> int:
-    if not (data / "monitor.db").exists():
-        return 0
-    with Store(data) as store:
-        return sum(len(store.captures(f"p{i}")) for i in range(5) if _known(store, f"p{i}"))
-
-
-def _known(store: Store, name: str) -> bool:
-    return name in {r["name"] for r in store._query("SELECT name FROM watches")}
+    assert count_captures(data) == 5

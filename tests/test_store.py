@@ -15,7 +15,7 @@ from monitor.store import CaptureRecord, Store
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     s = Store(tmp_path / "data")
-    s.ensure_watch("w", "https://x/a", {"name": "w"})
+    s.ensure_watches([("w", "https://x/a", {"name": "w"})])
     return s
 
 

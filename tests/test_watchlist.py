@@ -15,7 +15,6 @@ from monitor.watchlist import (
     Settings,
     Watch,
     Watchlist,
-    compile_ignore,
     format_interval,
     load_watchlist,
     loads_watchlist,
@@ -798,15 +797,13 @@ def test_empty_optional_sections_are_allowed() -> None:
     assert wl.watches[0].terms == ()
 
 
-def test_ignore_patterns_are_compiled_multiline_and_cached() -> None:
+def test_ignore_patterns_apply_per_line_not_to_the_whole_page() -> None:
+    from monitor.extract import extract_html
+
     watch = Watch("a", "https://x", ignore=("^更新时间[:：].*$", "Last updated: .*"))
-    patterns = watch.ignore_patterns
-    assert [p.pattern for p in patterns] == list(watch.ignore)
-    assert all(p.flags & re.MULTILINE for p in patterns)
-    page = "人脸属性\n更新时间：2020-12-01\n是否是维族"
-    assert patterns[0].sub("", page) == "人脸属性\n\n是否是维族"
-    assert watch.ignore_patterns is patterns  # cached, not recompiled
-    assert compile_ignore(("^更新时间[:：].*$", "Last updated: .*")) is patterns
+    page = "<p>人脸属性</p><p>更新时间：2020-12-01</p><p>是否是维族 Last updated: today</p>"
+    text = extract_html(page, watch.select, watch.exclude, watch.ignore).text
+    assert text == "人脸属性\n是否是维族"
 
 
 def test_watch_is_frozen_and_serialisable() -> None:
