@@ -84,6 +84,20 @@ def test_blob_is_plain_gzip_named_by_sha256(store: Store) -> None:
     )
 
 
+def test_blobs_written_by_any_gzip_are_read_and_verified(store: Store) -> None:
+    # Blobs written before the switch to ISA-L (stdlib zlib) stay readable evidence.
+    import gzip
+    import hashlib
+
+    data = "人脸属性：是否是维族".encode() * 50
+    digest = hashlib.sha256(data).hexdigest()
+    path = store.blobs.path(digest)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(data, compresslevel=6))
+    assert store.get_blob(digest) == data
+    assert store.blobs.verify(digest)
+
+
 def test_unwritable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
     from monitor.errors import StoreError
 
