@@ -43,6 +43,7 @@ class WatchState:
     reference_text: str | None = None  # its extracted document SHA-256
     reference_url: str | None = None  # its final URL
     reference_fingerprint: str | None = None  # its visible-text fingerprint (a cache)
+    reference_skeleton: str | None = None  # its verified markup skeleton (a cache)
     etag: str | None = None
     last_modified: str | None = None
     failures: int = 0  # consecutive transient/error checks
@@ -75,6 +76,7 @@ class Observation:
     comparison: Comparison | None = None
     flags: tuple[Flag, ...] = ()
     fingerprint: str | None = None  # visible-text fingerprint of this capture
+    skeleton: str | None = None  # verified markup-skeleton signature of this capture
     detail: dict[str, Any] = field(default_factory=dict)  # evidence for a warning event
 
 
@@ -240,6 +242,7 @@ def _good(state: WatchState, seen: Observation) -> tuple[WatchState, list[EventD
         reference_text=seen.text_sha,
         reference_url=final_url,
         reference_fingerprint=seen.fingerprint,
+        reference_skeleton=seen.skeleton,
         etag=seen.etag,
         last_modified=seen.last_modified,
     ), events

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -101,9 +101,11 @@ _BLOCKS = frozenset(
 _CELLS = frozenset(("td", "th"))
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 # Plain lxml elements: lxml.html's element classes cost a Python call per node visited.
-_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
+# Comments are kept by the parser (the skeleton check compares them with its own scan)
+# and removed in ``prepare``, with the invisible elements.
+_PARSER = etree.HTMLParser(remove_comments=False, remove_pis=True, no_network=True)
 _UTF8_PARSER = etree.HTMLParser(
-    remove_comments=True, remove_pis=True, no_network=True, encoding="utf-8"
+    remove_comments=False, remove_pis=True, no_network=True, encoding="utf-8"
 )
 
 
@@ -208,19 +210,35 @@ class Prepared:
         return digest.hexdigest()
 
 
+def rules_key(select: str | None, exclude: Sequence[str], ignore: Sequence[str]) -> str:
+    """The select/exclude/ignore rules as one string, hashed into fingerprints.
+
+    >>> rules_key("main", ["nav"], [])
+    "('main', ('nav',), ())"
+    """
+    return repr((select, tuple(exclude), tuple(ignore)))
+
+
 def prepare(
     html: str | bytes,
     select: str | None = None,
     exclude: Sequence[str] = (),
     ignore: Sequence[str] = (),
+    inspect: Callable[[etree._Element], None] | None = None,
 ) -> Prepared:
-    """Parse a page and apply select/exclude; the cheap first half of extraction."""
-    rules = repr((select, tuple(exclude), tuple(ignore)))
+    """Parse a page and apply select/exclude; the cheap first half of extraction.
+
+    ``inspect``, if given, sees the whole parsed tree (comments included) before
+    anything is removed from it.
+    """
+    rules = rules_key(select, exclude, ignore)
     root = parse_html(html)
     if root is None:
         return Prepared("", (), select is None, tuple(ignore), rules)
+    if inspect is not None:
+        inspect(root)
     title = _title(root)
-    etree.strip_elements(root, *_SKIP, with_tail=False)
+    etree.strip_elements(root, etree.Comment, *_SKIP, with_tail=False)
     if exclude:
         # One pass for all rules (a CSS selector list); outermost first, so a nested
         # match inside an already dropped element is not dropped twice.
@@ -250,13 +268,14 @@ def extract_unless_known(
     exclude: Sequence[str],
     ignore: Sequence[str],
     known_fingerprint: str | None,
+    inspect: Callable[[etree._Element], None] | None = None,
 ) -> tuple[str, Document | None]:
     """(fingerprint, document), the document None when the fingerprint is already known.
 
     The cheap test of extraction: a page whose visible text has the known fingerprint
     has the same wording, so its blocks need not be built again.
     """
-    page = prepare(html, select, exclude, ignore)
+    page = prepare(html, select, exclude, ignore, inspect)
     fingerprint = page.fingerprint()
     if fingerprint == known_fingerprint and page.selected:
         return fingerprint, None
@@ -274,7 +293,10 @@ def extract_html(
 
 
 def _title(root: etree._Element) -> str:
-    title = root.find(".//title")
+    # Where it belongs first: a search of the whole tree costs 20x more.
+    title = root.find("head/title")
+    if title is None:
+        title = root.find(".//title")
     return clean("".join(title.itertext())) if title is not None else ""
 
 

@@ -187,6 +187,8 @@ class Fetcher:
         return host
 
     async def _space_requests(self, host: _Host) -> None:
+        if self.policy.host_delay <= 0:
+            return  # no spacing asked for: skip the lock's extra event-loop round trips
         async with host.lock:
             wait = host.last_start + self.policy.host_delay - time.monotonic()
             if wait > 0:

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from lxml import etree
+
 from .blobs import sha256_hex
 from .classify import classify
 from .compare import compare
@@ -33,9 +35,10 @@ from .events import (
     WatchState,
     transition,
 )
-from .extract import Document, extract_html, extract_unless_known
+from .extract import Document, extract_html, extract_unless_known, rules_key
 from .fetch import Capture, Fetcher
 from .flag import flag_terms
+from .skeleton import scan, tree_parts, verified
 from .store import CaptureRecord, EvidenceStore
 from .watchlist import Watch
 
@@ -75,6 +78,7 @@ class _Processed:
     document: Document | None
     reason: str = ""
     fingerprint: str | None = None
+    skeleton: str | None = None  # verified markup-skeleton signature (see skeleton.py)
     detail: dict[str, object] = dataclasses.field(default_factory=dict)  # for warnings
 
 
@@ -197,6 +201,7 @@ class Checker:
                 body_sha=found.body_sha,
                 text_sha=found.text_sha,
                 fingerprint=found.fingerprint,
+                skeleton=found.skeleton,
                 detail=found.detail,
                 final_url=capture.final_url,
                 etag=capture.header("etag"),
@@ -238,18 +243,49 @@ class Checker:
             return _Processed(
                 verdict.outcome, body_sha, None, decoded.encoding, None, verdict.reason
             )
+        parse_input = _parse_input(capture.body, decoded)
+        raw = parse_input if isinstance(parse_input, bytes) else None  # clean UTF-8
+        context = _skeleton_context(watch, decoded) if raw is not None else None
+        if raw is not None and context is not None and state.reference_skeleton is not None:
+            # The cheapest test after equal bytes: the same verified markup skeleton
+            # means the bytes differ only where extraction never looks (skeleton.py).
+            scanned = scan(raw, context)
+            if scanned is not None and scanned.signature == state.reference_skeleton:
+                return _Processed(
+                    OK,
+                    body_sha,
+                    state.reference_text,
+                    decoded.encoding,
+                    None,
+                    fingerprint=state.reference_fingerprint,
+                    skeleton=scanned.signature,
+                )
+        skeleton: list[str | None] = [None]
+
+        def check_skeleton(root: etree._Element) -> None:
+            # A page parsed in full: does the scanner cut it where the parser does?
+            assert raw is not None and context is not None
+            skeleton[0] = verified(scan(raw, context, collect=True), tree_parts(root))
+
         fingerprint, document = extract_unless_known(
-            _parse_input(capture.body, decoded),
+            parse_input,
             watch.select,
             watch.exclude,
             watch.ignore,
             state.reference_fingerprint,
+            check_skeleton if context is not None else None,
         )
         if document is None:
             # Other bytes (a request id, a timestamp in a script) but the same visible
             # text as the last good capture: no need to build and compare blocks.
             return _Processed(
-                OK, body_sha, state.reference_text, decoded.encoding, None, fingerprint=fingerprint
+                OK,
+                body_sha,
+                state.reference_text,
+                decoded.encoding,
+                None,
+                fingerprint=fingerprint,
+                skeleton=skeleton[0],
             )
         text_sha = self.store.put_blob(document.to_json().encode("utf-8"))
         if not document.selected:
@@ -265,8 +301,26 @@ class Checker:
                 detail={"title": whole.title, "page_text": whole.text[:_EVIDENCE_CHARS]},
             )
         return _Processed(
-            OK, body_sha, text_sha, decoded.encoding, document, fingerprint=fingerprint
+            OK,
+            body_sha,
+            text_sha,
+            decoded.encoding,
+            document,
+            fingerprint=fingerprint,
+            skeleton=skeleton[0],
         )
+
+
+def _skeleton_context(watch: Watch, decoded: Decoded) -> str | None:
+    """What a skeleton is valid under, or None where the skeleton test must not run.
+
+    ``:contains()`` selectors read text, scripts included, so they could see what the
+    skeleton blanks out.
+    """
+    rules = rules_key(watch.select, watch.exclude, watch.ignore)
+    if ":contains" in rules.lower():
+        return None
+    return f"{decoded.encoding}\x00{rules}"
 
 
 def _parse_input(body: bytes, decoded: Decoded) -> str | bytes:

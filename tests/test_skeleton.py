@@ -1,0 +1,209 @@
+"""Markup skeletons: noise-only byte changes are recognised without a parse, and no
+change that extraction can see ever hides behind an equal skeleton."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from lxml import etree
+
+from monitor.extract import extract_html
+from monitor.skeleton import scan, tree_parts, verified
+
+_PARSER = etree.HTMLParser(remove_comments=False, remove_pis=True, encoding="utf-8")
+
+BASE = (
+    '<!DOCTYPE html><html lang="zh"><head><meta charset="utf-8">'
+    '<meta name="csrf-token" content="tok-111"><title>人脸属性识别 - 文档</title>'
+    '<link rel="stylesheet" href="/main.css?v=aaa"><style>p{color:red}</style>'
+    '<script nonce="n1">window.__CTX__={"requestId":"r-111","at":"10:00"};</script>'
+    "</head><body><!-- rendered at 10:00 by node-7 -->"
+    '<nav class="menu"><a href="/">首页</a></nav>'
+    "<main><h1>人脸属性识别</h1><p>支持识别：是否戴眼镜、是否是维族。</p>"
+    "<table><tr><td>uygur</td><td>是否是维族</td></tr></table>"
+    '<pre>curl -H "X-Id: 1" https://x</pre>'
+    '<form><input type="hidden" name="csrf" value="tok-111"></form></main>'
+    '<script src="/app.js?v=aaa" defer></script></body></html>'
+)
+
+
+def signature(page: str) -> str | None:
+    found = scan(page.encode("utf-8"))
+    return None if found is None else found.signature
+
+
+def verified_signature(page: str) -> str | None:
+    raw = page.encode("utf-8")
+    return verified(scan(raw, collect=True), tree_parts(etree.fromstring(raw, _PARSER)))
+
+
+# (what changed, old -> new substitution in BASE)
+NOISE = [
+    ("request id in an inline script", ("r-111", "r-222")),
+    ("render time in a comment", ("rendered at 10:00 by node-7", "rendered at 10:05 by node-3")),
+    ("cache-buster in a stylesheet link", ("/main.css?v=aaa", "/main.css?v=bbb")),
+    ("cache-buster in a script src", ("/app.js?v=aaa", "/app.js?v=bbb")),
+    ("CSRF token in a meta tag", ('content="tok-111"', 'content="tok-999"')),
+    ("CSP nonce on a script", ('nonce="n1"', 'nonce="n2"')),
+    ("hidden form token", ('value="tok-111"', 'value="tok-9"')),
+    ("inline style", ("p{color:red}", "p{color:blue}")),
+]
+
+CHANGES = [
+    ("a visible word removed", ("、是否是维族。", "。")),
+    ("a table cell changed", ("<td>是否是维族</td>", "<td>ethnicity</td>")),
+    ("the title changed", ("人脸属性识别 - 文档", "人脸识别 - 文档")),
+    ("a code sample changed", ("X-Id: 1", "X-Id: 2")),
+    ("a link target changed (not blanked: selectors may read it)", ('href="/"', 'href="/x"')),
+    ("a class changed (selectors read classes)", ('class="menu"', 'class="main"')),
+    ("a script became visible text", ("<script nonce", "<p>x</p><script nonce")),
+    ("a comment turned into text", ("<!-- rendered", "<p>rendered</p><!-- rendered")),
+    ("text added after a comment", ("node-7 -->", "node-7 -->新增")),
+    (
+        "an attribute added to a link",
+        ('<link rel="stylesheet"', '<link rel="stylesheet" media="x"'),
+    ),
+    (
+        "script content that can end the script is compared verbatim",
+        ('"at":"10:00"};', '"at":"10:00"};document.write("</p>");'),
+    ),
+]
+
+
+def test_base_page_is_verified() -> None:
+    assert verified_signature(BASE) == signature(BASE) is not None
+
+
+@pytest.mark.parametrize(("what", "edit"), NOISE, ids=[n for n, _ in NOISE])
+def test_noise_keeps_the_skeleton(what: str, edit: tuple[str, str]) -> None:
+    old, new = edit
+    assert old in BASE
+    noisy = BASE.replace(old, new)
+    assert signature(noisy) == signature(BASE)
+    assert verified_signature(noisy) == verified_signature(BASE)  # the new page verifies too
+    assert extract_html(noisy, "main") == extract_html(BASE, "main")
+
+
+@pytest.mark.parametrize(("what", "edit"), CHANGES, ids=[n for n, _ in CHANGES])
+def test_other_changes_change_the_skeleton(what: str, edit: tuple[str, str]) -> None:
+    old, new = edit
+    assert old in BASE
+    assert signature(BASE.replace(old, new)) != signature(BASE)
+
+
+def test_rules_and_encoding_are_part_of_the_signature() -> None:
+    raw = BASE.encode()
+    a, b = scan(raw, "utf-8\x00main"), scan(raw, "utf-8\x00article")
+    assert a is not None and b is not None and a.signature != b.signature
+
+
+# Markup the scanner does not understand: it gives up, and the page is parsed.
+GIVES_UP = [
+    ("an unterminated comment", "<p>a</p><!-- open"),
+    ("an abruptly closed comment", "<p>a</p><!-->b<!-- c -->"),
+    ("a comment closed by --!>", "<p>a</p><!-- x --!> b -->"),
+    ("a nested comment opener", "<p>a</p><!-- x <!-- y -->"),
+    ("an unterminated script", "<p>a</p><script>var x"),
+    ("a script tag with a quote in an attribute name", '<script a"b=1></script>'),
+    ("plaintext", "<plaintext><p>a</p>"),
+    ("CDATA", "<svg><![CDATA[x]]></svg>"),
+    ("an unterminated title", "<title>x"),
+]
+
+
+@pytest.mark.parametrize(("what", "page"), GIVES_UP, ids=[n for n, _ in GIVES_UP])
+def test_scanner_gives_up_on_odd_markup(what: str, page: str) -> None:
+    assert scan(page.encode()) is None
+
+
+# The scanner and the parser disagree here: the skeleton must not be trusted.
+DISAGREE = [
+    ("a comment opener inside an attribute", '<div title="<!--">visible --></div>'),
+    ("a script opener inside an attribute", "<div title='<script>'>x</script></div>"),
+    (
+        "HTML5's double-escaped script",
+        "<script><!--<script>a</script>b</script><p>c</p>",
+    ),
+]
+
+
+@pytest.mark.parametrize(("what", "page"), DISAGREE, ids=[n for n, _ in DISAGREE])
+def test_disagreement_with_the_parser_is_not_verified(what: str, page: str) -> None:
+    assert verified_signature(page) is None
+
+
+def test_raw_text_elements_hide_no_tokens() -> None:
+    page = "<title><!-- t --></title><textarea><script>x</script></textarea><p>a</p>"
+    assert verified_signature(page) == signature(page) is not None
+
+
+_ALPHABET = ["<", ">", '"', "'", "/", "-", "!", "=", " ", "a", "维", "script", "<!--", "-->"]
+
+
+def _mutate(page: str, rng: random.Random) -> str:
+    position = rng.randrange(len(page))
+    roll = rng.random()
+    if roll < 0.4:  # insert
+        return page[:position] + rng.choice(_ALPHABET) + page[position:]
+    if roll < 0.7:  # delete a few characters
+        return page[:position] + page[position + rng.randint(1, 4) :]
+    return page[:position] + rng.choice(_ALPHABET) + page[position + 1 :]  # replace
+
+
+def test_equal_verified_skeletons_mean_equal_extraction() -> None:
+    """Seeded fuzz: whenever a mutated page keeps a verified page's skeleton, every
+    rule set extracts the same document from both. A counter-example would be a
+    change that the skeleton test hides, the one thing it must never do."""
+    rng = random.Random(20201217)
+    reference = verified_signature(BASE)
+    assert reference is not None
+    rules = [{}, {"select": "main"}, {"select": "main", "exclude": ["table"]}]
+    expected = [extract_html(BASE, **r) for r in rules]  # type: ignore[arg-type]
+    kept = 0
+    for _ in range(3000):
+        page = BASE
+        for _ in range(rng.randint(1, 3)):
+            page = _mutate(page, rng)
+        if signature(page) != reference:
+            continue
+        kept += 1
+        for rule, document in zip(rules, expected, strict=True):
+            assert extract_html(page, **rule) == document, (rule, page)  # type: ignore[arg-type]
+    assert kept > 50  # the fuzz did reach pages with the same skeleton
+
+
+def test_check_skips_the_parse_for_noise_and_still_sees_edits(
+    tmp_path, site, cli, monkeypatch
+) -> None:
+    """Through ``monitor check``: a noisy recapture is recorded (new raw bytes, kept as
+    evidence) without a parse and without an event; an edit after it is reported."""
+    from conftest import pages_watchlist
+
+    import monitor.pipeline as pipeline
+
+    parses: list[int] = []
+    real = pipeline.extract_unless_known
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        parses.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "extract_unless_known", counting)
+    path = pages_watchlist(tmp_path / "w.yaml", site, ["/face"], extra="    select: main\n")
+    site.set("/face", BASE)
+    assert "changed 0" in cli("check", "--watchlist", str(path)).out
+    assert len(parses) == 1
+
+    site.set("/face", BASE.replace("r-111", "r-222").replace("?v=aaa", "?v=bbb"))
+    assert "checked 1, changed 0" in cli("check", "--watchlist", str(path)).out
+    assert len(parses) == 1  # recognised from the bytes
+
+    site.set("/face", BASE.replace("r-111", "r-333").replace("、是否是维族", ""))
+    assert "checked 1, changed 1" in cli("check", "--watchlist", str(path)).out
+    assert len(parses) == 2
+    change = cli("changes", "--format", "json").json()[-1]  # type: ignore[index]
+    assert change["removed"] == ["、是否是维族"]
+
+    history = cli("history", "p0")
+    assert history.code == 0 and history.out.count("ok") >= 3  # three raw captures kept
