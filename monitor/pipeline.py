@@ -245,8 +245,8 @@ class Checker:
             )
         parse_input = _parse_input(capture.body, decoded)
         raw = parse_input if isinstance(parse_input, bytes) else None  # clean UTF-8
-        context = _skeleton_context(watch, decoded) if raw is not None else None
-        if raw is not None and context is not None and state.reference_skeleton is not None:
+        context = _skeleton_context(watch, decoded)
+        if raw is not None and state.reference_skeleton is not None:
             # The cheapest test after equal bytes: the same verified markup skeleton
             # means the bytes differ only where extraction never looks (skeleton.py).
             scanned = scan(raw, context)
@@ -264,7 +264,7 @@ class Checker:
 
         def check_skeleton(root: etree._Element) -> None:
             # A page parsed in full: does the scanner cut it where the parser does?
-            assert raw is not None and context is not None
+            assert raw is not None
             skeleton[0] = verified(scan(raw, context, collect=True), tree_parts(root))
 
         fingerprint, document = extract_unless_known(
@@ -273,7 +273,7 @@ class Checker:
             watch.exclude,
             watch.ignore,
             state.reference_fingerprint,
-            check_skeleton if context is not None else None,
+            check_skeleton if raw is not None else None,
         )
         if document is None:
             # Other bytes (a request id, a timestamp in a script) but the same visible
@@ -311,16 +311,13 @@ class Checker:
         )
 
 
-def _skeleton_context(watch: Watch, decoded: Decoded) -> str | None:
-    """What a skeleton is valid under, or None where the skeleton test must not run.
+def _skeleton_context(watch: Watch, decoded: Decoded) -> str:
+    """What a skeleton is valid under: the same encoding and the same rules.
 
-    ``:contains()`` selectors read text, scripts included, so they could see what the
-    skeleton blanks out.
+    The rules cannot see what a skeleton blanks (those elements and comments are
+    stripped before any rule runs), but a new rule means a new text: parse again.
     """
-    rules = rules_key(watch.select, watch.exclude, watch.ignore)
-    if ":contains" in rules.lower():
-        return None
-    return f"{decoded.encoding}\x00{rules}"
+    return f"{decoded.encoding}\x00{rules_key(watch.select, watch.exclude, watch.ignore)}"
 
 
 def _parse_input(body: bytes, decoded: Decoded) -> str | bytes:
