@@ -60,3 +60,37 @@ def test_fast_nfkc_agrees_with_unicodedata() -> None:
     for _ in range(5000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12)))
         assert nfkc(text) == unicodedata.normalize("NFKC", text), repr(text)
+
+
+def test_line_shortcut_gives_the_same_flags_as_full_counts() -> None:
+    """flag_terms folds only the lines that differ when it can; on random multi-line
+    texts (traditional and simplified forms, Latin word starts, repeated lines) its
+    flags must equal those from counting the whole texts."""
+    import random
+
+    from monitor.flag import REMOVED, Flag, count_terms, flag_terms
+
+    terms = ["维族", "race", "民族", "ethnic group"]
+    pieces = ["維族", "维", "族", "race", "trace", "民", "族群", "ethnic", " group", "x", "、", ""]
+    rng = random.Random(11)
+
+    def line() -> str:
+        return "".join(rng.choice(pieces) for _ in range(rng.randint(0, 4)))
+
+    for _ in range(3000):
+        old = [line() for _ in range(rng.randint(0, 6))]
+        new = list(old)
+        for _ in range(rng.randint(0, 3)):
+            at = rng.randrange(len(new) + 1)
+            if rng.random() < 0.5 and new:
+                new[min(at, len(new) - 1)] = line()
+            else:
+                new.insert(at, line())
+        old_text, new_text = "\n".join(old), "\n".join(new)
+        before, after = count_terms(old_text, terms), count_terms(new_text, terms)
+        expected = [
+            Flag(t, REMOVED if after[t] < before[t] else "added", before[t], after[t])
+            for t in before
+            if after[t] != before[t]
+        ]
+        assert flag_terms(old_text, new_text, terms) == expected, (old, new)
