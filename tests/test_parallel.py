@@ -68,3 +68,23 @@ def test_killing_the_parent_stops_its_workers(tmp_path: Path, site) -> None:
     assert after == before  # and no orphaned worker is still writing
     with Store(data) as store:
         assert store.verify() == []
+
+
+def test_workers_fork_only_when_no_other_thread_runs() -> None:
+    """Forking copies a thread's held locks into the child without the thread: only a
+    single-threaded parent forks (`monitor check` itself); anything else spawns."""
+    import sys
+    import threading
+
+    from monitor.parallel import _start_method
+
+    release = threading.Event()
+    helper = threading.Thread(target=release.wait)
+    helper.start()
+    try:
+        assert _start_method() == "spawn"
+    finally:
+        release.set()
+        helper.join()
+    expected = "fork" if sys.platform.startswith("linux") else "spawn"
+    assert threading.active_count() > 1 or _start_method() == expected
