@@ -4,6 +4,8 @@ change that extraction can see ever hides behind an equal skeleton."""
 from __future__ import annotations
 
 import random
+import re
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -212,3 +214,27 @@ def test_check_skips_the_parse_for_noise_and_still_sees_edits(
 
     history = cli("history", "p0")
     assert history.code == 0 and history.out.count("ok") >= 3  # three raw captures kept
+
+
+CORPUS = sorted(
+    p for p in (Path(__file__).parent / "corpus").iterdir() if (p / "case.yaml").is_file()
+)
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[c.name for c in CORPUS])
+def test_corpus_pages_verify_and_noise_is_recognised(case: Path) -> None:
+    """On the real-page corpus: every page's skeleton verifies; the page with fresh
+    noise in its comments and meta values keeps it; and an equal skeleton between a
+    pair's before and after pages only ever comes with equal extraction."""
+    before = (case / "before.html").read_text(encoding="utf-8")
+    after = (case / "after.html").read_text(encoding="utf-8")
+    reference = verified_signature(before)
+    assert reference is not None
+    noisy = re.sub(
+        r"<!--(?![->])(?:(?!-->|<!--|--!>).)*-->", "<!-- rid 7f3a -->", before, flags=re.S
+    )
+    noisy = re.sub(r'(<meta\b[^>]*?\bcontent=")[^"]*(")', r"\g<1>tok-9\g<2>", noisy)
+    assert signature(noisy) == reference
+    assert extract_html(noisy, "main") == extract_html(before, "main")
+    if signature(after) == reference:
+        assert extract_html(after) == extract_html(before)
