@@ -243,7 +243,25 @@ class Checker:
             return _Processed(
                 verdict.outcome, body_sha, None, decoded.encoding, None, verdict.reason
             )
-        parse_input = _parse_input(capture.body, decoded)
+        return self._read_text(watch, capture.body, body_sha, decoded, state)
+
+    def _read_text(
+        self, watch: Watch, body: bytes, body_sha: str, decoded: Decoded, state: WatchState
+    ) -> _Processed:
+        """Extract a good page's text, or recognise it as the reference's text."""
+
+        def same_text(fingerprint: str | None, skeleton: str | None) -> _Processed:
+            return _Processed(
+                OK,
+                body_sha,
+                state.reference_text,
+                decoded.encoding,
+                None,
+                fingerprint=fingerprint,
+                skeleton=skeleton,
+            )
+
+        parse_input = _parse_input(body, decoded)
         raw = parse_input if isinstance(parse_input, bytes) else None  # clean UTF-8
         context = _skeleton_context(watch, decoded)
         if raw is not None and state.reference_skeleton is not None:
@@ -251,15 +269,7 @@ class Checker:
             # means the bytes differ only where extraction never looks (skeleton.py).
             scanned = scan(raw, context)
             if scanned is not None and scanned.signature == state.reference_skeleton:
-                return _Processed(
-                    OK,
-                    body_sha,
-                    state.reference_text,
-                    decoded.encoding,
-                    None,
-                    fingerprint=state.reference_fingerprint,
-                    skeleton=scanned.signature,
-                )
+                return same_text(state.reference_fingerprint, scanned.signature)
         skeleton: list[str | None] = [None]
 
         def check_skeleton(root: etree._Element) -> None:
@@ -276,17 +286,9 @@ class Checker:
             check_skeleton if raw is not None else None,
         )
         if document is None:
-            # Other bytes (a request id, a timestamp in a script) but the same visible
-            # text as the last good capture: no need to build and compare blocks.
-            return _Processed(
-                OK,
-                body_sha,
-                state.reference_text,
-                decoded.encoding,
-                None,
-                fingerprint=fingerprint,
-                skeleton=skeleton[0],
-            )
+            # Other bytes (a changed link, say) but the same visible text as the last
+            # good capture: no need to build and compare blocks.
+            return same_text(fingerprint, skeleton[0])
         text_sha = self.store.put_blob(document.to_json().encode("utf-8"))
         if not document.selected:
             # What the page says instead, so the warning itself shows e.g. "removed".
