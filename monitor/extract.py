@@ -26,8 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from cssselect import HTMLTranslator
 from lxml import etree
-from lxml.cssselect import CSSSelector
 
 from .textnorm import clean, clean_verbatim
 
@@ -153,9 +153,24 @@ class Document:
         return cls(title=payload["title"], blocks=blocks, selected=payload["selected"])
 
 
+_CSS = HTMLTranslator()
+
+
 @lru_cache(maxsize=256)
-def _selector(css: str) -> CSSSelector:
-    return CSSSelector(css, translator="html")
+def css_selector(css: str) -> etree.XPath:
+    """A compiled CSS selector (HTML rules: case-insensitive tag names).
+
+    cssselect's own translator, not lxml.cssselect's: lxml's ``:contains()`` calls an
+    extension function that a kept selector loses after its first document (lxml 6.1:
+    "XPath function ... lower-case not found" on every later page). Here ``:contains()``
+    is plain XPath, and case-sensitive.
+
+    >>> from lxml import etree
+    >>> pick = css_selector("p:contains('维族')")
+    >>> [len(pick(etree.fromstring(f"<p>{i} 维族</p>", etree.HTMLParser()))) for i in range(3)]
+    [1, 1, 1]
+    """
+    return etree.XPath(_CSS.css_to_xpath(css))
 
 
 @lru_cache(maxsize=256)
@@ -242,10 +257,10 @@ def prepare(
     if exclude:
         # One pass for all rules (a CSS selector list); outermost first, so a nested
         # match inside an already dropped element is not dropped twice.
-        for element in _outermost(_selector(", ".join(exclude))(root)):
+        for element in _outermost(css_selector(", ".join(exclude))(root)):
             _drop(element)
     if select:
-        roots = tuple(_outermost(_selector(select)(root)))
+        roots = tuple(_outermost(css_selector(select)(root)))
         return Prepared(title, roots, bool(roots), tuple(ignore), rules)
     body = root.find("body")
     return Prepared(title, (body if body is not None else root,), True, tuple(ignore), rules)

@@ -40,10 +40,10 @@ import yaml
 from apscheduler.triggers.cron import CronTrigger
 from cssselect import SelectorError
 from lxml import etree
-from lxml.cssselect import CSSSelector
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from .errors import WatchlistError
+from .extract import css_selector
 
 DEFAULT_EVERY_SECONDS = 21600.0  # 6h
 MIN_INTERVAL_SECONDS = 60.0  # no page needs checking more than once a minute
@@ -268,7 +268,7 @@ def _check_css(selector: str) -> str:
     if not selector.strip():
         raise ValueError("empty CSS selector; remove it or write one, like 'main, article'")
     try:
-        CSSSelector(selector, translator="html")  # the translator extract.py uses
+        css_selector(selector)  # what extraction will run
     except (SelectorError, etree.XPathError) as error:
         raise ValueError(f"bad CSS selector {selector!r}: {error}") from None
     return selector.strip()
