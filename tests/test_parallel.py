@@ -88,3 +88,18 @@ def test_workers_fork_only_when_no_other_thread_runs() -> None:
         helper.join()
     expected = "fork" if sys.platform.startswith("linux") else "spawn"
     assert threading.active_count() > 1 or _start_method() == expected
+
+
+def test_forked_workers_from_the_command_give_the_same_results(tmp_path: Path, site) -> None:
+    """`monitor check` in its own process has one thread, so its workers fork."""
+    path = small_pages(tmp_path, site, 6)
+    command = [PYTHON, "-m", "monitor", "--data-dir", str(tmp_path / "data"), "check"]
+    command += ["--watchlist", str(path), "--workers", "2"]
+    first = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert "checked 6, changed 0, flagged 0, failed 0" in first.stdout
+    site.set("/p4", "<html><body><h1>Page 4</h1><p>4</p></body></html>")
+    second = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert "checked 6, changed 1, flagged 1, failed 0" in second.stdout, second.stderr
+    with Store(tmp_path / "data") as store:
+        assert store.verify() == []
