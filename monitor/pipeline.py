@@ -38,7 +38,7 @@ from .events import (
 from .extract import Document, extract_html, extract_unless_known, rules_key
 from .fetch import Capture, Fetcher
 from .flag import flag_terms
-from .skeleton import scan, tree_parts, verified
+from .skeleton import scan, scannable, tree_parts, verified
 from .store import CaptureRecord, EvidenceStore
 from .watchlist import Watch
 
@@ -262,7 +262,7 @@ class Checker:
             )
 
         parse_input = _parse_input(body, decoded)
-        raw = parse_input if isinstance(parse_input, bytes) else None  # clean UTF-8
+        raw = body if scannable(decoded.encoding) else None  # bytes the scanner can read
         context = _skeleton_context(watch, decoded)
         if raw is not None and state.reference_skeleton is not None:
             # The cheapest test after equal bytes: the same verified markup skeleton
@@ -275,7 +275,8 @@ class Checker:
         def check_skeleton(root: etree._Element) -> None:
             # A page parsed in full: does the scanner cut it where the parser does?
             assert raw is not None
-            skeleton[0] = verified(scan(raw, context, collect=True), tree_parts(root))
+            scanned = scan(raw, context, collect=True, encoding=decoded.encoding)
+            skeleton[0] = verified(scanned, tree_parts(root))
 
         fingerprint, document = extract_unless_known(
             parse_input,

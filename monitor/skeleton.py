@@ -33,6 +33,7 @@ False
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import html
 import re
@@ -112,11 +113,15 @@ class Scan:
     parts: Parts | None = None  # only when asked for (to verify against the tree)
 
 
-def scan(body: bytes, context: str = "", collect: bool = False) -> Scan | None:
-    """The skeleton signature of a UTF-8 page, or None where the scanner gives up.
+def scan(
+    body: bytes, context: str = "", collect: bool = False, encoding: str = "utf-8"
+) -> Scan | None:
+    """The skeleton signature of a page, or None where the scanner gives up.
 
-    ``context`` (the watch's rules, the encoding) is hashed in: a skeleton matches only
-    under the same rules. With ``collect`` the pieces are kept, for :func:`verified`.
+    The page must be in an encoding where ASCII bytes only ever stand for ASCII (see
+    :func:`scannable`). ``context`` (the watch's rules, the encoding) is hashed in: a
+    skeleton matches only under the same rules. With ``collect`` the pieces are kept,
+    decoded from ``encoding``, for :func:`verified`.
 
     >>> scan(b"<p>a</p><!-- x -->") == scan(b"<p>a</p><!-- y -->")
     True
@@ -143,13 +148,49 @@ def scan(body: bytes, context: str = "", collect: bool = False) -> Scan | None:
     _piece(digest, body[position:])
     if found is None:
         return Scan(digest.hexdigest())
-    parts = Parts(
-        tuple(found["comments"]),
-        tuple(found["scripts"]),
-        tuple(found["styles"]),
-        tuple(found["tags"]),
+    return Scan(digest.hexdigest(), _decoded_parts(found, encoding))
+
+
+def _decoded_parts(found: dict[str, list[Any]], encoding: str) -> Parts:
+    def text(raw: bytes) -> str:
+        # The parser normalises newlines (HTML's input stream preprocessing).
+        decoded = raw.decode(encoding, "replace")
+        return decoded.replace("\r\n", "\n").replace("\r", "\n")
+
+    def value(raw: bytes | None) -> str | None:
+        return None if raw is None else html.unescape(text(raw))
+
+    return Parts(
+        tuple(text(c) for c in found["comments"]),
+        tuple(text(c) for c in found["scripts"]),
+        tuple(text(c) for c in found["styles"]),
+        tuple(
+            (text(name).lower(), tuple((text(k).lower(), value(v)) for k, v in attributes))
+            for name, attributes in found["tags"]
+        ),
     )
-    return Scan(digest.hexdigest(), parts)
+
+
+_ASCII_SAFE = {
+    *("utf_8", "ascii", "latin_1", "koi8_r", "koi8_u"),
+    *("gb18030", "gbk", "gb2312", "big5", "big5hkscs", "cp950"),
+    *("cp932", "shift_jis", "euc_jp", "euc_kr", "cp949"),
+}
+
+
+def scannable(encoding: str) -> bool:
+    """Can the scanner read bytes in this encoding? Yes where a byte below 0x40 is
+    always that ASCII character (UTF-8, GB18030, Big5, Shift_JIS, EUC, single-byte
+    sets); no for UTF-16 and for ISO-2022 or HZ, whose escapes reuse ASCII bytes.
+
+    >>> scannable("gb18030"), scannable("cp932"), scannable("utf-16-le"), scannable("iso2022_jp")
+    (True, True, False, False)
+    """
+    try:
+        name = codecs.lookup(encoding).name.replace("-", "_")
+    except LookupError:
+        return False
+    return name in _ASCII_SAFE or name.startswith(("cp125", "iso8859_"))
 
 
 def _piece(digest: Any, data: bytes) -> None:
@@ -174,7 +215,7 @@ def _take(
             return False
         digest.update(_BLANK_COMMENT)
         if found is not None:
-            found["comments"].append(_text(content))
+            found["comments"].append(content)
         return True
     if kind in ("script", "style"):
         tag, content = original(f"{kind}_tag"), original(kind)
@@ -188,7 +229,7 @@ def _take(
         else:
             digest.update(_BLANK_SCRIPT if kind == "script" else _BLANK_STYLE)
         if found is not None:
-            found["scripts" if kind == "script" else "styles"].append(_text(content))
+            found["scripts" if kind == "script" else "styles"].append(content)
         return True
     if kind == "void":
         _tag_skeleton(digest, b"<" + original("void"), found)
@@ -205,23 +246,16 @@ def _tag_skeleton(digest: Any, tag: bytes, found: dict[str, list[Any]] | None) -
     if found is not None:
         name = _TAG_NAME.match(tag)
         assert name is not None  # the token pattern begins with "<name"
-        attributes = tuple(
-            (_text(a["name"]).lower(), _value(a)) for a in _ATTRIBUTE_PARTS.finditer(tag)
-        )
-        found["tags"].append((_text(name.group(1)).lower(), attributes))
+        attributes = tuple((a["name"], _value(a)) for a in _ATTRIBUTE_PARTS.finditer(tag))
+        found["tags"].append((name.group(1), attributes))
 
 
-def _value(attribute: re.Match[bytes]) -> str | None:
+def _value(attribute: re.Match[bytes]) -> bytes | None:
     for group in ("dq", "sq", "uq"):
         raw = attribute[group]
         if raw is not None:
-            return html.unescape(_text(raw))
+            return bytes(raw)
     return None
-
-
-def _text(raw: bytes) -> str:
-    # The parser normalises newlines (HTML's input stream preprocessing).
-    return raw.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def tree_parts(root: etree._Element) -> Parts:

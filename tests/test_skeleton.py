@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 
 from monitor.extract import extract_html
-from monitor.skeleton import scan, tree_parts, verified
+from monitor.skeleton import Scan, scan, tree_parts, verified
 
 _PARSER = etree.HTMLParser(remove_comments=False, remove_pis=True, encoding="utf-8")
 
@@ -133,6 +133,44 @@ DISAGREE = [
 @pytest.mark.parametrize(("what", "page"), DISAGREE, ids=[n for n, _ in DISAGREE])
 def test_disagreement_with_the_parser_is_not_verified(what: str, page: str) -> None:
     assert verified_signature(page) is None
+
+
+LEGACY_PAGE = (
+    '<html><head><meta charset="{encoding}"><title>{phrase}</title>'
+    '<script>var ctx={{"rid":"{rid}"}};</script><link href="/a.css?v={rid}"></head>'
+    "<body><!-- at {rid} --><main><h1>{phrase}</h1><p>{phrase}、{word}</p></main></body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "phrase", "word"),
+    [
+        ("gb18030", "是否是维族", "民族"),
+        ("big5", "是否是維族", "民族"),
+        ("cp932", "顔の属性", "民族"),
+    ],
+)
+def test_legacy_cjk_encodings_are_scanned_as_bytes(encoding: str, phrase: str, word: str) -> None:
+    """GB18030, Big5 and Shift_JIS never use a byte below 0x40 inside a character, so
+    the scanner reads them as bytes; the pieces it compares are decoded like the page."""
+
+    def page(rid: str = "1", text: str = word) -> tuple[str, bytes]:
+        html = LEGACY_PAGE.format(encoding=encoding, phrase=phrase, word=text, rid=rid)
+        return html, html.encode(encoding)
+
+    text, raw = page()
+    tree = etree.fromstring(text, etree.HTMLParser(remove_comments=False, remove_pis=True))
+    found = scan(raw, encoding, collect=True, encoding=encoding)
+    assert found is not None and verified(found, tree_parts(tree)) == found.signature
+    assert scan(page(rid="2")[1], encoding) == Scan(found.signature)
+    assert scan(page(text="")[1], encoding) != Scan(found.signature)
+
+
+def test_encodings_the_scanner_cannot_read() -> None:
+    from monitor.skeleton import scannable
+
+    assert [scannable(e) for e in ("utf-8", "GB2312", "Shift_JIS", "windows-1252")] == [True] * 4
+    assert [scannable(e) for e in ("utf-16", "iso2022_jp", "hz", "utf-7", "nope")] == [False] * 5
 
 
 def test_raw_text_elements_hide_no_tokens() -> None:
@@ -259,3 +297,48 @@ def test_corpus_pages_verify_and_noise_is_recognised(case: Path) -> None:
     assert extract_html(noisy, "main") == extract_html(before, "main")
     if signature(after) == reference:
         assert extract_html(after) == extract_html(before)
+
+
+def test_a_gb18030_page_takes_the_skeleton_path_too(tmp_path, monkeypatch) -> None:
+    """The pipeline on GB18030 captures: noise is recognised from the bytes, an edit
+    is still parsed and reported."""
+    from datetime import UTC, datetime
+
+    import monitor.pipeline as pipeline
+    from monitor.fetch import Capture
+    from monitor.store import Store
+    from monitor.watchlist import Watch
+
+    parses: list[int] = []
+    real = pipeline.extract_unless_known
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        parses.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "extract_unless_known", counting)
+    watch = Watch(name="gb", url="http://127.0.0.1:9/gb", select="main")
+    headers = (("content-type", "text/html; charset=gb18030"),)
+
+    def capture(rid: str, word: str = "民族") -> Capture:
+        html = LEGACY_PAGE.format(encoding="gb18030", phrase="是否是维族", word=word, rid=rid)
+        return Capture(
+            url=watch.url,
+            fetched_at=datetime.now(UTC),
+            status=200,
+            final_url=watch.url,
+            headers=headers,
+            body=html.encode("gb18030"),
+        )
+
+    with Store(tmp_path / "data") as store:
+        checker = pipeline.Checker(store, None)  # type: ignore[arg-type]
+        try:
+            checker.register([watch])
+            assert checker.process(watch, capture("1")).outcome == "ok"
+            noisy = checker.process(watch, capture("2"))
+            assert (noisy.outcome, noisy.events, len(parses)) == ("ok", (), 1)
+            edited = checker.process(watch, capture("3", word="种族"))
+            assert edited.events == ("changed",) and len(parses) == 2
+        finally:
+            checker.close()
