@@ -1,8 +1,10 @@
 """One check of one watch, end to end: fetch, record, extract, compare, flag, events.
 
-The cheap test comes first: if the raw bytes hash to the last good capture's hash, the
-check costs one small row and no parsing. Only changed bytes are extracted, and only a
-changed text is diffed. Fetching runs on the event loop; processing runs in a few
+Cheap tests come first. Raw bytes that hash to the last good capture's hash cost one
+small row and no parsing. Bytes that differ only where extraction never looks (the
+same verified markup skeleton, see skeleton.py) are stored but not parsed. Otherwise
+the page is parsed, its visible-text fingerprint may still match the last one, and
+only a changed text is diffed. Fetching runs on the event loop; processing runs in a few
 worker threads, because its slow parts (fsync, file creation, zlib, lxml parsing)
 release the GIL and overlap. The store serialises its own writes, and a watch is never
 processed by two threads at once (one check per watch at a time).
