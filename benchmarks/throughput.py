@@ -131,7 +131,7 @@ def main() -> None:
         )
         print(f"pages: {args.pages}, concurrency: {args.concurrency}, workers: {args.workers}")
         print("the ceiling (a plain httpx fetch of the same pages) is measured right before")
-        print("each scenario, because this machine's speed drifts during a run")
+        print("each round, because this machine's speed drifts during a run")
         print(
             f"{'round':<12}{'pages/s':>10}{'ceiling':>9}{'ratio':>7}{'target':>8}"
             f"{'peak RSS':>10}  outcomes"
