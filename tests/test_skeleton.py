@@ -239,23 +239,29 @@ def test_equal_verified_skeletons_mean_equal_extraction(base: str) -> None:
     assert kept > 50  # the fuzz did reach pages with the same skeleton
 
 
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per page the pipeline parses (the skeleton test skips the parse)."""
+    import monitor.pipeline as pipeline
+
+    calls: list[int] = []
+    real = pipeline.extract_unless_known
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "extract_unless_known", counting)
+    return calls
+
+
 def test_check_skips_the_parse_for_noise_and_still_sees_edits(
-    tmp_path, site, cli, monkeypatch
+    tmp_path, site, cli, parses: list[int]
 ) -> None:
     """Through ``monitor check``: a noisy recapture is recorded (new raw bytes, kept as
     evidence) without a parse and without an event; an edit after it is reported."""
     from conftest import pages_watchlist
 
-    import monitor.pipeline as pipeline
-
-    parses: list[int] = []
-    real = pipeline.extract_unless_known
-
-    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
-        parses.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "extract_unless_known", counting)
     path = pages_watchlist(tmp_path / "w.yaml", site, ["/face"], extra="    select: main\n")
     site.set("/face", BASE)
     assert "changed 0" in cli("check", "--watchlist", str(path)).out
@@ -299,7 +305,7 @@ def test_corpus_pages_verify_and_noise_is_recognised(case: Path) -> None:
         assert extract_html(after) == extract_html(before)
 
 
-def test_a_gb18030_page_takes_the_skeleton_path_too(tmp_path, monkeypatch) -> None:
+def test_a_gb18030_page_takes_the_skeleton_path_too(tmp_path, parses: list[int]) -> None:
     """The pipeline on GB18030 captures: noise is recognised from the bytes, an edit
     is still parsed and reported."""
     from datetime import UTC, datetime
@@ -309,14 +315,6 @@ def test_a_gb18030_page_takes_the_skeleton_path_too(tmp_path, monkeypatch) -> No
     from monitor.store import Store
     from monitor.watchlist import Watch
 
-    parses: list[int] = []
-    real = pipeline.extract_unless_known
-
-    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
-        parses.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "extract_unless_known", counting)
     watch = Watch(name="gb", url="http://127.0.0.1:9/gb", select="main")
     headers = (("content-type", "text/html; charset=gb18030"),)
 
