@@ -81,16 +81,17 @@ async def ceiling(urls: list[str], concurrency: int) -> float:
 
 
 def timed_check(
-    store: Store, watchlist: Watchlist, policy: FetchPolicy, workers: int = 1
+    data: Path, watchlist: Watchlist, policy: FetchPolicy, workers: int = 1
 ) -> tuple[float, dict]:
+    """One check of every watch, the way ``monitor check`` runs it."""
     started = time.perf_counter()
-    if workers > 1:  # what `monitor check --workers N` does
-        store.ensure_watches([(w.name, w.url, watch_config(w)) for w in watchlist.watches])
-        results = check_in_processes(
-            store.location, watchlist.watches, policy, Thresholds(), workers
-        )
+    if workers > 1:  # the store is closed before the workers start (they may be forked)
+        with Store(data) as store:
+            store.ensure_watches([(w.name, w.url, watch_config(w)) for w in watchlist.watches])
+        results = check_in_processes(str(data), watchlist.watches, policy, Thresholds(), workers)
     else:
-        results = asyncio.run(run_checks(store, watchlist, watchlist.watches, policy))
+        with Store(data) as store:
+            results = asyncio.run(run_checks(store, watchlist, watchlist.watches, policy))
     elapsed = time.perf_counter() - started
     outcomes: dict[str, int] = {}
     for result in results:
@@ -136,42 +137,42 @@ def main() -> None:
             f"{'round':<12}{'pages/s':>10}{'ceiling':>9}{'ratio':>7}{'target':>8}"
             f"{'peak RSS':>10}  outcomes"
         )
-        with Store(Path(tmp) / "data") as store:
-            # Each scenario but the first runs --rounds times, each round against a
-            # ceiling measured just before it; the median ratio is the verdict, because
-            # one round on this shared machine can be 30% off either way.
-            plan = [("first", "v0")] + [("unchanged", "v0")] * args.rounds
-            for _ in range(args.rounds):  # 10% of pages change, then change back
-                plan += [("changed", "changed"), ("changed", "v0")]
-            plan += [("noisy", "noisy")] * args.rounds  # fresh noise every round
-            ratios: dict[str, list[float]] = {}
-            for name, scenario in plan:
-                server.set_scenario(scenario)
-                roof = asyncio.run(ceiling(urls, args.concurrency))
-                gc.collect()
-                rate, outcomes = timed_check(store, watchlist, policy, args.workers)
-                ratios.setdefault(name, []).append(rate / roof)
-                print(
-                    f"{name:<12}{rate:10.1f}{roof:9.1f}{rate / roof:7.2f}"
-                    f"{TARGETS[name]:>8}{peak_rss_mb():8.0f}MB  {outcomes}"
-                )
-            print(f"\n{'scenario':<12}{'median':>7}{'min':>7}{'max':>7}{'target':>8}  verdict")
-            for name, values in ratios.items():
-                middle = statistics.median(values)
-                verdict = "ok" if middle >= TARGETS[name] else "MISS"
-                print(
-                    f"{name:<12}{middle:7.2f}{min(values):7.2f}{max(values):7.2f}"
-                    f"{TARGETS[name]:>8}  {verdict}"
-                )
-            server.set_scenario("v0")
-            timed_check(store, watchlist, policy)  # back to v0: one more round of history
-            for round_number in range(args.repeat):
-                roof = asyncio.run(ceiling(urls, args.concurrency))
-                rate, _ = timed_check(store, watchlist, policy, args.workers)
-                print(
-                    f"unchanged again #{round_number + 1}: {rate:8.1f} pages/s, ratio "
-                    f"{rate / roof:.2f}, peak RSS {peak_rss_mb():.0f} MB"
-                )
+        data = Path(tmp) / "data"
+        # Each scenario but the first runs --rounds times, each round against a
+        # ceiling measured just before it; the median ratio is the verdict, because
+        # one round on this shared machine can be 30% off either way.
+        plan = [("first", "v0")] + [("unchanged", "v0")] * args.rounds
+        for _ in range(args.rounds):  # 10% of pages change, then change back
+            plan += [("changed", "changed"), ("changed", "v0")]
+        plan += [("noisy", "noisy")] * args.rounds  # fresh noise every round
+        ratios: dict[str, list[float]] = {}
+        for name, scenario in plan:
+            server.set_scenario(scenario)
+            roof = asyncio.run(ceiling(urls, args.concurrency))
+            gc.collect()
+            rate, outcomes = timed_check(data, watchlist, policy, args.workers)
+            ratios.setdefault(name, []).append(rate / roof)
+            print(
+                f"{name:<12}{rate:10.1f}{roof:9.1f}{rate / roof:7.2f}"
+                f"{TARGETS[name]:>8}{peak_rss_mb():8.0f}MB  {outcomes}"
+            )
+        print(f"\n{'scenario':<12}{'median':>7}{'min':>7}{'max':>7}{'target':>8}  verdict")
+        for name, values in ratios.items():
+            middle = statistics.median(values)
+            verdict = "ok" if middle >= TARGETS[name] else "MISS"
+            print(
+                f"{name:<12}{middle:7.2f}{min(values):7.2f}{max(values):7.2f}"
+                f"{TARGETS[name]:>8}  {verdict}"
+            )
+        server.set_scenario("v0")
+        timed_check(data, watchlist, policy)  # back to v0: one more round of history
+        for round_number in range(args.repeat):
+            roof = asyncio.run(ceiling(urls, args.concurrency))
+            rate, _ = timed_check(data, watchlist, policy, args.workers)
+            print(
+                f"unchanged again #{round_number + 1}: {rate:8.1f} pages/s, ratio "
+                f"{rate / roof:.2f}, peak RSS {peak_rss_mb():.0f} MB"
+            )
 
 
 if __name__ == "__main__":

@@ -147,19 +147,21 @@ def check(obj: _Context, watchlist_path: str, workers: int, names: tuple[str, ..
     watchlist = load_watchlist(watchlist_path)
     watches = watchlist.select(names)
     workers = workers or default_workers(len(watches))
-    with obj.store() as store:
-        if workers > 1:
-            from .parallel import check_in_processes
+    if workers > 1:
+        from .parallel import check_in_processes
 
+        with obj.store() as store:
             store.ensure_watches([(w.name, w.url, watch_config(w)) for w in watches])
-            results = check_in_processes(
-                store.location,
-                watches,
-                fetch_policy(watchlist.settings),
-                thresholds(watchlist.settings),
-                workers,
-            )
-        else:
+        # Closed before the workers start, so that they can be forked (parallel.py).
+        results = check_in_processes(
+            store.location,
+            watches,
+            fetch_policy(watchlist.settings),
+            thresholds(watchlist.settings),
+            workers,
+        )
+    else:
+        with obj.store() as store:
             results = asyncio.run(run_checks(store, watchlist, watches))
     for result in results:
         click.echo(_result_line(result))

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from .events import Thresholds
 from .fetch import Fetcher, FetchPolicy
 from .pipeline import Checker, CheckResult
-from .store import Store
+from .store import Store, open_stores
 from .watchlist import Watch
 
 _PR_SET_PDEATHSIG = 1
@@ -84,11 +84,10 @@ def _start_method() -> str:
     A spawned worker imports monitor and its libraries again: 0.45 s each, a sixth of a
     2,000-page run with nothing changed. A forked one inherits them. Forking is safe
     only with no other thread running (one could hold a lock the child then waits on
-    for ever), so ``spawn`` is kept for any process that has started threads. The
-    parent's SQLite connection is never touched by a child: workers open their own
-    store, and a forked worker leaves by ``os._exit`` without closing what it inherited.
+    for ever) and no store open (SQLite's lock bookkeeping would be inherited, see
+    :func:`open_stores`); anything else spawns.
     """
-    if sys.platform.startswith("linux") and threading.active_count() == 1:
+    if sys.platform.startswith("linux") and threading.active_count() == 1 and not open_stores():
         return "fork"
     return "spawn"
 

@@ -184,6 +184,26 @@ class EvidenceStore(Protocol):
     def verify(self) -> list[str]: ...
 
 
+_open_stores = 0  # Store connections open in this process (see open_stores)
+_open_stores_lock = threading.Lock()
+
+
+def open_stores() -> int:
+    """How many Store connections this process has open.
+
+    A process that forks must have none: a child inherits SQLite's per-process lock
+    bookkeeping for the file (in WAL mode, the shared-memory index's too), and a
+    connection it opens itself would trust locks that only the parent holds.
+    """
+    return _open_stores
+
+
+def _count_open(change: int) -> None:
+    global _open_stores
+    with _open_stores_lock:
+        _open_stores += change
+
+
 class Store:
     """SQLite + blob store in one data directory (an :class:`EvidenceStore`).
 
@@ -219,10 +239,15 @@ class Store:
             ) from error
         self._lock = threading.RLock()
         self.location = str(self.root.resolve())
+        self._open = True
+        _count_open(+1)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._open:
+                self._open = False
+                _count_open(-1)
 
     def __enter__(self) -> Store:
         return self

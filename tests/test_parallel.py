@@ -70,13 +70,21 @@ def test_killing_the_parent_stops_its_workers(tmp_path: Path, site) -> None:
         assert store.verify() == []
 
 
-def test_workers_fork_only_when_no_other_thread_runs() -> None:
-    """Forking copies a thread's held locks into the child without the thread: only a
-    single-threaded parent forks (`monitor check` itself); anything else spawns."""
+def test_workers_fork_only_with_no_other_thread_and_no_open_store(tmp_path: Path) -> None:
+    """Forking copies a thread's held locks into the child without the thread, and
+    SQLite's lock bookkeeping with an open store: only a single-threaded parent with
+    no store open forks (`monitor check` itself); anything else spawns."""
     import sys
     import threading
 
     from monitor.parallel import _start_method
+    from monitor.store import open_stores
+
+    before = open_stores()
+    with Store(tmp_path / "data"):
+        assert open_stores() == before + 1
+        assert _start_method() == "spawn"
+    assert open_stores() == before
 
     release = threading.Event()
     helper = threading.Thread(target=release.wait)
