@@ -272,13 +272,14 @@ class Checker:
             scanned = scan(raw, context)
             if scanned is not None and scanned.signature == state.reference_skeleton:
                 return same_text(state.reference_fingerprint, scanned.signature)
-        skeleton: list[str | None] = [None]
+        skeleton: str | None = None
 
         def check_skeleton(root: etree._Element) -> None:
             # A page parsed in full: does the scanner cut it where the parser does?
+            nonlocal skeleton
             assert raw is not None
             scanned = scan(raw, context, collect=True, encoding=decoded.encoding)
-            skeleton[0] = verified(scanned, tree_parts(root))
+            skeleton = verified(scanned, tree_parts(root))
 
         fingerprint, document = extract_unless_known(
             parse_input,
@@ -291,7 +292,7 @@ class Checker:
         if document is None:
             # Other bytes (a changed link, say) but the same visible text as the last
             # good capture: no need to build and compare blocks.
-            return same_text(fingerprint, skeleton[0])
+            return same_text(fingerprint, skeleton)
         text_sha = self.store.put_blob(document.to_json().encode("utf-8"))
         if not document.selected:
             # What the page says instead, so the warning itself shows e.g. "removed".
@@ -312,7 +313,7 @@ class Checker:
             decoded.encoding,
             document,
             fingerprint=fingerprint,
-            skeleton=skeleton[0],
+            skeleton=skeleton,
         )
 
 

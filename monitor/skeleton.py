@@ -37,7 +37,7 @@ import codecs
 import hashlib
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
@@ -53,6 +53,13 @@ _ATTRIBUTE = (
 )
 _TAG_END = rb"(?:" + _ATTRIBUTE + rb")*[" + _WS + rb"/]*>"
 _NAME_END = rb"(?=[" + _WS + rb"/>])"
+# The element names the scanner knows, each list once: every regex below is built from
+# them, so a name cannot be added to one and missed in another.
+_VOID = (b"link", b"meta", b"base", b"input")  # blanked attribute values, no content
+_RAW = (b"title", b"textarea", b"xmp", b"iframe", b"noembed", b"noframes")  # verbatim
+_TAGS_WITH_PARTS = ("script", "style", *(name.decode() for name in _VOID))
+_VOIDS, _RAWS = b"|".join(_VOID), b"|".join(_RAW)
+_KNOWN = b"|".join((b"script", b"style", _VOIDS, _RAWS, b"plaintext"))
 # Tokens are matched on the page lowered to ASCII lower case (same length, so the
 # offsets hold for the original bytes, which are what gets hashed). Case-sensitive
 # matching there is twice as fast as re.IGNORECASE.
@@ -63,13 +70,11 @@ _TOKEN = re.compile(
             rb"(?P<script_tag>script%s%s)(?P<script>.*?)</script%s"
             % (_NAME_END, _TAG_END, _NAME_END),
             rb"(?P<style_tag>style%s%s)(?P<style>.*?)</style%s" % (_NAME_END, _TAG_END, _NAME_END),
-            rb"(?P<void>(?:link|meta|base|input)%s%s)" % (_NAME_END, _TAG_END),
+            rb"(?P<void>(?:%s)%s%s)" % (_VOIDS, _NAME_END, _TAG_END),
             # Raw text and RCDATA elements: the parser reads no markup inside; nor do we.
-            rb"(?P<raw>title|textarea|xmp|iframe|noembed|noframes)%s.*?</(?P=raw)%s"
-            % (_NAME_END, _NAME_END),
+            rb"(?P<raw>%s)%s.*?</(?P=raw)%s" % (_RAWS, _NAME_END, _NAME_END),
             # What the branches above could not take: unterminated, malformed, unknown.
-            rb"(?P<unsure>!--|!\[cdata\[|(?:plaintext|script|style|link|meta|base|input"
-            rb"|title|textarea|xmp|iframe|noembed|noframes)(?:%s|$)))" % _NAME_END,
+            rb"(?P<unsure>!--|!\[cdata\[|(?:%s)(?:%s|$)))" % (_KNOWN, _NAME_END),
         ]
     ),
     re.DOTALL,
@@ -77,10 +82,7 @@ _TOKEN = re.compile(
 # Where a token can start. A page has thousands of "<" and a few dozen of these: the
 # literal search finds them in C, and _TOKEN is tried only there (4x faster than
 # letting finditer try every branch at every "<").
-_START = re.compile(
-    rb"<(?:!--|!\[cdata\[|script|style|link|meta|base|input|title|textarea|xmp|iframe"
-    rb"|noembed|noframes|plaintext)"
-)
+_START = re.compile(rb"<(?:!--|!\[cdata\[|%s)" % _KNOWN)
 _QUOTED = re.compile(rb"\"[^\"]*\"|'[^']*'")
 _ATTRIBUTE_PARTS = re.compile(
     rb"[" + _WS + rb"/]+(?P<name>[^" + _WS + rb"/>=\"'<][^" + _WS + rb"/>=\"'<]*)"
@@ -88,7 +90,6 @@ _ATTRIBUTE_PARTS = re.compile(
     rb"|(?P<uq>[^" + _WS + rb">\"'=<`]+)))?"
 )
 _TAG_NAME = re.compile(rb"<([^" + _WS + rb"/>]+)")
-_TAGS_WITH_PARTS = ("script", "style", "link", "meta", "base", "input")
 # Markers between the skeleton's pieces; every verbatim piece is length-prefixed, so no
 # page content can imitate a marker.
 _BLANK_COMMENT, _BLANK_SCRIPT, _BLANK_STYLE = b"\x00c", b"\x00s", b"\x00t"
@@ -105,6 +106,16 @@ class Parts:
     scripts: tuple[str, ...]
     styles: tuple[str, ...]
     tags: tuple[tuple[str, Attributes], ...]  # the elements in _TAGS_WITH_PARTS
+
+
+@dataclass
+class _Found:
+    """The scanner's raw pieces, in document order (decoded into Parts at the end)."""
+
+    comments: list[bytes] = field(default_factory=list)
+    scripts: list[bytes] = field(default_factory=list)
+    styles: list[bytes] = field(default_factory=list)
+    tags: list[tuple[bytes, tuple[tuple[bytes, bytes | None], ...]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -130,9 +141,7 @@ def scan(
     """
     digest = hashlib.sha256(VERSION)
     _piece(digest, context.encode("utf-8"))
-    found: dict[str, list[Any]] | None = (
-        {"comments": [], "scripts": [], "styles": [], "tags": []} if collect else None
-    )
+    found = _Found() if collect else None
     lowered = body.lower()
     position = 0
     for start in _START.finditer(lowered):
@@ -151,7 +160,7 @@ def scan(
     return Scan(digest.hexdigest(), _decoded_parts(found, encoding))
 
 
-def _decoded_parts(found: dict[str, list[Any]], encoding: str) -> Parts:
+def _decoded_parts(found: _Found, encoding: str) -> Parts:
     def text(raw: bytes) -> str:
         # The parser normalises newlines (HTML's input stream preprocessing).
         decoded = raw.decode(encoding, "replace")
@@ -161,12 +170,12 @@ def _decoded_parts(found: dict[str, list[Any]], encoding: str) -> Parts:
         return None if raw is None else html.unescape(text(raw))
 
     return Parts(
-        tuple(text(c) for c in found["comments"]),
-        tuple(text(c) for c in found["scripts"]),
-        tuple(text(c) for c in found["styles"]),
+        tuple(text(c) for c in found.comments),
+        tuple(text(c) for c in found.scripts),
+        tuple(text(c) for c in found.styles),
         tuple(
             (text(name).lower(), tuple((text(k).lower(), value(v)) for k, v in attributes))
-            for name, attributes in found["tags"]
+            for name, attributes in found.tags
         ),
     )
 
@@ -198,9 +207,7 @@ def _piece(digest: Any, data: bytes) -> None:
     digest.update(data)
 
 
-def _take(
-    match: re.Match[bytes], body: bytes, digest: Any, found: dict[str, list[Any]] | None
-) -> bool:
+def _take(match: re.Match[bytes], body: bytes, digest: Any, found: _Found | None) -> bool:
     """Add one token (matched on the lowered page) to the skeleton; False: give up."""
     kind = match.lastgroup
 
@@ -215,7 +222,7 @@ def _take(
             return False
         digest.update(_BLANK_COMMENT)
         if found is not None:
-            found["comments"].append(content)
+            found.comments.append(content)
         return True
     if kind in ("script", "style"):
         tag, content = original(f"{kind}_tag"), original(kind)
@@ -229,7 +236,7 @@ def _take(
         else:
             digest.update(_BLANK_SCRIPT if kind == "script" else _BLANK_STYLE)
         if found is not None:
-            found["scripts" if kind == "script" else "styles"].append(content)
+            (found.scripts if kind == "script" else found.styles).append(content)
         return True
     if kind == "void":
         _tag_skeleton(digest, b"<" + original("void"), found)
@@ -240,14 +247,14 @@ def _take(
     return False  # "unsure"
 
 
-def _tag_skeleton(digest: Any, tag: bytes, found: dict[str, list[Any]] | None) -> None:
+def _tag_skeleton(digest: Any, tag: bytes, found: _Found | None) -> None:
     # The tag matched the strict pattern, so its quoted strings are exactly its values.
     _piece(digest, _QUOTED.sub(b'""', tag))
     if found is not None:
         name = _TAG_NAME.match(tag)
         assert name is not None  # the token pattern begins with "<name"
         attributes = tuple((a["name"], _value(a)) for a in _ATTRIBUTE_PARTS.finditer(tag))
-        found["tags"].append((name.group(1), attributes))
+        found.tags.append((name.group(1), attributes))
 
 
 def _value(attribute: re.Match[bytes]) -> bytes | None:
@@ -272,17 +279,15 @@ def tree_parts(root: etree._Element) -> Parts:
         # lxml filters by tag in C (the HTML parser lower-cases tag names): a Python
         # visit of every element costs ten times more.
         for element in node.iter(etree.Comment, *_TAGS_WITH_PARTS):
-            tag = element.tag
-            if tag is etree.Comment:
+            if element.tag is etree.Comment:
                 comments.append(element.text or "")
-            elif isinstance(tag, str):
-                name = tag.lower()
-                if name == "script":
-                    scripts.append(element.text or "")
-                elif name == "style":
-                    styles.append(element.text or "")
-                if name in _TAGS_WITH_PARTS:
-                    tags.append((name, tuple((k.lower(), v) for k, v in element.items())))
+                continue
+            name = str(element.tag).lower()  # one of _TAGS_WITH_PARTS
+            if name == "script":
+                scripts.append(element.text or "")
+            elif name == "style":
+                styles.append(element.text or "")
+            tags.append((name, tuple((k.lower(), v) for k, v in element.items())))
     return Parts(tuple(comments), tuple(scripts), tuple(styles), tuple(tags))
 
 
