@@ -34,9 +34,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from monitor.compare import compare
-from monitor.extract import extract_html
-from monitor.flag import flag_terms
+from monitor.analysis.compare import compare
+from monitor.analysis.flag import flag_terms
+from monitor.documents.html import extract_html
 
 
 def _words(text: str) -> tuple[str, ...]:

@@ -33,13 +33,13 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pages import PageServer
 
-from monitor.cli import default_workers, run_checks
-from monitor.events import Thresholds
-from monitor.fetch import FetchPolicy
-from monitor.parallel import check_in_processes
-from monitor.pipeline import watch_config
+from monitor.analysis.events import Thresholds
+from monitor.check import run_checks, watch_config
+from monitor.config.watchlist import Watchlist, load_watchlist
+from monitor.fetch.http import FetchPolicy
+from monitor.run.once import default_workers
+from monitor.run.workers import check_in_processes
 from monitor.store import Store
-from monitor.watchlist import Watchlist, load_watchlist
 
 TARGETS = {"unchanged": 0.8, "noisy": 0.4, "changed": 0.4, "first": 0.07}
 

@@ -13,12 +13,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .classify import classify
-from .compare import Comparison, Fragment, compare
-from .decode import decode_body
-from .extract import Document, extract_html
-from .fetch import Fetcher, FetchPolicy
-from .watchlist import Watch
+from .analysis.compare import Comparison, Fragment, compare
+from .config.watchlist import Watch
+from .documents.classify import classify
+from .documents.decode import decode_body
+from .documents.document import Document
+from .documents.html import extract_html
+from .fetch.http import Fetcher, FetchPolicy
 
 _DIGITS = re.compile(r"\d+")
 _SPACES = re.compile(r"(?:\\ )+")

@@ -99,6 +99,10 @@ def count_captures(data: Path) -> int:
     connection = sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=30)
     try:
         return int(connection.execute("SELECT count(*) FROM captures").fetchone()[0])
+    except sqlite3.OperationalError as error:
+        if "no such table" in str(error):
+            return 0  # the monitor is still creating its schema
+        raise
     finally:
         connection.close()
 

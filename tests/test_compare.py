@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.compare import compare, tokenize
-from monitor.extract import Block, Document, extract_html
+from monitor.analysis.compare import compare, tokenize
+from monitor.documents.document import Block, Document
+from monitor.documents.html import extract_html
 
 
 def doc(*texts: str, kind: str = "text", path: tuple[str, ...] = ()) -> Document:

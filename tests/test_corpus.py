@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.compare import Comparison, compare
-from monitor.extract import Document, extract_html
-from monitor.flag import flag_terms
+from monitor.analysis.compare import Comparison, compare
+from monitor.analysis.flag import flag_terms
+from monitor.documents.document import Document
+from monitor.documents.html import extract_html
 
 CORPUS = Path(__file__).parent / "corpus"
 CASES = sorted(p for p in CORPUS.iterdir() if (p / "case.yaml").is_file())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.decode import decode_body
+from monitor.documents.decode import decode_body
 
 CHINESE = "人脸属性识别：是否是维族、是否戴眼镜、是否微笑。" * 20
 

@@ -187,10 +187,10 @@ def test_processing_a_capture_directly_records_a_real_first_capture(tmp_path) ->
     """The pipeline's entry point must not mistake 'no hash given' for 'same bytes'."""
     from datetime import UTC, datetime
 
-    from monitor.fetch import Capture
-    from monitor.pipeline import Checker
+    from monitor.check import Checker
+    from monitor.config.watchlist import Watch
+    from monitor.model import Capture
     from monitor.store import Store
-    from monitor.watchlist import Watch
 
     with Store(tmp_path / "d") as store:
         checker = Checker(store, fetcher=None)  # type: ignore[arg-type]

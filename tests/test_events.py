@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from monitor.compare import Comparison, Fragment
-from monitor.events import (
-    BLOCKED,
+from monitor.analysis.compare import Comparison, Fragment
+from monitor.analysis.events import (
     DEFAULT_THRESHOLDS,
-    GONE,
-    NOT_MODIFIED,
-    OK,
-    SELECTOR_MISSING,
-    TRANSIENT,
     Observation,
     Thresholds,
     WatchState,
     transition,
 )
+from monitor.model import Outcome
+
+BLOCKED, GONE, NOT_MODIFIED = Outcome.BLOCKED, Outcome.GONE, Outcome.NOT_MODIFIED
+OK, SELECTOR_MISSING, TRANSIENT = Outcome.OK, Outcome.SELECTOR_MISSING, Outcome.TRANSIENT
 
 CHANGE = Comparison(removed=(Fragment("、是否是维族", (), "text", "x"),))
 

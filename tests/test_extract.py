@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.extract import Document, extract_html
+from monitor.documents.document import Document
+from monitor.documents.html import extract_html
 
 
 def blocks(html: str, **rules: object) -> list[tuple[str, str]]:
@@ -98,7 +99,7 @@ def test_utf8_bytes_and_text_extract_identically() -> None:
     """The fast bytes path must never change what a page says."""
     from pathlib import Path
 
-    from monitor.extract import Prepared, prepare, walk
+    from monitor.documents.html import Prepared, prepare, walk
 
     pages = sorted((Path(__file__).parent / "corpus").glob("*/*.html"))
     assert len(pages) > 100

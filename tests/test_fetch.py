@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from monitor.fetch import Fetcher, FetchPolicy, user_agent
+from monitor.fetch.http import Fetcher, FetchPolicy, user_agent
 
 
 class Recorder:

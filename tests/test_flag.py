@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.flag import Flag, count_terms, find_terms, flag_terms
+from monitor.analysis.flag import Flag, count_terms, find_terms, flag_terms
 
 
 @pytest.mark.parametrize(
@@ -47,7 +47,7 @@ def test_fast_nfkc_agrees_with_unicodedata() -> None:
     import random
     import unicodedata
 
-    from monitor.textnorm import nfkc
+    from monitor.documents.textnorm import nfkc
 
     alphabet = (
         "aZ09 维族是否，。：（）、「」"
@@ -68,7 +68,7 @@ def test_line_shortcut_gives_the_same_flags_as_full_counts() -> None:
     flags must equal those from counting the whole texts."""
     import random
 
-    from monitor.flag import REMOVED, Flag, count_terms, flag_terms
+    from monitor.analysis.flag import REMOVED, Flag, count_terms, flag_terms
 
     terms = ["维族", "race", "民族", "ethnic group"]
     pieces = ["維族", "维", "族", "race", "trace", "民", "族群", "ethnic", " group", "x", "、", ""]

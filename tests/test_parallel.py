@@ -77,7 +77,7 @@ def test_workers_fork_only_with_no_other_thread_and_no_open_store(tmp_path: Path
     import sys
     import threading
 
-    from monitor.parallel import _start_method
+    from monitor.run.workers import _start_method
     from monitor.store import open_stores
 
     before = open_stores()

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from faultserver import FaultServer
 
-from monitor.cli import run_checks
-from monitor.extract import Document
-from monitor.fetch import FetchPolicy
+from monitor.check import run_checks
+from monitor.config.watchlist import Settings, Watch, Watchlist
+from monitor.documents.document import Document
+from monitor.fetch.http import FetchPolicy
 from monitor.store import Store
-from monitor.watchlist import Settings, Watch, Watchlist
 
 DOC = """<html><head><meta charset="utf-8"><title>DetectFaces</title></head><body>
 <main><h1>DetectFaces</h1><p>Detects up to 100 faces in an image and returns attributes.</p>

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from conftest import PYTHON, count_captures, pages_watchlist
 
-from monitor.scheduler import first_run, trigger_for
-from monitor.watchlist import Watch
+from monitor.config.watchlist import Watch
+from monitor.run.scheduler import first_run, trigger_for
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 

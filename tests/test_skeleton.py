@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from monitor.extract import extract_html
-from monitor.skeleton import Scan, scan, tree_parts, verified
+from monitor.documents.html import extract_html
+from monitor.documents.skeleton import Scan, scan, tree_parts, verified
 
 _PARSER = etree.HTMLParser(remove_comments=False, remove_pis=True, encoding="utf-8")
 
@@ -167,7 +167,7 @@ def test_legacy_cjk_encodings_are_scanned_as_bytes(encoding: str, phrase: str, w
 
 
 def test_encodings_the_scanner_cannot_read() -> None:
-    from monitor.skeleton import scannable
+    from monitor.documents.skeleton import scannable
 
     assert [scannable(e) for e in ("utf-8", "GB2312", "Shift_JIS", "windows-1252")] == [True] * 4
     assert [scannable(e) for e in ("utf-16", "iso2022_jp", "hz", "utf-7", "nope")] == [False] * 5
@@ -242,7 +242,7 @@ def test_equal_verified_skeletons_mean_equal_extraction(base: str) -> None:
 @pytest.fixture
 def parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """One entry per page the pipeline parses (the skeleton test skips the parse)."""
-    import monitor.pipeline as pipeline
+    import monitor.check as pipeline
 
     calls: list[int] = []
     real = pipeline.extract_unless_known
@@ -310,10 +310,10 @@ def test_a_gb18030_page_takes_the_skeleton_path_too(tmp_path, parses: list[int])
     is still parsed and reported."""
     from datetime import UTC, datetime
 
-    import monitor.pipeline as pipeline
-    from monitor.fetch import Capture
+    import monitor.check as pipeline
+    from monitor.config.watchlist import Watch
+    from monitor.model import Capture
     from monitor.store import Store
-    from monitor.watchlist import Watch
 
     watch = Watch(name="gb", url="http://127.0.0.1:9/gb", select="main")
     headers = (("content-type", "text/html; charset=gb18030"),)

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from monitor.events import OK, EventDraft, WatchState
+from monitor.analysis.events import EventDraft, WatchState
+from monitor.model import EventKind, Outcome, WatchStatus
 from monitor.store import CaptureRecord, Store
+
+OK = Outcome.OK
 
 
 @pytest.fixture
@@ -21,24 +24,24 @@ def store(tmp_path: Path) -> Store:
 
 def record(store: Store, body: bytes, events: list[str] = ()) -> tuple[int, list[int]]:  # type: ignore[assignment]
     digest = store.put_blob(body)
-
-    def decide(capture_id: int, state: WatchState) -> tuple[WatchState, list[EventDraft]]:
-        return WatchState(status="up", reference=capture_id), [
-            EventDraft(kind, None, capture_id) for kind in events
-        ]
-
-    return store.record(
-        CaptureRecord(
-            "w",
-            "https://x/a",
-            datetime.now(UTC),
-            OK,
-            status=200,
-            body_sha256=digest,
-            body_size=len(body),
-        ),
-        decide,
+    capture = CaptureRecord(
+        "w",
+        "https://x/a",
+        datetime.now(UTC),
+        OK,
+        status=200,
+        body_sha256=digest,
+        body_size=len(body),
     )
+    with store.recording() as writer:
+        capture_id = writer.add_capture(capture)
+        writer.state("w")
+        change_ids = [
+            writer.add_change(capture, EventDraft(EventKind(kind), None, capture_id))
+            for kind in events
+        ]
+        writer.set_state("w", WatchState(status=WatchStatus.UP, reference=capture_id))
+    return capture_id, change_ids
 
 
 def test_identical_bodies_are_stored_once(store: Store) -> None:
@@ -57,11 +60,9 @@ def test_captures_and_changes_are_append_only(store: Store) -> None:
 
 
 def test_failed_decision_leaves_no_row(store: Store) -> None:
-    def explode(capture_id: int, state: WatchState) -> tuple[WatchState, list[EventDraft]]:
-        raise RuntimeError("boom")
-
-    with pytest.raises(RuntimeError):
-        store.record(CaptureRecord("w", "https://x/a", datetime.now(UTC), OK), explode)
+    with pytest.raises(RuntimeError), store.recording() as writer:
+        writer.add_capture(CaptureRecord("w", "https://x/a", datetime.now(UTC), OK))
+        raise RuntimeError("the state machine failed after the capture was added")
     assert store.captures("w") == []
 
 

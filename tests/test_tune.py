@@ -7,7 +7,7 @@ import re
 
 from conftest import FAST_SETTINGS, write_watchlist
 
-from monitor.compare import Fragment
+from monitor.analysis.compare import Fragment
 from monitor.tune import suggest_pattern
 
 

@@ -9,17 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from monitor.errors import ConfigError, WatchlistError
-from monitor.watchlist import (
+from monitor.config.fields import format_interval, parse_interval
+from monitor.config.settings import Settings
+from monitor.config.watchlist import (
     DEFAULT_EVERY_SECONDS,
-    Settings,
     Watch,
     Watchlist,
-    format_interval,
     load_watchlist,
     loads_watchlist,
-    parse_interval,
 )
+from monitor.errors import ConfigError, WatchlistError
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data" / "watchlists"
@@ -798,7 +797,7 @@ def test_empty_optional_sections_are_allowed() -> None:
 
 
 def test_ignore_patterns_apply_per_line_not_to_the_whole_page() -> None:
-    from monitor.extract import extract_html
+    from monitor.documents.html import extract_html
 
     watch = Watch("a", "https://x", ignore=("^更新时间[:：].*$", "Last updated: .*"))
     page = "<p>人脸属性</p><p>更新时间：2020-12-01</p><p>是否是维族 Last updated: today</p>"

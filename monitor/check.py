@@ -16,37 +16,33 @@ import asyncio
 import codecs
 import dataclasses
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from lxml import etree
 
-from .blobs import sha256_hex
-from .classify import classify
-from .compare import compare
-from .decode import Decoded, decode_body
-from .events import (
-    NOT_MODIFIED,
-    OK,
-    SELECTOR_MISSING,
-    UNCHANGED,
-    EventDraft,
-    Observation,
-    Thresholds,
-    WatchState,
-    transition,
-)
-from .extract import Document, extract_html, extract_unless_known, rules_key
-from .fetch import Capture, Fetcher
-from .flag import flag_terms
-from .skeleton import scan, scannable, tree_parts, verified
-from .store import CaptureRecord, EvidenceStore
-from .watchlist import Watch
+from .analysis.compare import compare
+from .analysis.events import Observation, Thresholds, WatchState, transition
+from .analysis.flag import flag_terms
+from .config.settings import Settings
+from .config.watchlist import Watch, Watchlist
+from .documents.classify import classify
+from .documents.decode import Decoded, decode_body
+from .documents.document import Document
+from .documents.html import extract_html, extract_unless_known, rules_key
+from .documents.skeleton import scan, scannable, tree_parts, verified
+from .fetch import Fetcher
+from .fetch.http import FetchPolicy, HttpFetcher
+from .model import Capture, EventKind, Outcome
+from .store.base import CaptureRecord, EvidenceStore
+from .store.blobs import sha256_hex
 
 log = logging.getLogger(__name__)
 
 PROCESSING_THREADS = 4
+_STALE_RETRIES = 3  # re-examinations when another process moved the reference
 FULL_FETCH_EVERY = 10  # after this many 304 answers in a row, fetch without validators
 # Below this share of the reference text, an extraction is "almost nothing".
 _SELECTOR_MISSING_RATIO = 0.05
@@ -57,23 +53,23 @@ _EVIDENCE_CHARS = 600  # of the page's remaining text, kept with a selector_miss
 @dataclass(frozen=True)
 class CheckResult:
     watch: str
-    outcome: str
+    outcome: Outcome
     capture_id: int | None = None
-    events: tuple[str, ...] = ()
+    events: tuple[EventKind, ...] = ()
     change_ids: tuple[int, ...] = ()
     flagged: bool = False
     error: str | None = None  # set when the check itself failed (a bug), not the fetch
 
     @property
     def changed(self) -> bool:
-        return "changed" in self.events
+        return EventKind.CHANGED in self.events
 
 
 @dataclass(frozen=True)
 class _Processed:
-    """What processing a capture found, before the store decides the events."""
+    """What examining a capture found, before the state machine decides the events."""
 
-    outcome: str
+    outcome: Outcome
     body_sha: str | None
     text_sha: str | None
     encoding: str | None
@@ -84,8 +80,72 @@ class _Processed:
     detail: dict[str, object] = dataclasses.field(default_factory=dict)  # for warnings
 
 
+class _StaleReference(Exception):
+    """Another process recorded a new reference for the watch since it was read."""
+
+    def __init__(self, current: WatchState) -> None:
+        super().__init__("stale reference")
+        self.current = current
+
+
+def _capture_record(watch: Watch, capture: Capture, found: _Processed) -> CaptureRecord:
+    return CaptureRecord(
+        watch=watch.name,
+        url=capture.url,
+        fetched_at=capture.fetched_at,
+        outcome=found.outcome,
+        status=capture.status,
+        final_url=capture.final_url,
+        headers=capture.headers,
+        redirects=capture.redirects,
+        body_sha256=found.body_sha,
+        body_size=len(capture.body) if found.body_sha else None,
+        text_sha256=found.text_sha,
+        encoding=found.encoding,
+        elapsed_ms=round(capture.elapsed * 1000),
+        attempts=capture.attempts,
+        error_class=capture.error_class,
+        error=capture.error or found.reason or None,
+    )
+
+
 def watch_config(watch: Watch) -> dict[str, object]:
     return dataclasses.asdict(watch)
+
+
+def thresholds(settings: Settings) -> Thresholds:
+    """The event thresholds a watchlist's settings ask for."""
+    return Thresholds(unreachable_after=settings.unreachable_after, gone_after=settings.gone_after)
+
+
+@asynccontextmanager
+async def check_session(
+    store: EvidenceStore, policy: FetchPolicy, limits: Thresholds
+) -> AsyncIterator[Checker]:
+    """Everything a run of checks needs, opened and closed together.
+
+    >>> async def main(store, watches):                      # doctest: +SKIP
+    ...     async with check_session(store, FetchPolicy(), Thresholds()) as checker:
+    ...         return await checker.check_all(watches)
+    """
+    async with HttpFetcher(policy) as fetcher:
+        checker = Checker(store, fetcher, limits)
+        try:
+            yield checker
+        finally:
+            checker.close()
+
+
+async def run_checks(
+    store: EvidenceStore,
+    watchlist: Watchlist,
+    watches: Sequence[Watch],
+    policy: FetchPolicy | None = None,
+) -> list[CheckResult]:
+    """Check watches once, concurrently (the per-host limit applies)."""
+    policy = policy or FetchPolicy.from_settings(watchlist.settings)
+    async with check_session(store, policy, thresholds(watchlist.settings)) as checker:
+        return await checker.check_all(watches)
 
 
 class Checker:
@@ -136,7 +196,7 @@ class Checker:
         except Exception as error:  # a bug must not stop the other watches
             log.exception("checking %s failed", watch.name)
             return CheckResult(
-                watch.name, "internal_error", error=f"{type(error).__name__}: {error}"
+                watch.name, Outcome.INTERNAL_ERROR, error=f"{type(error).__name__}: {error}"
             )
 
     def process(
@@ -148,20 +208,37 @@ class Checker:
     ) -> CheckResult:
         """Record a capture and decide its events (usually in a worker thread).
 
-        ``state`` read before the fetch guides the work; the events are decided on the
-        state read again inside the recording transaction.
+        ``state`` read before the fetch guides the work. The events are decided on the
+        state read again inside the recording transaction; if another process moved the
+        watch's reference meanwhile, the comparison made against the old one is thrown
+        away and the capture is examined again, so that one edit never gives two events.
         """
         state = state or self.store.state(watch.name)
+        for _ in range(_STALE_RETRIES):
+            try:
+                return self._process(watch, capture, body_sha, state)
+            except _StaleReference as stale:
+                state = stale.current
+        return self._process(watch, capture, body_sha, state, stale_ok=True)
+
+    def _process(
+        self,
+        watch: Watch,
+        capture: Capture,
+        body_sha: str | None,
+        state: WatchState,
+        stale_ok: bool = False,
+    ) -> CheckResult:
         found = self._examine(watch, capture, state, body_sha)
         comparison, flags = None, []
-        needs_diff = found.outcome == OK and found.text_sha != state.reference_text
+        needs_diff = found.outcome == Outcome.OK and found.text_sha != state.reference_text
         document = found.document
         if needs_diff and document is not None and state.reference_text is not None:
             reference = Document.from_json(self.store.get_blob(state.reference_text))
             if _almost_empty(document, reference):
                 found = dataclasses.replace(
                     found,
-                    outcome=SELECTOR_MISSING,
+                    outcome=Outcome.SELECTOR_MISSING,
                     reason="extraction yields almost no text where the last good capture "
                     "had plenty: check the watch's select/exclude rules",
                     detail={
@@ -175,28 +252,12 @@ class Checker:
                 comparison = compare(reference, document)
                 if comparison.changed:
                     flags = flag_terms(reference.text, document.text, watch.terms)
-        record = CaptureRecord(
-            watch=watch.name,
-            url=capture.url,
-            fetched_at=capture.fetched_at,
-            outcome=found.outcome,
-            status=capture.status,
-            final_url=capture.final_url,
-            headers=capture.headers,
-            redirects=capture.redirects,
-            body_sha256=found.body_sha,
-            body_size=len(capture.body) if found.body_sha else None,
-            text_sha256=found.text_sha,
-            encoding=found.encoding,
-            elapsed_ms=round(capture.elapsed * 1000),
-            attempts=capture.attempts,
-            error_class=capture.error_class,
-            error=capture.error or found.reason or None,
-        )
-
-        decided: list[EventDraft] = []
-
-        def decide(capture_id: int, current: WatchState) -> tuple[WatchState, list[EventDraft]]:
+        record = _capture_record(watch, capture, found)
+        with self.store.recording() as writer:
+            current = writer.state(watch.name)
+            if current.reference != state.reference and not stale_ok:
+                raise _StaleReference(current)  # rolls the transaction back
+            capture_id = writer.add_capture(record)
             seen = Observation(
                 capture=capture_id,
                 outcome=found.outcome,
@@ -212,18 +273,17 @@ class Checker:
                 flags=tuple(flags),
             )
             new_state, drafts = transition(current, seen, self.thresholds)
-            decided[:] = drafts
-            return new_state, drafts
-
-        capture_id, change_ids = self.store.record(record, decide)
-        events = tuple(draft.kind for draft in decided)
+            change_ids = tuple(writer.add_change(record, draft) for draft in drafts)
+            if new_state != current:  # an unchanged page leaves its watch row alone
+                writer.set_state(watch.name, new_state)
+        events = tuple(draft.kind for draft in drafts)
         return CheckResult(
             watch=watch.name,
             outcome=found.outcome,
             capture_id=capture_id,
             events=events,
-            change_ids=tuple(change_ids),
-            flagged=bool(flags) and "changed" in events,
+            change_ids=change_ids,
+            flagged=bool(flags) and EventKind.CHANGED in events,
         )
 
     def _examine(
@@ -233,15 +293,15 @@ class Checker:
             verdict = classify(capture, "")
             return _Processed(verdict.outcome, None, None, None, None, verdict.reason)
         if capture.status == 304 and state.reference is not None:
-            return _Processed(NOT_MODIFIED, None, state.reference_text, None, None)
+            return _Processed(Outcome.NOT_MODIFIED, None, state.reference_text, None, None)
         body_sha = body_sha or sha256_hex(capture.body)
         if capture.status == 200 and state.reference_body == body_sha:
             # Same bytes as the last good capture (its blob exists): nothing to parse.
-            return _Processed(UNCHANGED, body_sha, state.reference_text, None, None)
+            return _Processed(Outcome.UNCHANGED, body_sha, state.reference_text, None, None)
         self.store.put_blob(capture.body, body_sha)
         decoded = decode_body(capture.body, capture.header("content-type"))
         verdict = classify(capture, decoded.text)
-        if verdict.outcome != OK:
+        if verdict.outcome != Outcome.OK:
             return _Processed(
                 verdict.outcome, body_sha, None, decoded.encoding, None, verdict.reason
             )
@@ -254,7 +314,7 @@ class Checker:
 
         def same_text(fingerprint: str | None, skeleton: str | None) -> _Processed:
             return _Processed(
-                OK,
+                Outcome.OK,
                 body_sha,
                 state.reference_text,
                 decoded.encoding,
@@ -298,7 +358,7 @@ class Checker:
             # What the page says instead, so the warning itself shows e.g. "removed".
             whole = extract_html(decoded.text, None, watch.exclude, watch.ignore)
             return _Processed(
-                SELECTOR_MISSING,
+                Outcome.SELECTOR_MISSING,
                 body_sha,
                 text_sha,
                 decoded.encoding,
@@ -307,7 +367,7 @@ class Checker:
                 detail={"title": whole.title, "page_text": whole.text[:_EVIDENCE_CHARS]},
             )
         return _Processed(
-            OK,
+            Outcome.OK,
             body_sha,
             text_sha,
             decoded.encoding,

@@ -20,17 +20,15 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from . import __version__
-
-# error_class values
-TRANSIENT = "transient"  # worth retrying: timeouts, resets, DNS, 5xx, 429, truncation
-TOO_LARGE = "too_large"
-REDIRECT_LOOP = "redirect_loop"
-INVALID = "invalid"  # a URL or response httpx cannot handle at all
+from .. import __version__
+from ..config import defaults
+from ..config.settings import Settings
+from ..model import Capture, ErrorClass
 
 _RETRY_STATUSES = frozenset((429, 500, 502, 503, 504, 520, 521, 522, 523, 524))
 
@@ -47,39 +45,37 @@ def user_agent(contact: str | None = None) -> str:
 
 @dataclass(frozen=True)
 class FetchPolicy:
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0
+    connect_timeout: float = min(defaults.TIMEOUT, 10.0)
+    read_timeout: float = defaults.TIMEOUT
     attempt_deadline: float = 120.0  # whole request incl. body, against byte-dripping
-    max_bytes: int = 20 * 1024 * 1024  # decoded body cap
+    max_bytes: int = int(defaults.MAX_BODY_MB * 1024 * 1024)  # decoded body cap
     max_redirects: int = 10
-    retries: int = 2  # extra attempts after the first, for transient failures
+    retries: int = defaults.RETRIES  # extra attempts after the first, transient failures
     backoff: float = 1.0  # first backoff, doubled each retry, with jitter
     max_wait: float = 60.0  # cap on a backoff or Retry-After wait
-    max_connections: int = 8
-    per_host: int = 2
-    host_delay: float = 0.5  # minimum seconds between request starts to one host
+    max_connections: int = defaults.MAX_CONNECTIONS
+    per_host: int = defaults.PER_HOST
+    host_delay: float = defaults.HOST_DELAY  # minimum seconds between starts to one host
     contact: str | None = None
 
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> FetchPolicy:
+        """The policy a watchlist's settings ask for (``overrides`` win).
 
-@dataclass(frozen=True)
-class Capture:
-    """What one check saw. ``body`` is the response body after content-encoding."""
-
-    url: str
-    fetched_at: datetime
-    status: int | None = None
-    final_url: str | None = None
-    headers: tuple[tuple[str, str], ...] = ()
-    body: bytes = b""
-    elapsed: float = 0.0
-    redirects: tuple[tuple[int, str], ...] = ()  # (status, URL that answered it)
-    attempts: int = 1
-    error_class: str | None = None
-    error: str | None = None
-
-    def header(self, name: str) -> str | None:
-        name = name.lower()
-        return next((v for k, v in self.headers if k.lower() == name), None)
+        >>> FetchPolicy.from_settings(Settings(timeout=5), host_delay=0).connect_timeout
+        5
+        """
+        policy = cls(
+            max_connections=settings.max_connections,
+            per_host=settings.per_host,
+            host_delay=settings.host_delay,
+            retries=settings.retries,
+            connect_timeout=min(settings.timeout, 10.0),
+            read_timeout=settings.timeout,
+            max_bytes=int(settings.max_body_mb * 1024 * 1024),
+            contact=settings.contact,
+        )
+        return replace(policy, **overrides)
 
 
 class _TooLarge(Exception):
@@ -93,8 +89,8 @@ class _Host:
     last_start: float = 0.0
 
 
-class Fetcher:
-    """Async fetcher; use as ``async with Fetcher(policy) as fetcher``."""
+class HttpFetcher:
+    """Async HTTP fetcher; use as ``async with HttpFetcher(policy) as fetcher``."""
 
     def __init__(
         self, policy: FetchPolicy | None = None, transport: httpx.AsyncBaseTransport | None = None
@@ -104,7 +100,7 @@ class Fetcher:
         self._hosts: dict[str, _Host] = {}
         self._client: httpx.AsyncClient | None = None
 
-    async def __aenter__(self) -> Fetcher:
+    async def __aenter__(self) -> HttpFetcher:
         p = self.policy
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(p.read_timeout, connect=p.connect_timeout),
@@ -153,7 +149,7 @@ class Fetcher:
         """Seconds to wait before retrying, or None when the capture is final."""
         if attempt > self.policy.retries:
             return None
-        retryable = capture.error_class == TRANSIENT or capture.status in _RETRY_STATUSES
+        retryable = capture.error_class == ErrorClass.TRANSIENT or capture.status in _RETRY_STATUSES
         if not retryable:
             return None
         backoff = self.policy.backoff * (2 ** (attempt - 1))
@@ -175,7 +171,7 @@ class Fetcher:
                 return _failed(
                     url,
                     fetched_at,
-                    TRANSIENT,
+                    ErrorClass.TRANSIENT,
                     f"no complete response within {self.policy.attempt_deadline:g}s",
                 )
 
@@ -213,16 +209,20 @@ class Fetcher:
             return _failed(
                 url,
                 fetched_at,
-                TOO_LARGE,
+                ErrorClass.TOO_LARGE,
                 f"body larger than {self.policy.max_bytes} bytes; not stored",
             )
         except httpx.TooManyRedirects as error:
-            return _failed(url, fetched_at, REDIRECT_LOOP, f"redirect loop or chain: {error}")
+            return _failed(
+                url, fetched_at, ErrorClass.REDIRECT_LOOP, f"redirect loop or chain: {error}"
+            )
         except (httpx.TransportError, httpx.DecodingError) as error:
             # timeouts, resets, DNS, protocol errors (incl. truncated bodies)
-            return _failed(url, fetched_at, TRANSIENT, f"{type(error).__name__}: {error}")
+            return _failed(
+                url, fetched_at, ErrorClass.TRANSIENT, f"{type(error).__name__}: {error}"
+            )
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as error:
-            return _failed(url, fetched_at, INVALID, f"{type(error).__name__}: {error}")
+            return _failed(url, fetched_at, ErrorClass.INVALID, f"{type(error).__name__}: {error}")
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
         if response.status_code == 304:
@@ -237,7 +237,7 @@ class Fetcher:
         return b"".join(chunks)
 
 
-def _failed(url: str, fetched_at: datetime, error_class: str, message: str) -> Capture:
+def _failed(url: str, fetched_at: datetime, error_class: ErrorClass, message: str) -> Capture:
     return Capture(url=url, fetched_at=fetched_at, error_class=error_class, error=message)
 
 
@@ -257,3 +257,6 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+Fetcher = HttpFetcher  # the name older code and scripts import

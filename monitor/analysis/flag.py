@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from .textnorm import fold
+from ..documents.textnorm import fold
 
 REMOVED, ADDED = "removed", "added"
 # Letters and digits of space-separated scripts (after case folding).

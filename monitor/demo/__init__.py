@@ -18,11 +18,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 
-from .fetch import FetchPolicy
-from .pipeline import CheckResult
-from .report import change_html, change_text, load_change
-from .store import Store
-from .watchlist import load_watchlist
+from ..check import CheckResult, run_checks
+from ..config.watchlist import load_watchlist
+from ..fetch.http import FetchPolicy
+from ..report import change_html, change_text, load_change
+from ..run.once import summarize
+from ..store import Store
 
 ZH_PATH = "/document_detail/70429.html"
 EN_PATH = "/en/document_detail/70429.html"
@@ -55,7 +56,7 @@ watches:
 
 
 def demo_page(name: str) -> bytes:
-    return (resources.files("monitor") / "demo_pages" / name).read_bytes()
+    return (resources.files("monitor.demo") / "pages" / name).read_bytes()
 
 
 class Pages:
@@ -100,8 +101,6 @@ def serve(pages: Pages) -> ThreadingHTTPServer:
 
 def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
     """Run the demonstration; returns the path of the HTML report."""
-    from .cli import run_checks, summarize
-
     root = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="monitor-demo-"))
     root.mkdir(parents=True, exist_ok=True)
     pages = Pages()

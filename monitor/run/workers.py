@@ -26,11 +26,11 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from urllib.parse import urlsplit
 
-from .events import Thresholds
-from .fetch import Fetcher, FetchPolicy
-from .pipeline import Checker, CheckResult
-from .store import Store, open_stores
-from .watchlist import Watch
+from ..analysis.events import Thresholds
+from ..check import CheckResult, check_session
+from ..config.watchlist import Watch
+from ..fetch.http import FetchPolicy
+from ..store import Store, open_stores
 
 _PR_SET_PDEATHSIG = 1
 
@@ -96,12 +96,8 @@ def _check_shard(
     data_dir: str, watches: list[Watch], policy: FetchPolicy, thresholds: Thresholds
 ) -> list[CheckResult]:
     async def run(store: Store) -> list[CheckResult]:
-        async with Fetcher(policy) as fetcher:
-            checker = Checker(store, fetcher, thresholds)
-            try:
-                return await checker.check_all(watches)
-            finally:
-                checker.close()
+        async with check_session(store, policy, thresholds) as checker:
+            return await checker.check_all(watches)
 
     with Store(data_dir) as store:
         return asyncio.run(run(store))

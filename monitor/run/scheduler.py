@@ -20,8 +20,9 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .pipeline import Checker, CheckResult
-from .watchlist import Watch
+from ..check import Checker, CheckResult
+from ..config.watchlist import Watch
+from ..store import EvidenceStore
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +70,13 @@ class Runner:
     def __init__(
         self,
         checker: Checker,
+        store: EvidenceStore,
         watches: tuple[Watch, ...],
         on_result: Callable[[CheckResult], None] | None = None,
         startup_spread: float = STARTUP_SPREAD_SECONDS,
     ) -> None:
         self.checker = checker
+        self.store = store
         self.startup_spread = startup_spread
         self.watches = watches
         self.on_result = on_result
@@ -115,7 +118,7 @@ class Runner:
         """Schedule every watch and run until SIGINT/SIGTERM (or ``stopping`` is set)."""
         self.checker.register(self.watches)
         scheduler = AsyncIOScheduler(timezone=UTC)
-        self.schedule(scheduler, self.checker.store.last_checks())
+        self.schedule(scheduler, self.store.last_checks())
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, self.stopping.set)

@@ -17,9 +17,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .events import BLOCKED, ERROR, GONE, NOT_MODIFIED, OK, TRANSIENT
-from .fetch import TRANSIENT as FETCH_TRANSIENT
-from .fetch import Capture
+from ..model import Capture, ErrorClass, Outcome
 
 _HEAD_CHARS = 30000  # challenge markers and titles sit near the top of a page
 
@@ -79,7 +77,7 @@ _HTML_CLOSE = re.compile(rb"</html\s*>", re.IGNORECASE)
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    outcome: str
+    outcome: Outcome
     reason: str = ""
 
 
@@ -90,36 +88,38 @@ def classify(capture: Capture, text: str) -> Verdict:
     >>> c = Capture("https://x/a", datetime.now(UTC), status=403,
     ...             headers=(("cf-mitigated", "challenge"),))
     >>> classify(c, "<title>Just a moment...</title>")
-    Verdict(outcome='blocked', reason='cf-mitigated: challenge')
+    Verdict(outcome=<Outcome.BLOCKED: 'blocked'>, reason='cf-mitigated: challenge')
     """
     if capture.error_class is not None:
-        outcome = TRANSIENT if capture.error_class == FETCH_TRANSIENT else ERROR
-        return Verdict(outcome, capture.error or capture.error_class)
+        outcome = (
+            Outcome.TRANSIENT if capture.error_class == ErrorClass.TRANSIENT else Outcome.ERROR
+        )
+        return Verdict(outcome, capture.error or str(capture.error_class))
     status = capture.status or 0
     head = text[:_HEAD_CHARS]
     blocked = _block_signal(capture, head, status)
     if blocked:
-        return Verdict(BLOCKED, blocked)
+        return Verdict(Outcome.BLOCKED, blocked)
     if status == 304:
-        return Verdict(NOT_MODIFIED)
+        return Verdict(Outcome.NOT_MODIFIED)
     if status in (404, 410):
-        return Verdict(GONE, f"HTTP {status}")
+        return Verdict(Outcome.GONE, f"HTTP {status}")
     if status in (401, 403, 451):
-        return Verdict(BLOCKED, f"HTTP {status}: access refused")
+        return Verdict(Outcome.BLOCKED, f"HTTP {status}: access refused")
     if status == 429 or status >= 500:
-        return Verdict(TRANSIENT, f"HTTP {status}")
+        return Verdict(Outcome.TRANSIENT, f"HTTP {status}")
     if not 200 <= status < 300:
-        return Verdict(ERROR, f"HTTP {status}")
+        return Verdict(Outcome.ERROR, f"HTTP {status}")
     if _truncated(capture.body):
         return Verdict(
-            TRANSIENT,
+            Outcome.TRANSIENT,
             "truncated: the HTML stops before </html> (short body or a "
             "Content-Length that does not match)",
         )
     soft = _soft_404(capture, head)
     if soft:
-        return Verdict(GONE, soft)
-    return Verdict(OK)
+        return Verdict(Outcome.GONE, soft)
+    return Verdict(Outcome.OK)
 
 
 def _block_signal(capture: Capture, head: str, status: int) -> str:

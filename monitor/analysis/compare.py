@@ -12,7 +12,7 @@ Tokens are compared on their NFKC form, so full-width/half-width variants are eq
 The work is bounded by a time budget; past it, regions are reported whole (coarser but
 still correct wording) and ``fallback`` is set so the record says so.
 
->>> from monitor.extract import Block, Document
+>>> from monitor.documents.document import Block, Document
 >>> old = Document(blocks=(Block("text", "是否戴眼镜、是否微笑、是否是维族"),))
 >>> new = Document(blocks=(Block("text", "是否戴眼镜、是否微笑"),))
 >>> [f.text for f in compare(old, new).removed]
@@ -22,45 +22,21 @@ still correct wording) and ``fallback`` is set so the record says so.
 from __future__ import annotations
 
 import bisect
-import re
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from diff_match_patch import diff_match_patch
 
-from .extract import Block, Document
-from .textnorm import compare_key
+from ..documents.document import Block, Document
+from ..documents.textnorm import compare_key
+from .pairing import Move, Region, extract_moves, pair_in_order, pair_similar
+from .tokens import SEPARATOR, tokenize
 
 DELETE, EQUAL, INSERT = -1, 0, 1
 CONTEXT_CHARS = 40
 DEFAULT_BUDGET_SECONDS = 5.0
-
-# Han ideographs, kana (incl. half-width katakana): one token per character.
-_CJK = (
-    "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
-    "\U00020000-\U0003134f"
-)
-_WORD_CHAR = rf"[^\W{_CJK}]"
-# A half-width katakana keeps its voiced mark (ﾃﾞ is one character, デ, once NFKC'd).
-_TOKEN = re.compile(
-    rf"[\uff66-\uff9d][\uff9e\uff9f]?|[{_CJK}]|{_WORD_CHAR}+(?:['’.\-]{_WORD_CHAR}+)*|\s+|.",
-    re.DOTALL,
-)
-# Separates blocks inside a token diff; never part of reported wording.
-_SEPARATOR = "\x00"
-
-
-def tokenize(text: str) -> list[str]:
-    """Split text into diff tokens.
-
-    >>> tokenize("Use v1.2.3 of face-detection, don't!")
-    ['Use', ' ', 'v1.2.3', ' ', 'of', ' ', 'face-detection', ',', ' ', "don't", '!']
-    >>> tokenize("是否是维族 API")
-    ['是', '否', '是', '维', '族', ' ', 'API']
-    """
-    return _TOKEN.findall(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,19 +59,6 @@ class Fragment:
             "before": self.before,
             "after": self.after,
         }
-
-
-@dataclass(frozen=True, slots=True)
-class Move:
-    """A block that moved unchanged."""
-
-    text: str
-    from_path: tuple[str, ...]
-    to_path: tuple[str, ...]
-
-    @property
-    def changed_section(self) -> bool:
-        return self.from_path != self.to_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +148,7 @@ class _Encoder:
     def token(self, token: str) -> str:
         code = self._tokens.get(token)
         if code is None:
-            if token == _SEPARATOR:
+            if token == SEPARATOR:
                 code = "\n"
             elif token.isspace():
                 code = " "
@@ -204,8 +167,8 @@ def compare(
     old_keys = [compare_key(b.text) for b in old.blocks]
     new_keys = [compare_key(b.text) for b in new.blocks]
     regions = _block_regions(dmp, budget, old_keys, new_keys)
-    moves, regions = _extract_moves(regions, old, new, old_keys, new_keys)
-    regions = _pair_in_order(_pair_similar(regions, old.blocks, new.blocks))
+    moves, regions = extract_moves(regions, old, new, old_keys, new_keys)
+    regions = pair_in_order(pair_similar(regions, old.blocks, new.blocks))
     result = _Accumulator()
     for deleted, inserted in regions:
         _compare_region(
@@ -218,9 +181,6 @@ def compare(
         hunks=tuple(result.hunks),
         fallback=budget.exhausted,
     )
-
-
-Region = tuple[list[int], list[int]]  # (old block indices, new block indices)
 
 
 def _block_regions(
@@ -310,124 +270,6 @@ def _gap_regions(
     return regions
 
 
-def _extract_moves(
-    regions: list[Region],
-    old: Document,
-    new: Document,
-    old_keys: list[str],
-    new_keys: list[str],
-) -> tuple[list[Move], list[Region]]:
-    """Pair blocks deleted in one place and inserted unchanged in another."""
-    inserted_at: dict[str, list[int]] = defaultdict(list)
-    for _, inserted in regions:
-        for j in inserted:
-            inserted_at[new_keys[j]].append(j)
-    moved_old: set[int] = set()
-    moved_new: set[int] = set()
-    moves: list[Move] = []
-    for deleted, _ in regions:
-        for i in deleted:
-            candidates = inserted_at.get(old_keys[i])
-            if candidates:
-                # An identical block in the same section is the likeliest partner.
-                same = [k for k in candidates if new.blocks[k].path == old.blocks[i].path]
-                j = same[0] if same else candidates[0]
-                candidates.remove(j)
-                moved_old.add(i)
-                moved_new.add(j)
-                moves.append(Move(new.blocks[j].text, old.blocks[i].path, new.blocks[j].path))
-    remaining = [
-        ([i for i in d if i not in moved_old], [j for j in s if j not in moved_new])
-        for d, s in regions
-    ]
-    return moves, [r for r in remaining if r[0] or r[1]]
-
-
-_SIMILARITY = 0.5  # share of distinct words two versions of a block have in common
-_COMMON_TOKEN = 50  # a token in more blocks than this says nothing about which is which
-_CANDIDATES = 8  # blocks sharing the most rare words, scored exactly
-
-
-def _pair_similar(
-    regions: list[Region], old: Sequence[Block], new: Sequence[Block]
-) -> list[Region]:
-    """Pair each changed block with its most similar counterpart anywhere on the page.
-
-    A re-sorted table whose rows were also edited puts the two versions of a row in
-    different places; pairing them reports the edited cell, not two whole rows, and
-    keeps each token diff small. Unpaired blocks stay in their regions.
-    """
-    deleted = [i for d, _ in regions for i in d]
-    inserted = [j for _, s in regions for j in s]
-    if not deleted or not inserted:
-        return regions
-    words = {j: _words(new[j].text) for j in inserted}
-    index: dict[str, list[int]] = defaultdict(list)
-    for j in inserted:
-        for word in words[j]:
-            index[word].append(j)
-    pairs: dict[int, int] = {}
-    taken: set[int] = set()
-    for i in deleted:
-        partner = _most_similar(old[i], _words(old[i].text), index, words, new, taken)
-        if partner is not None:
-            pairs[i] = partner
-            taken.add(partner)
-    if not pairs:
-        return regions
-    kept = [
-        ([i for i in d if i not in pairs], [j for j in s if j not in taken]) for d, s in regions
-    ]
-    kept += [([i], [j]) for i, j in pairs.items()]
-    kept = [r for r in kept if r[0] or r[1]]
-    return sorted(kept, key=lambda r: (r[0][0] if r[0] else -1, r[1][0] if r[1] else -1))
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(t for t in tokenize(text) if not t.isspace())
-
-
-def _most_similar(
-    block: Block,
-    mine: frozenset[str],
-    index: dict[str, list[int]],
-    words: dict[int, frozenset[str]],
-    new: Sequence[Block],
-    taken: set[int],
-) -> int | None:
-    shared: Counter[int] = Counter()
-    for word in mine:
-        holders = index.get(word, ())
-        if len(holders) <= _COMMON_TOKEN:
-            shared.update(holders)
-    best, best_score = None, 0.0
-    # The index finds candidates by their rare words; the score is the exact Jaccard.
-    candidates = sorted(shared.items(), key=lambda item: (-item[1], item[0]))[:_CANDIDATES]
-    for j, _ in candidates:
-        if j in taken or new[j].kind != block.kind:
-            continue
-        score = len(mine & words[j]) / max(1, len(mine | words[j]))
-        if score >= _SIMILARITY and score > best_score:
-            best, best_score = j, score
-    return best
-
-
-def _pair_in_order(regions: list[Region]) -> list[Region]:
-    """Split a region with as many old as new blocks into one-to-one pairs.
-
-    A rewritten section keeps its shape: diffing each block against its counterpart
-    keeps every token diff small (diff-match-patch's bisect is quadratic in the worst
-    case) and reports the rewrite block by block.
-    """
-    paired: list[Region] = []
-    for deleted, inserted in regions:
-        if len(deleted) == len(inserted) > 1:
-            paired += [([i], [j]) for i, j in zip(deleted, inserted, strict=True)]
-        else:
-            paired.append((deleted, inserted))
-    return paired
-
-
 Ordered = tuple[tuple[int, int], Fragment]  # ((block index in page, token), fragment)
 
 
@@ -453,7 +295,7 @@ class _Side:
         self.blocks = [self.page[k] for k in self.indices]
         for index, block in enumerate(self.blocks):
             if index:
-                self.tokens.append(_SEPARATOR)
+                self.tokens.append(SEPARATOR)
                 self.owner.append(-1)
             words = tokenize(block.text)
             self.spans.append((len(self.tokens), len(self.tokens) + len(words)))
@@ -530,7 +372,7 @@ def _single_change(a: str, b: str) -> list[tuple[int, str]] | None:
 
 
 def _display(tokens: list[str]) -> str:
-    return "".join("\n" if t == _SEPARATOR else t for t in tokens)
+    return "".join("\n" if t == SEPARATOR else t for t in tokens)
 
 
 def _fragments(side: _Side, start: int, end: int) -> Iterator[Ordered]:

@@ -20,18 +20,16 @@ row 'age | int' ('Face', 'Output')
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from cssselect import HTMLTranslator
 from lxml import etree
 
+from .css import css_selector
+from .document import CELL_SEPARATOR, Block, Document
 from .textnorm import clean, clean_verbatim
-
-CELL_SEPARATOR = " | "
 
 _SKIP = frozenset(
     [
@@ -107,70 +105,6 @@ _PARSER = etree.HTMLParser(remove_comments=False, remove_pis=True, no_network=Tr
 _UTF8_PARSER = etree.HTMLParser(
     remove_comments=False, remove_pis=True, no_network=True, encoding="utf-8"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Block:
-    """One unit of visible text.
-
-    kind: ``heading``, ``text``, ``item`` (list item), ``row`` (table row) or ``code``.
-    path: the heading texts this block sits under (a heading includes itself).
-    """
-
-    kind: str
-    text: str
-    path: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Document:
-    """The extracted text of one capture.
-
-    ``selected`` is False when a ``select`` rule matched nothing: the page changed shape
-    and the watch needs attention, which is not the same as "all text was removed".
-    """
-
-    title: str = ""
-    blocks: tuple[Block, ...] = ()
-    selected: bool = True
-
-    @property
-    def text(self) -> str:
-        return "\n".join(block.text for block in self.blocks)
-
-    def to_json(self) -> str:
-        payload = {
-            "title": self.title,
-            "selected": self.selected,
-            "blocks": [[b.kind, b.text, list(b.path)] for b in self.blocks],
-        }
-        return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-
-    @classmethod
-    def from_json(cls, data: str | bytes) -> Document:
-        payload = json.loads(data)
-        blocks = tuple(Block(kind, text, tuple(path)) for kind, text, path in payload["blocks"])
-        return cls(title=payload["title"], blocks=blocks, selected=payload["selected"])
-
-
-_CSS = HTMLTranslator()
-
-
-@lru_cache(maxsize=256)
-def css_selector(css: str) -> etree.XPath:
-    """A compiled CSS selector (HTML rules: case-insensitive tag names).
-
-    cssselect's own translator, not lxml.cssselect's: lxml's ``:contains()`` calls an
-    extension function that a kept selector loses after its first document (lxml 6.1:
-    "XPath function ... lower-case not found" on every later page). Here ``:contains()``
-    is plain XPath, and case-sensitive.
-
-    >>> from lxml import etree
-    >>> pick = css_selector("p:contains('维族')")
-    >>> [len(pick(etree.fromstring(f"<p>{i} 维族</p>", etree.HTMLParser()))) for i in range(3)]
-    [1, 1, 1]
-    """
-    return etree.XPath(_CSS.css_to_xpath(css))
 
 
 @lru_cache(maxsize=256)

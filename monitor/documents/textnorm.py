@@ -20,6 +20,11 @@ import opencc
 
 # Zero-width characters that pages sprinkle into text for line-breaking hints.
 _DROP_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+# Scripts written without spaces, one token per character in diffs: kana (with the
+# half-width katakana) and Han ideographs (with the compatibility and extension planes).
+KANA = "\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f"
+HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+HAN_KANA = KANA + HAN
 # A space between two CJK characters comes from line breaks in the HTML source;
 # browsers do not show it for Chinese/Japanese, so neither do we.
 _CJK = (

@@ -17,27 +17,17 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..config import defaults
+from ..model import FETCH_FAILURES, EventKind, Outcome, WatchStatus
 from .compare import Comparison
 from .flag import Flag
-
-# Outcomes of one check (stored on every capture row).
-OK, UNCHANGED, NOT_MODIFIED = "ok", "unchanged", "not_modified"
-GONE, BLOCKED, TRANSIENT, ERROR = "gone", "blocked", "transient", "error"
-SELECTOR_MISSING = "selector_missing"
-FAILURES = frozenset((TRANSIENT, ERROR))
-
-# Watch statuses.
-NEW, UP, UNREACHABLE = "new", "up", "unreachable"
-
-# Event kinds.
-CHANGED, RESTORED, MOVED = "changed", "restored", "moved"
 
 
 @dataclass(frozen=True)
 class WatchState:
     """What the next check is compared against. Persisted with every capture."""
 
-    status: str = NEW
+    status: WatchStatus = WatchStatus.NEW
     reference: int | None = None  # id of the last good capture: diffs are made against it
     reference_body: str | None = None  # its raw body SHA-256
     reference_text: str | None = None  # its extracted document SHA-256
@@ -61,6 +51,8 @@ class WatchState:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WatchState:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if "status" in known:
+            known["status"] = WatchStatus(known["status"])
         return cls(**known)
 
 
@@ -69,7 +61,7 @@ class Observation:
     """The facts of one check, after classification and (if needed) comparison."""
 
     capture: int
-    outcome: str
+    outcome: Outcome
     body_sha: str | None = None
     text_sha: str | None = None
     final_url: str | None = None
@@ -86,7 +78,7 @@ class Observation:
 class EventDraft:
     """An event before it is stored (the store gives it an id and a time)."""
 
-    kind: str
+    kind: EventKind
     from_capture: int | None
     to_capture: int
     removed: tuple[str, ...] = ()
@@ -97,9 +89,9 @@ class EventDraft:
 
 @dataclass(frozen=True)
 class Thresholds:
-    unreachable_after: int = 3
-    gone_after: int = 2
-    attention_after: int = 2  # blocked / selector_missing must be seen this many times
+    unreachable_after: int = defaults.UNREACHABLE_AFTER
+    gone_after: int = defaults.GONE_AFTER
+    attention_after: int = defaults.ATTENTION_AFTER  # blocked / selector_missing confirmations
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -110,18 +102,18 @@ def transition(
 ) -> tuple[WatchState, list[EventDraft]]:
     """Next state and events for one observation.
 
-    >>> s, events = transition(WatchState(), Observation(1, OK, "b1", "t1", "https://x/a"))
-    >>> s.status, s.reference, events
+    >>> s, events = transition(WatchState(), Observation(1, Outcome.OK, "b1", "t1", "https://x/a"))
+    >>> str(s.status), s.reference, events
     ('up', 1, [])
-    >>> s, events = transition(s, Observation(2, TRANSIENT))
+    >>> s, events = transition(s, Observation(2, Outcome.TRANSIENT))
     >>> s.failures, events
     (1, [])
     """
-    if seen.outcome in FAILURES:
+    if seen.outcome in FETCH_FAILURES:
         return _failure(state, seen, limits)
-    if seen.outcome == GONE:
+    if seen.outcome == Outcome.GONE:
         return _gone(state, seen, limits)
-    if seen.outcome in (BLOCKED, SELECTOR_MISSING):
+    if seen.outcome in (Outcome.BLOCKED, Outcome.SELECTOR_MISSING):
         return _needs_attention(state, seen, limits)
     return _good(state, seen)
 
@@ -132,16 +124,19 @@ def _failure(
     failures = state.failures + 1
     problem = state.last_problem if state.failures else seen.capture
     events = []
-    if failures >= limits.unreachable_after and state.status not in (UNREACHABLE, GONE):
+    if failures >= limits.unreachable_after and state.status not in (
+        WatchStatus.UNREACHABLE,
+        WatchStatus.GONE,
+    ):
         events.append(
             EventDraft(
-                UNREACHABLE,
+                EventKind.UNREACHABLE,
                 state.reference,
                 seen.capture,
                 detail={"failures": failures, "since_capture": problem},
             )
         )
-        state = replace(state, status=UNREACHABLE)
+        state = replace(state, status=WatchStatus.UNREACHABLE)
     return replace(
         state, failures=failures, gone_streak=0, attention_streak=0, last_problem=problem
     ), events
@@ -153,16 +148,16 @@ def _gone(
     streak = state.gone_streak + 1
     problem = state.last_problem if state.gone_streak else seen.capture
     events = []
-    if streak >= limits.gone_after and state.status != GONE:
+    if streak >= limits.gone_after and state.status != WatchStatus.GONE:
         events.append(
             EventDraft(
-                GONE,
+                EventKind.GONE,
                 state.reference,
                 seen.capture,
                 detail={"confirmations": streak, "since_capture": problem},
             )
         )
-        state = replace(state, status=GONE)
+        state = replace(state, status=WatchStatus.GONE)
     return replace(
         state, gone_streak=streak, failures=0, attention_streak=0, last_problem=problem
     ), events
@@ -180,13 +175,13 @@ def _needs_attention(
     if streak >= limits.attention_after and state.status != seen.outcome:
         events.append(
             EventDraft(
-                seen.outcome,
+                EventKind(seen.outcome),
                 state.reference,
                 seen.capture,
                 detail={**seen.detail, "confirmations": streak, "since_capture": problem},
             )
         )
-        state = replace(state, status=seen.outcome)
+        state = replace(state, status=WatchStatus(seen.outcome))
     return replace(
         state,
         attention=seen.outcome,
@@ -199,15 +194,17 @@ def _needs_attention(
 
 def _good(state: WatchState, seen: Observation) -> tuple[WatchState, list[EventDraft]]:
     events: list[EventDraft] = []
-    if state.status not in (NEW, UP):
+    if state.status not in (WatchStatus.NEW, WatchStatus.UP):
         events.append(
-            EventDraft(RESTORED, state.last_problem, seen.capture, detail={"after": state.status})
+            EventDraft(
+                EventKind.RESTORED, state.last_problem, seen.capture, detail={"after": state.status}
+            )
         )
-    if seen.outcome == NOT_MODIFIED or seen.outcome == UNCHANGED:
-        not_modified = state.not_modified_streak + 1 if seen.outcome == NOT_MODIFIED else 0
+    if seen.outcome == Outcome.NOT_MODIFIED or seen.outcome == Outcome.UNCHANGED:
+        not_modified = state.not_modified_streak + 1 if seen.outcome == Outcome.NOT_MODIFIED else 0
         return replace(
             state,
-            status=UP,
+            status=WatchStatus.UP,
             failures=0,
             gone_streak=0,
             attention_streak=0,
@@ -218,7 +215,7 @@ def _good(state: WatchState, seen: Observation) -> tuple[WatchState, list[EventD
     if state.reference is not None and final_url and _moved(state.reference_url, final_url):
         events.append(
             EventDraft(
-                MOVED,
+                EventKind.MOVED,
                 state.reference,
                 seen.capture,
                 detail={"from_url": state.reference_url, "to_url": final_url},
@@ -228,7 +225,7 @@ def _good(state: WatchState, seen: Observation) -> tuple[WatchState, list[EventD
     if state.reference is not None and comparison is not None and comparison.changed:
         events.append(
             EventDraft(
-                CHANGED,
+                EventKind.CHANGED,
                 state.reference,
                 seen.capture,
                 removed=tuple(f.text for f in comparison.removed),
@@ -238,7 +235,7 @@ def _good(state: WatchState, seen: Observation) -> tuple[WatchState, list[EventD
             )
         )
     return WatchState(
-        status=UP,
+        status=WatchStatus.UP,
         reference=seen.capture,
         reference_body=seen.body_sha,
         reference_text=seen.text_sha,

@@ -1,0 +1,1 @@
+"""Analysis: pure functions from before/after data (compare, flag, events). No I/O."""

@@ -1,0 +1,5 @@
+"""The command line: parsing and printing only; the work happens in the layers below."""
+
+from .main import cli, main
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,110 @@
+"""Command line (docs/cli.md is the contract; researchers script against it: keep it stable).
+
+Exit status: 0 success; 1 an internal error; 2 bad usage or an invalid watchlist (the
+message names the file, the entry and the field); 3 evidence failed verification.
+Fetch failures are recorded as events, not exit codes.
+
+Commands are loaded lazily from :data:`COMMANDS`: ``monitor --help`` or
+``monitor changes`` import only what they use, not the fetcher, the parser and the
+pipeline (issue: start-up cost on small lists).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+import click
+
+from .. import __version__
+from ..errors import MonitorError
+from ..store.base import DEFAULT_DATA_DIR
+from .common import Context
+
+# name -> (module under monitor.cli, attribute, one-line help shown by `monitor --help`)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "check": ("checking", "check", "Check the named watches (default: all) once, now."),
+    "run": ("checking", "run", "Check every watch on its schedule until stopped."),
+    "changes": ("reading", "changes", "List change events, oldest first."),
+    "diff": ("reading", "diff", "Show one change: removed and added wording in context."),
+    "history": ("reading", "history", "The captures of one watch, oldest first."),
+    "show": ("reading", "show", "The text of a watch as it stood at a time."),
+    "verify": ("verifying", "verify", "Check the store and its evidence."),
+    "watchlist": ("watchlist", "watchlist_group", "Validate a watchlist, or tune a watch."),
+    "demo": ("demo", "demo", "Offline end-to-end demonstration of the 2020 Cloud Shield case."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose commands are imported only when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS, key=list(COMMANDS).index)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute, _ = COMMANDS[name]
+        command = getattr(importlib.import_module(f"{__package__}.{module}"), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # The table's one-liners: listing the commands imports none of them.
+        rows = [(name, help_) for name, (_, _, help_) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--data-dir",
+    envvar="MONITOR_DATA_DIR",
+    default=DEFAULT_DATA_DIR,
+    show_default=True,
+    help="Where captures and changes are kept (or set MONITOR_DATA_DIR).",
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(__version__, prog_name="monitor")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: str, verbose: int) -> None:
+    """Watch public vendor documentation and report exactly which wording changed.
+
+    \b
+    Examples:
+      monitor demo
+      monitor check --watchlist watchlists/face-and-moderation.yaml
+      monitor changes --flagged --format json
+    """
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = Context(data_dir)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: typed errors become messages and exit codes, never tracebacks."""
+    try:
+        cli.main(args=argv, prog_name="monitor", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except MonitorError as error:
+        click.echo(f"monitor: {error}", err=True)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as error:
+        logging.getLogger("monitor").debug("internal error", exc_info=True)
+        click.echo(
+            f"monitor: internal error: {type(error).__name__}: {error} "
+            "(run with -vv for a traceback and please report it)",
+            err=True,
+        )
+        sys.exit(1)

@@ -1,0 +1,56 @@
+"""``monitor watchlist validate|test``: check a watchlist, tune a watch."""
+
+from __future__ import annotations
+
+import click
+
+from ..config.watchlist import load_watchlist
+
+
+@click.group("watchlist")
+def watchlist_group() -> None:
+    """Validate a watchlist, or tune a watch before trusting it."""
+
+
+@watchlist_group.command("validate")
+@click.argument("path", type=click.Path(dir_okay=False))
+def watchlist_validate(path: str) -> None:
+    """Check a watchlist file without fetching anything.
+
+    \b
+    Example:
+      monitor watchlist validate watchlists/face-and-moderation.yaml
+    """
+    watchlist = load_watchlist(path)
+    for watch in watchlist.watches:
+        click.echo(f"{watch.name:<40} {watch.schedule:<22} {watch.url}")
+    click.echo(f"{path}: {len(watchlist.watches)} watch(es), valid")
+
+
+@watchlist_group.command("test")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.argument("name")
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Seconds between the two fetches.",
+)
+def watchlist_test(path: str, name: str, wait: float) -> None:
+    """Fetch a watch twice; show its noise, suggested ignore rules and what select keeps.
+
+    \b
+    Example:
+      monitor watchlist test watchlists/face-and-moderation.yaml aliyun-cloud-shield-face-api
+    """
+    import asyncio
+
+    from ..fetch.http import FetchPolicy
+    from ..tune import show_tuning
+
+    watchlist = load_watchlist(path)
+    (watch,) = watchlist.select([name])
+    policy = FetchPolicy.from_settings(watchlist.settings, host_delay=0.0)
+    for line in asyncio.run(show_tuning(watch, policy, wait)):
+        click.echo(line)

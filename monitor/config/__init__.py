@@ -1,0 +1,1 @@
+"""Configuration: watchlists, settings and their defaults (the one place they live)."""

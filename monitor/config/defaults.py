@@ -1,0 +1,31 @@
+"""Every default setting, in one place (the README's settings list is tested against it).
+
+No imports: the fetcher, the event state machine and the watchlist models all read
+their defaults from here, whatever their place in the layout.
+"""
+
+from __future__ import annotations
+
+EVERY_SECONDS = 21600.0  # 6h between checks of a watch
+MAX_CONNECTIONS = 8  # connections open at once, for the whole run
+PER_HOST = 2  # connections open at once to one host
+HOST_DELAY = 0.5  # seconds between request starts to one host
+RETRIES = 2  # extra attempts within one check, for transient failures
+TIMEOUT = 30.0  # seconds to connect and between bytes read
+MAX_BODY_MB = 20.0  # decoded body cap
+UNREACHABLE_AFTER = 3  # failed checks in a row before an `unreachable` event
+GONE_AFTER = 2  # confirmations of a 404/410 before a `gone` event
+ATTENTION_AFTER = 2  # confirmations of a bot wall or a missing selector
+
+# The settings a watchlist's `settings:` block may set, with their defaults, in the
+# order the README lists them.
+SETTINGS = {
+    "max_connections": MAX_CONNECTIONS,
+    "per_host": PER_HOST,
+    "host_delay": HOST_DELAY,
+    "retries": RETRIES,
+    "timeout": TIMEOUT,
+    "max_body_mb": MAX_BODY_MB,
+    "unreachable_after": UNREACHABLE_AFTER,
+    "gone_after": GONE_AFTER,
+}

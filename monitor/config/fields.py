@@ -1,0 +1,251 @@
+"""Field checks of watchlist values; each raises ValueError with the message the user sees."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from apscheduler.triggers.cron import CronTrigger
+from cssselect import SelectorError
+from lxml import etree
+from pydantic import AfterValidator, BeforeValidator
+
+from ..documents.css import css_selector
+
+MIN_INTERVAL_SECONDS = 60.0  # no page needs checking more than once a minute
+MAX_NAME_LENGTH = 100
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_INTERVAL = re.compile(r"(?:\d+\s*[smhd]\s*)+")
+_INTERVAL_PART = re.compile(r"(\d+)\s*([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
+
+
+def parse_interval(text: str | int | float) -> float:
+    """Seconds in an interval: a number with a unit s, m, h or d, combined freely.
+
+    A bare number is seconds.
+
+    >>> parse_interval("6h"), parse_interval("1h30m"), parse_interval("2d"), parse_interval(90)
+    (21600.0, 5400.0, 172800.0, 90.0)
+    >>> parse_interval("6x")
+    Traceback (most recent call last):
+    ...
+    ValueError: bad interval '6x': use a number followed by s, m, h or d, like 6h or 1h30m
+    """
+    if isinstance(text, bool) or not isinstance(text, str | int | float):
+        raise ValueError(
+            f"bad interval {text!r}: use a number followed by s, m, h or d, like 6h or 1h30m"
+        )
+    if isinstance(text, int | float):
+        return _seconds(text, text)
+    spec = text.strip().lower()
+    if spec.isdigit():
+        return float(spec)
+    if not _INTERVAL.fullmatch(spec):
+        hint = " (whole numbers only, like 1h30m for 1.5h)" if "." in spec else ""
+        raise ValueError(
+            f"bad interval {text!r}: use a number followed by s, m, h or d, like 6h or 1h30m{hint}"
+        )
+    return float(sum(int(n) * _UNIT_SECONDS[u] for n, u in _INTERVAL_PART.findall(spec)))
+
+
+def _seconds(value: int | float, shown: object) -> float:
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"bad interval {shown!r}: use a positive number of seconds, or like 6h")
+    return float(value)
+
+
+def format_interval(seconds: float) -> str:
+    """The shortest spelling of an interval that parse_interval reads back.
+
+    >>> format_interval(21600), format_interval(5400), format_interval(90.5)
+    ('6h', '1h30m', '90.5s')
+    """
+    if seconds != int(seconds) or seconds <= 0:
+        return f"{seconds:g}s"
+    rest, parts = int(seconds), []
+    for unit in "dhms":
+        count, rest = divmod(rest, _UNIT_SECONDS[unit])
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------------------
+# Field checks (each raises ValueError with the message the user sees)
+
+
+def _check_name(name: str) -> str:
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"name is {len(name)} characters long; the maximum is {MAX_NAME_LENGTH}")
+    if not _NAME.fullmatch(name):
+        raise ValueError(
+            f"bad name {name!r}: use lowercase letters, digits, '.', '_' and '-', "
+            "starting with a letter or digit, like aliyun-face-api"
+        )
+    return name
+
+
+def _check_url(url: str) -> str:
+    if not url.strip():
+        raise ValueError("empty url; write the page address, like https://example.com/docs/page")
+    if any(c.isspace() for c in url):
+        raise ValueError(f"url {url!r} contains spaces; percent-encode them (%20)")
+    parts = urlsplit(url)
+    if not parts.scheme:
+        raise ValueError(f"url {url!r} has no scheme; start it with https:// or http://")
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(
+            f"unsupported URL scheme {parts.scheme!r} in {url!r}; "
+            "only http:// and https:// pages can be watched"
+        )
+    if not parts.hostname:
+        raise ValueError(
+            f"url {url!r} has no host; write the full address, like https://example.com/page"
+        )
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise ValueError(f"url {url!r} has a bad port number") from None
+    return url
+
+
+def _check_interval(value: object) -> float | None:
+    if value is None:
+        return None
+    seconds = parse_interval(value)  # type: ignore[arg-type]
+    if seconds < MIN_INTERVAL_SECONDS:
+        raise ValueError(
+            f"interval {value!r} is below the minimum of {MIN_INTERVAL_SECONDS:g}s (1m); "
+            "use 1m or more"
+        )
+    return seconds
+
+
+def _check_cron(expr: str | None) -> str | None:
+    if expr is None:
+        return None
+    try:
+        CronTrigger.from_crontab(expr, timezone="UTC")
+    except (ValueError, TypeError, LookupError) as error:
+        raise ValueError(
+            f"bad cron expression {expr!r}: {error}; use five fields "
+            "(minute hour day-of-month month day-of-week), like '0 */6 * * *'"
+        ) from None
+    return expr
+
+
+def _check_css(selector: str) -> str:
+    if not selector.strip():
+        raise ValueError("empty CSS selector; remove it or write one, like 'main, article'")
+    try:
+        css_selector(selector)  # what extraction will run
+    except (SelectorError, etree.XPathError) as error:
+        raise ValueError(f"bad CSS selector {selector!r}: {error}") from None
+    return selector.strip()
+
+
+def _check_select(selector: str | None) -> str | None:
+    return None if selector is None else _check_css(selector)
+
+
+def _check_regex(pattern: str) -> str:
+    if not pattern:
+        raise ValueError("empty ignore pattern; remove it or write a regular expression")
+    try:
+        re.compile(pattern, re.MULTILINE)
+    except re.error as error:
+        raise ValueError(f"bad regular expression {pattern!r}: {error}") from None
+    try:
+        re.compile(f"(?:{pattern})")  # extraction joins the patterns into one alternation
+    except re.error as error:
+        raise ValueError(
+            f"regular expression {pattern!r} cannot be combined with others: {error}; "
+            "use a scoped flag like (?i:...) instead of (?i)"
+        ) from None
+    return pattern
+
+
+def _check_term(term: str) -> str:
+    if not term.strip():
+        raise ValueError("empty term; remove it or write the word to watch for")
+    return term.strip()
+
+
+def _check_tag(tag: str) -> str:
+    if not tag.strip():
+        raise ValueError("empty tag; remove it")
+    return tag.strip()
+
+
+def _check_text(text: str | None) -> str | None:
+    if text is not None and not text.strip():
+        raise ValueError("empty value; remove the key or write a value")
+    return text
+
+
+def _check_header_name(name: str) -> str:
+    if not _HEADER_NAME.fullmatch(name):
+        raise ValueError(
+            f"bad header name {name!r}: use letters, digits and '-', like Accept-Language"
+        )
+    return name
+
+
+def _check_header_value(value: str) -> str:
+    if any(c in value for c in "\r\n\0"):
+        raise ValueError("header value contains a line break; write it on one line")
+    return value
+
+
+def _check_contact(contact: str | None) -> str | None:
+    if contact is None:
+        return None
+    contact = contact.strip()
+    is_email = re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", contact) is not None
+    is_url = contact.startswith(("http://", "https://")) and not any(c.isspace() for c in contact)
+    if not (is_email or is_url):
+        raise ValueError(
+            f"bad contact {contact!r}: use an email address or a URL, "
+            "like ops@example.org or https://example.org/monitor"
+        )
+    return contact
+
+
+def _none_to_list(value: object) -> object:
+    return [] if value is None else value
+
+
+def _one_or_list(value: object) -> object:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else value
+
+
+def _none_to_dict(value: object) -> object:
+    return {} if value is None else value
+
+
+# ---------------------------------------------------------------------------
+# Schema (pydantic, strict: YAML already gives real types, so no silent coercion)
+
+Terms = Annotated[list[Annotated[str, AfterValidator(_check_term)]], BeforeValidator(_none_to_list)]
+Tags = Annotated[list[Annotated[str, AfterValidator(_check_tag)]], BeforeValidator(_none_to_list)]
+Selectors = Annotated[
+    list[Annotated[str, AfterValidator(_check_css)]], BeforeValidator(_one_or_list)
+]
+Patterns = Annotated[
+    list[Annotated[str, AfterValidator(_check_regex)]], BeforeValidator(_one_or_list)
+]
+Headers = Annotated[
+    dict[
+        Annotated[str, AfterValidator(_check_header_name)],
+        Annotated[str, AfterValidator(_check_header_value)],
+    ],
+    BeforeValidator(_none_to_dict),
+]
+Text = Annotated[str | None, AfterValidator(_check_text)]

@@ -1,0 +1,230 @@
+"""Watchlists: which pages to watch, how often, and what to look for (YAML, validated).
+
+A watchlist names pages (``watches``), shared settings for them (``defaults``) and
+optional crawl ``settings``. Every mistake is reported as one :class:`WatchlistError`
+naming the file, the line, the watch and the field, with what to do about it: a
+watchlist is edited by hand, and a silently ignored typo would mean a page that is
+never watched.
+
+>>> wl = loads_watchlist('''
+... defaults:
+...   every: 6h
+...   terms: [维族, Uyghur]
+... watches:
+...   - name: aliyun-face
+...     url: https://help.aliyun.com/document_detail/70429.html
+...     terms: [是否是维族, Uyghur]
+... ''')
+>>> w = wl.watches[0]
+>>> w.terms, w.every_seconds, w.cron
+(('维族', 'Uyghur', '是否是维族'), 21600.0, None)
+
+The pieces: ``source.py`` reads the file and locates errors, ``schema.py`` declares
+the keys, ``fields.py`` checks values; this module merges defaults into watches.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ..errors import WatchlistError
+from . import defaults
+from .fields import format_interval
+from .schema import _File, _Rules, _WatchEntry
+from .settings import Settings
+from .source import Loc, _first_error, _line_of, _Located, _parse_yaml, _read_text
+
+DEFAULT_EVERY_SECONDS = defaults.EVERY_SECONDS
+
+# ---------------------------------------------------------------------------
+# Public data
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """One watched page, with the defaults already merged in.
+
+    ``every_seconds`` is None when ``cron`` schedules the watch. ``headers`` are
+    (name, value) pairs in file order.
+    """
+
+    name: str
+    url: str
+    vendor: str | None = None
+    tags: tuple[str, ...] = ()
+    select: str | None = None
+    exclude: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()
+    every_seconds: float | None = DEFAULT_EVERY_SECONDS
+    cron: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    notes: str | None = None
+
+    @property
+    def schedule(self) -> str:
+        """The schedule in words, for listings.
+
+        >>> Watch("a", "https://x", every_seconds=5400).schedule
+        'every 1h30m'
+        >>> Watch("a", "https://x", every_seconds=None, cron="0 */6 * * *").schedule
+        "cron '0 */6 * * *'"
+        """
+        if self.cron is not None:
+            return f"cron {self.cron!r}"
+        return f"every {format_interval(self.every_seconds or DEFAULT_EVERY_SECONDS)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Watchlist:
+    """A loaded, valid watchlist."""
+
+    path: str
+    watches: tuple[Watch, ...]
+    settings: Settings
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(w.name for w in self.watches)
+
+    def select(self, names: Sequence[str]) -> tuple[Watch, ...]:
+        """The watches with these names, in watchlist order; all of them when names is empty.
+
+        >>> wl = loads_watchlist("watches: [{name: a, url: 'https://a'}, {name: b, url: 'https://b'}]")
+        >>> [w.name for w in wl.select(["b"])], len(wl.select([]))
+        (['b'], 2)
+        """
+        if not names:
+            return self.watches
+        unknown = [n for n in dict.fromkeys(names) if n not in self.names]
+        if unknown:
+            raise WatchlistError(self.path, _unknown_names_reason(unknown, self.names))
+        wanted = set(names)
+        return tuple(w for w in self.watches if w.name in wanted)
+
+
+def _unknown_names_reason(unknown: list[str], known: Sequence[str]) -> str:
+    what = "no watch named " + ", ".join(repr(n) for n in unknown)
+    hints = [m for n in unknown for m in difflib.get_close_matches(n, known, n=1)]
+    hint = f" (did you mean {', '.join(repr(h) for h in hints)}?)" if hints else ""
+    return f"{what}{hint}; known watches: {', '.join(known) or '(none)'}"
+
+
+# ---------------------------------------------------------------------------
+# Intervals and patterns
+
+
+# ---------------------------------------------------------------------------
+# Loading
+
+
+def load_watchlist(path: str | os.PathLike[str]) -> Watchlist:
+    """Read and validate a watchlist file; raises WatchlistError on any problem."""
+    name = os.fspath(path)
+    return loads_watchlist(_read_text(name), name)
+
+
+def loads_watchlist(text: str, path: str = "<string>") -> Watchlist:
+    """Validate watchlist text; ``path`` is only used in error messages and the result."""
+    root, data = _parse_yaml(text, path)
+    if not isinstance(root, yaml.MappingNode) or not isinstance(data, dict):
+        raise WatchlistError(
+            path,
+            "the top level must be a mapping with a 'watches' list "
+            "(and optional 'defaults' and 'settings')",
+            line=root.start_mark.line + 1,
+        )
+    try:
+        parsed = _File.model_validate(data)
+    except ValidationError as error:
+        raise _first_error(error, root, data, path) from None
+    located = _Located(root, data, path)
+    _check_every_and_cron(parsed, located)
+    _check_unique_names(parsed, located)
+    watches = tuple(_merge(parsed.defaults, entry) for entry in parsed.watches)
+    return Watchlist(path=path, watches=watches, settings=Settings(**parsed.settings.model_dump()))
+
+
+def _rule_sections(parsed: _File) -> Iterator[tuple[Loc, _Rules]]:
+    yield ("defaults",), parsed.defaults
+    for index, entry in enumerate(parsed.watches):
+        yield ("watches", index), entry
+
+
+def _check_every_and_cron(parsed: _File, located: _Located) -> None:
+    for loc, rules in _rule_sections(parsed):
+        if rules.every is not None and rules.cron is not None:
+            every_line = _line_of(located.root, (*loc, "every"))
+            cron_line = _line_of(located.root, (*loc, "cron"))
+            later = "cron" if cron_line >= every_line else "every"
+            raise located.error(
+                (*loc, later), "both every and cron are set; use either every or cron, not both"
+            )
+
+
+def _check_unique_names(parsed: _File, located: _Located) -> None:
+    first: dict[str, int] = {}
+    for index, entry in enumerate(parsed.watches):
+        line = _line_of(located.root, ("watches", index, "name"))
+        if entry.name in first:
+            raise located.error(
+                ("watches", index, "name"),
+                f"duplicate name {entry.name!r} (first used on line {first[entry.name]}); "
+                "every watch needs its own name",
+            )
+        first[entry.name] = line
+
+
+# ---------------------------------------------------------------------------
+# Merging defaults into a watch
+
+
+def _merge(defaults: _Rules, entry: _WatchEntry) -> Watch:
+    every, cron = _schedule(defaults, entry)
+    return Watch(
+        name=entry.name,
+        url=entry.url,
+        vendor=_scalar(defaults, entry, "vendor"),
+        tags=_union(defaults.tags, entry.tags),
+        select=_scalar(defaults, entry, "select"),
+        exclude=_union(defaults.exclude, entry.exclude),
+        ignore=_union(defaults.ignore, entry.ignore),
+        terms=_union(defaults.terms, entry.terms),
+        every_seconds=every,
+        cron=cron,
+        headers=_merge_headers(defaults.headers, entry.headers),
+        notes=_scalar(defaults, entry, "notes"),
+    )
+
+
+def _schedule(defaults: _Rules, entry: _WatchEntry) -> tuple[float | None, str | None]:
+    # A watch's own every or cron wins over either from the defaults.
+    for rules in (entry, defaults):
+        if rules.cron is not None:
+            return None, rules.cron
+        if rules.every is not None:
+            return float(rules.every), None
+    return DEFAULT_EVERY_SECONDS, None
+
+
+def _scalar(defaults: _Rules, entry: _WatchEntry, key: str) -> Any:
+    # A key the watch sets, even to null, replaces the default.
+    return getattr(entry if key in entry.model_fields_set else defaults, key)
+
+
+def _union(first: Sequence[str], second: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys([*first, *second]))
+
+
+def _merge_headers(defaults: dict[str, str], own: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    merged = {name.lower(): (name, value) for name, value in defaults.items()}
+    for name, value in own.items():
+        merged[name.lower()] = (name, value)  # header names are case-insensitive
+    return tuple(merged.values())

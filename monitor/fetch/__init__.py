@@ -1,0 +1,24 @@
+"""Fetching: a URL in, a :class:`~monitor.model.Capture` out (never an exception).
+
+``http.py`` is the HTTP fetcher; other fetchers (a headless browser) implement the same
+protocol and are chosen per watch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from ..model import Capture
+
+
+class Fetcher(Protocol):
+    """What a check needs from a fetcher."""
+
+    async def fetch(
+        self,
+        url: str,
+        headers: Mapping[str, str] | Sequence[tuple[str, str]] = (),
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> Capture: ...

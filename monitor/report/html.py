@@ -1,0 +1,98 @@
+"""The self-contained HTML report of one change.
+
+Everything that comes from a monitored page is untrusted. The report is rendered by
+Jinja2 with autoescaping on, inline CSS only, no scripts and a Content-Security-Policy
+that forbids them, so a page containing ``<script>``, ``onerror=``, ``javascript:``
+links or ``</style>`` tricks shows as text and runs nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from ..analysis.compare import DELETE, INSERT
+from ..analysis.flag import find_terms
+from ..documents.textnorm import HAN_KANA, KANA
+from .text import location
+from .view import ChangeView
+
+_HAN_OR_KANA = re.compile(f"[{HAN_KANA}]")
+_KANA = re.compile(f"[{KANA}]")
+
+
+def _language(view: ChangeView) -> str:
+    sample = json.dumps(view.detail, ensure_ascii=False)[:20000]
+    if _KANA.search(sample):
+        return "ja"
+    return "zh" if _HAN_OR_KANA.search(sample) else "en"
+
+
+def _marked(text: str, terms: Sequence[str]) -> list[dict[str, Any]]:
+    """Split text into pieces, marking watched terms (rendered escaped by Jinja)."""
+    pieces, position = [], 0
+    for start, end in find_terms(text, terms) if terms else []:
+        if start > position:
+            pieces.append({"text": text[position:start], "mark": False})
+        pieces.append({"text": text[start:end], "mark": True})
+        position = end
+    if position < len(text):
+        pieces.append({"text": text[position:], "mark": False})
+    return pieces
+
+
+def _hunk_views(view: ChangeView) -> list[dict[str, Any]]:
+    hunks = []
+    for hunk in view.detail.get("hunks", []):
+        segments = [
+            {"op": op, "pieces": _marked(text, view.terms)} for op, text in hunk["segments"]
+        ]
+        hunks.append(
+            {
+                "path": " > ".join(hunk["path"]) or "(top of page)",
+                "segments": segments,
+                "old": [s for s in segments if s["op"] != INSERT],
+                "new": [s for s in segments if s["op"] != DELETE],
+            }
+        )
+    return hunks
+
+
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("monitor.report", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def change_html(view: ChangeView) -> str:
+    """Self-contained HTML report of one change (inline CSS, no scripts)."""
+    template = _environment().get_template("change.html")
+    fragments = {
+        label: [
+            {**f, "where": location(f), "pieces": _marked(f["text"], view.terms)}
+            for f in view.detail.get(label, [])
+        ]
+        for label in ("removed", "added")
+    }
+    return template.render(
+        event=view.event,
+        watch=view.watch,
+        lang=_language(view),
+        old=view.old,
+        new=view.new,
+        old_blob=view.old_blob,
+        new_blob=view.new_blob,
+        fragments=fragments,
+        moved=view.detail.get("moved", []),
+        hunks=_hunk_views(view),
+        detail=view.detail,
+        DELETE=DELETE,
+        INSERT=INSERT,
+    )

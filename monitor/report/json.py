@@ -1,0 +1,55 @@
+"""The JSON contract of change events (docs/cli.md; DESIGN.md section 4): made here only.
+
+Fields are added, never renamed or removed: researchers script against them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..model import parse_time
+from ..store.base import Row
+
+# Every field of a change event in `changes --format json`, in output order.
+CHANGE_FIELDS = (
+    "id",
+    "watch",
+    "url",
+    "detected_at",
+    "kind",
+    "removed",
+    "added",
+    "flags",
+    "from_snapshot",
+    "to_snapshot",
+    "from_capture",
+    "to_capture",
+)
+
+
+def contract_time(stored: str) -> str:
+    """Stored UTC time -> the contract's ISO-8601 form (seconds, Z).
+
+    >>> contract_time("2020-12-17T08:00:00.123456Z")
+    '2020-12-17T08:00:00Z'
+    """
+    return parse_time(stored).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def change_to_json(row: Row) -> dict[str, Any]:
+    """A change event in the form outside tools rely on (DESIGN.md section 4)."""
+    return {
+        "id": row["id"],
+        "watch": row["watch"],
+        "url": row["url"],
+        "detected_at": contract_time(row["detected_at"]),
+        "kind": row["kind"],
+        "removed": json.loads(row["removed"]),
+        "added": json.loads(row["added"]),
+        "flags": json.loads(row["flags"]),
+        "from_snapshot": row["from_snapshot"],
+        "to_snapshot": row["to_snapshot"],
+        "from_capture": row["from_capture"],
+        "to_capture": row["to_capture"],
+    }

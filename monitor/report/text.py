@@ -1,0 +1,105 @@
+"""Terminal views of change events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..store.base import Row
+from .json import change_to_json
+from .view import ChangeView
+
+
+def changes_text(rows: Sequence[Row]) -> str:
+    """One line per change event for the terminal."""
+    if not rows:
+        return "no change events"
+    lines = []
+    for row in rows:
+        event = change_to_json(row)
+        summary = _summary(event)
+        lines.append(
+            f"#{event['id']:<5} {event['detected_at']}  {event['kind']:<16} "
+            f"{event['watch']}  {summary}"
+        )
+    return "\n".join(lines)
+
+
+def _summary(event: dict[str, Any]) -> str:
+    parts = []
+    if event["removed"]:
+        parts.append(f"-{len(event['removed'])}")
+    if event["added"]:
+        parts.append(f"+{len(event['added'])}")
+    for flag in event["flags"]:
+        arrow = "removed" if flag["direction"] == "removed" else "added"
+        parts.append(f"FLAG {flag['term']} {arrow} ({flag['before']}->{flag['after']})")
+    return " ".join(parts)
+
+
+def location(fragment: dict[str, Any]) -> str:
+    """Where a fragment sat, e.g. ``row in table under 人脸属性 > 返回参数``.
+
+    >>> location({"path": ["人脸属性", "返回参数"], "kind": "row"})
+    'table row under 人脸属性 > 返回参数'
+    """
+    path = " > ".join(fragment.get("path") or []) or "(top of page)"
+    kind = {
+        "row": "table row",
+        "item": "list item",
+        "code": "code block",
+        "heading": "heading",
+    }.get(fragment.get("kind", ""), "text")
+    return f"{kind} under {path}"
+
+
+def change_text(view: ChangeView) -> str:
+    """Terminal view of one change."""
+    event = view.event
+    lines = [
+        f"change #{event['id']}  {event['kind']}  {event['watch']}",
+        f"url:      {event['url']}",
+        f"detected: {event['detected_at']}",
+        f"from:     capture {event['from_capture']}  sha256 {event['from_snapshot']}",
+        f"to:       capture {event['to_capture']}  sha256 {event['to_snapshot']}",
+    ]
+    for flag in event["flags"]:
+        lines.append(
+            f"FLAG:     {flag['term']!r} {flag['direction']} ({flag['before']} -> {flag['after']})"
+        )
+    for label, sign in (("removed", "-"), ("added", "+")):
+        for fragment in view.detail.get(label, []):
+            lines.append("")
+            lines.append(f"{sign} {fragment['text']}")
+            lines.append(
+                f"    {label} from {location(fragment)}"
+                if sign == "-"
+                else f"    added in {location(fragment)}"
+            )
+            lines.append(
+                f"    in context: …{fragment['before']}[{sign}{fragment['text']}]"
+                f"{fragment['after']}…"
+            )
+    for move in view.detail.get("moved", []):
+        where = " > ".join(move["from_path"]) or "(top)"
+        to = " > ".join(move["to_path"]) or "(top)"
+        lines.append(f"\n~ moved unchanged: {move['text'][:80]}  ({where} -> {to})")
+    for key in (
+        "from_url",
+        "to_url",
+        "failures",
+        "after",
+        "confirmations",
+        "title",
+        "chars",
+        "reference_chars",
+    ):
+        if key in view.detail:
+            lines.append(f"{key}: {view.detail[key]}")
+    for key in ("remaining_text", "page_text"):
+        if view.detail.get(key):
+            lines.append(f"\nwhat the page shows now ({key.replace('_', ' ')}):")
+            lines.append(view.detail[key])
+    if view.detail.get("fallback"):
+        lines.append("\nnote: the diff hit its time limit; some regions are reported whole.")
+    return "\n".join(lines)

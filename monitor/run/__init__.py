@@ -1,0 +1,1 @@
+"""Running many checks: once (`check`), on a schedule (`run`), across local processes."""

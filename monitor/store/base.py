@@ -1,0 +1,83 @@
+"""The evidence store's interface: what checks, reports and commands need from a store.
+
+:class:`~monitor.store.sqlite.SQLiteStore` (SQLite + blob directory) is the embedded
+default; other back ends implement the same protocol, and nothing above this
+interface changes. The rules every implementation keeps:
+
+- captures and changes are append-only (the database refuses updates and deletes);
+- a blob is named by the SHA-256 of its bytes, written once, never replaced;
+- a check (its capture row, its events and the watch's new state) is written in one
+  transaction, opened with :meth:`EvidenceStore.recording`, after its blobs exist. The
+  store persists; the pure state machine (``analysis/events.py``) decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from ..analysis.events import EventDraft, WatchState
+from ..model import Outcome
+
+DEFAULT_DATA_DIR = "monitor-data"
+
+Row = Mapping[str, Any]  # a capture or change record as read back
+
+
+@dataclass(frozen=True)
+class CaptureRecord:
+    """A capture row as a check writes it."""
+
+    watch: str
+    url: str
+    fetched_at: datetime
+    outcome: Outcome
+    status: int | None = None
+    final_url: str | None = None
+    headers: Sequence[tuple[str, str]] = ()
+    redirects: Sequence[tuple[int, str]] = ()
+    body_sha256: str | None = None
+    body_size: int | None = None
+    text_sha256: str | None = None
+    encoding: str | None = None
+    elapsed_ms: int | None = None
+    attempts: int = 1
+    error_class: str | None = None
+    error: str | None = None
+
+
+class CheckWriter(Protocol):
+    """One open recording transaction (see :meth:`EvidenceStore.recording`)."""
+
+    def add_capture(self, capture: CaptureRecord) -> int: ...
+    def state(self, watch: str) -> WatchState: ...
+    def add_change(self, capture: CaptureRecord, draft: EventDraft) -> int: ...
+    def set_state(self, watch: str, state: WatchState) -> None: ...
+
+
+class EvidenceStore(Protocol):
+    """What the check, the reports and the command line need from a store."""
+
+    location: str  # where the evidence lives, for messages
+
+    def close(self) -> None: ...
+    def ensure_watches(self, watches: Sequence[tuple[str, str, dict[str, Any]]]) -> None: ...
+    def watch_config(self, name: str) -> dict[str, Any]: ...
+    def require_watch(self, watch: str) -> None: ...
+    def state(self, name: str) -> WatchState: ...
+    def last_checks(self) -> dict[str, datetime]: ...
+    def put_blob(self, data: bytes, digest: str | None = None) -> str: ...
+    def get_blob(self, digest: str) -> bytes: ...
+    def blob_location(self, digest: str) -> str: ...
+    def recording(self) -> AbstractContextManager[CheckWriter]: ...
+    def capture(self, capture_id: int) -> Row: ...
+    def captures(self, watch: str) -> list[Row]: ...
+    def capture_at(self, watch: str, moment: datetime) -> Row | None: ...
+    def change(self, change_id: int) -> Row: ...
+    def changes(
+        self, since: datetime | None = None, watch: str | None = None, flagged: bool = False
+    ) -> list[Row]: ...
+    def verify(self) -> list[str]: ...

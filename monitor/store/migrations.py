@@ -1,0 +1,69 @@
+"""Schema migrations of the SQLite store, numbered, applied in order, each exactly once.
+
+Append a new ``(version, sql)`` pair for every schema change; never edit one that has
+shipped (data directories out there have applied it). ``meta.schema`` holds the
+version a data directory is at. Version 1 is the original schema, written with
+``IF NOT EXISTS`` so that data directories from before numbered migrations open as-is.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS watches (
+    name TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    config TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS captures (
+    id INTEGER PRIMARY KEY,
+    watch TEXT NOT NULL,
+    url TEXT NOT NULL,
+    fetched_at TEXT NOT NULL,
+    status INTEGER,
+    final_url TEXT,
+    headers TEXT NOT NULL DEFAULT '[]',
+    redirects TEXT NOT NULL DEFAULT '[]',
+    body_sha256 TEXT,
+    body_size INTEGER,
+    text_sha256 TEXT,
+    encoding TEXT,
+    elapsed_ms INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    outcome TEXT NOT NULL,
+    error_class TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS captures_by_watch ON captures (watch, id);
+CREATE TABLE IF NOT EXISTS changes (
+    id INTEGER PRIMARY KEY,
+    watch TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    detected_at TEXT NOT NULL,
+    from_capture INTEGER REFERENCES captures (id),
+    to_capture INTEGER NOT NULL REFERENCES captures (id),
+    removed TEXT NOT NULL,
+    added TEXT NOT NULL,
+    flags TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_by_time ON changes (detected_at, id);
+CREATE INDEX IF NOT EXISTS changes_by_watch ON changes (watch, id);
+CREATE TRIGGER IF NOT EXISTS captures_no_update BEFORE UPDATE ON captures
+    BEGIN SELECT RAISE(ABORT, 'captures are append-only evidence'); END;
+CREATE TRIGGER IF NOT EXISTS captures_no_delete BEFORE DELETE ON captures
+    BEGIN SELECT RAISE(ABORT, 'captures are append-only evidence'); END;
+CREATE TRIGGER IF NOT EXISTS changes_no_update BEFORE UPDATE ON changes
+    BEGIN SELECT RAISE(ABORT, 'changes are append-only evidence'); END;
+CREATE TRIGGER IF NOT EXISTS changes_no_delete BEFORE DELETE ON changes
+    BEGIN SELECT RAISE(ABORT, 'changes are append-only evidence'); END;
+""",
+    ),
+]
+
+LATEST = MIGRATIONS[-1][0]

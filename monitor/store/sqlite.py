@@ -1,0 +1,346 @@
+"""The embedded evidence store: SQLite (WAL) for records, content-addressed blobs for bytes.
+
+Layout of a data directory::
+
+    monitor.db          captures, changes, watches (captures and changes append-only)
+    blobs/ab/<sha>.gz   raw bodies and extracted documents, named by SHA-256
+
+Every check is one ``captures`` row, written in the same transaction as its events and
+the watch's new state, *after* its blobs are safely on disk: a crash or SIGKILL at any
+point leaves either the whole check or none of it, and never a row pointing at a
+missing blob. Triggers refuse UPDATE and DELETE on captures and changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..analysis.events import EventDraft, WatchState
+from ..errors import NotFoundError, StoreError
+from ..model import iso, parse_time, utc_now
+from .base import CaptureRecord, Row
+from .blobs import BlobStore
+from .migrations import MIGRATIONS
+
+# A change event with its watch's URL and both snapshots' raw-body hashes.
+_CHANGE_SELECT = (
+    "SELECT c.*, w.url AS url, f.body_sha256 AS from_snapshot, "
+    "t.body_sha256 AS to_snapshot FROM changes c "
+    "JOIN watches w ON w.name = c.watch "
+    "LEFT JOIN captures f ON f.id = c.from_capture "
+    "JOIN captures t ON t.id = c.to_capture WHERE 1 = 1"
+)
+
+
+_open_stores = 0  # Store connections open in this process (see open_stores)
+_open_stores_lock = threading.Lock()
+
+
+def open_stores() -> int:
+    """How many Store connections this process has open.
+
+    A process that forks must have none: a child inherits SQLite's per-process lock
+    bookkeeping for the file (in WAL mode, the shared-memory index's too), and a
+    connection it opens itself would trust locks that only the parent holds.
+    """
+    return _open_stores
+
+
+def _count_open(change: int) -> None:
+    global _open_stores
+    with _open_stores_lock:
+        _open_stores += change
+
+
+class SQLiteStore:
+    """SQLite + blob store in one data directory (an :class:`EvidenceStore`).
+
+    Safe to share between threads.
+    """
+
+    def __init__(self, data_dir: str | os.PathLike[str]) -> None:
+        self.root = Path(data_dir)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.blobs = BlobStore(self.root / "blobs")
+            self._db = sqlite3.connect(
+                self.root / "monitor.db",
+                check_same_thread=False,
+                isolation_level=None,
+                timeout=30,
+            )
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode is crash-safe (a kill loses nothing committed; a power
+            # cut may lose the last transactions but never corrupts).
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            _migrate(self._db)
+        except (OSError, sqlite3.Error) as error:
+            raise StoreError(
+                f"cannot open the data directory {self.root}: {error}. "
+                "Check the path and its permissions, or pick another with --data-dir."
+            ) from error
+        self._lock = threading.RLock()
+        self.location = str(self.root.resolve())
+        self._open = True
+        _count_open(+1)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+            if self._open:
+                self._open = False
+                _count_open(-1)
+
+    def __enter__(self) -> SQLiteStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        with self._lock:
+            return [dict(row) for row in self._db.execute(sql, params).fetchall()]
+
+    # -- watches ------------------------------------------------------------------
+
+    def ensure_watches(self, watches: Sequence[tuple[str, str, dict[str, Any]]]) -> None:
+        """Register watches (or refresh their configuration) in one transaction.
+
+        Their history is untouched.
+        """
+        now = iso(utc_now())
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO watches (name, url, config, created_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET url = excluded.url, config = excluded.config",
+                [(n, u, json.dumps(c, ensure_ascii=False), now) for n, u, c in watches],
+            )
+
+    def watch_config(self, name: str) -> dict[str, Any]:
+        self.require_watch(name)
+        rows = self._query("SELECT config FROM watches WHERE name = ?", (name,))
+        return dict(json.loads(rows[0]["config"]))
+
+    def state(self, name: str) -> WatchState:
+        rows = self._query("SELECT state FROM watches WHERE name = ?", (name,))
+        return WatchState.from_dict(json.loads(rows[0]["state"])) if rows else WatchState()
+
+    def last_checks(self) -> dict[str, datetime]:
+        """When each watch was last checked (for scheduling after a restart)."""
+        rows = self._query("SELECT watch, MAX(fetched_at) AS at FROM captures GROUP BY watch")
+        return {r["watch"]: parse_time(r["at"]) for r in rows}
+
+    # -- recording a check --------------------------------------------------------
+
+    def put_blob(self, data: bytes, digest: str | None = None) -> str:
+        return self.blobs.put(data, digest)
+
+    def get_blob(self, digest: str) -> bytes:
+        return self.blobs.get(digest)
+
+    def blob_location(self, digest: str) -> str:
+        """A URI for a blob's file, for reports to link to."""
+        return self.blobs.path(digest).resolve().as_uri()
+
+    @contextmanager
+    def recording(self) -> Iterator[_Writer]:
+        """One check's transaction: add its capture, read the state, add events, set state.
+
+        Everything written through the writer commits together or not at all; the state
+        read inside cannot change underneath it (the write lock is held).
+        """
+        with self._transaction() as db:
+            yield _Writer(db)
+
+    # -- reading ------------------------------------------------------------------
+
+    def capture(self, capture_id: int) -> Row:
+        rows = self._query("SELECT * FROM captures WHERE id = ?", (capture_id,))
+        if not rows:
+            raise NotFoundError(f"no capture with id {capture_id}")
+        return rows[0]
+
+    def captures(self, watch: str) -> list[Row]:
+        self.require_watch(watch)
+        return self._query("SELECT * FROM captures WHERE watch = ? ORDER BY id", (watch,))
+
+    def capture_at(self, watch: str, moment: datetime) -> Row | None:
+        """The last capture with extracted text taken at or before a time."""
+        self.require_watch(watch)
+        rows = self._query(
+            "SELECT * FROM captures WHERE watch = ? AND text_sha256 NOT NULL AND fetched_at <= ? "
+            "ORDER BY id DESC LIMIT 1",
+            (watch, iso(moment)),
+        )
+        return rows[0] if rows else None
+
+    def require_watch(self, watch: str) -> None:
+        if not self._query("SELECT 1 FROM watches WHERE name = ?", (watch,)):
+            known = ", ".join(r["name"] for r in self._query("SELECT name FROM watches")) or "none"
+            raise NotFoundError(f"no watch named {watch!r} in this data directory (known: {known})")
+
+    def change(self, change_id: int) -> Row:
+        rows = self._query(_CHANGE_SELECT + " AND c.id = ?", (change_id,))
+        if not rows:
+            raise NotFoundError(f"no change with id {change_id}; list them with 'monitor changes'")
+        return rows[0]
+
+    def changes(
+        self,
+        since: datetime | None = None,
+        watch: str | None = None,
+        flagged: bool = False,
+    ) -> list[Row]:
+        """Change events, oldest first, joined with their snapshots' body hashes."""
+        sql = _CHANGE_SELECT
+        params: list[Any] = []
+        if since is not None:
+            sql += " AND c.detected_at >= ?"
+            params.append(iso(since))
+        if watch is not None:
+            sql += " AND c.watch = ?"
+            params.append(watch)
+        if flagged:
+            sql += " AND c.flags != '[]'"
+        return self._query(sql + " ORDER BY c.detected_at, c.id", params)
+
+    # -- integrity ----------------------------------------------------------------
+
+    def verify(self) -> list[str]:
+        """Problems found: SQLite integrity, blobs missing or not matching their hash."""
+        problems = [
+            f"sqlite: {row['integrity_check']}"
+            for row in self._query("PRAGMA integrity_check")
+            if row["integrity_check"] != "ok"
+        ]
+        digests = self._query(
+            "SELECT body_sha256 AS d FROM captures WHERE body_sha256 NOT NULL "
+            "UNION SELECT text_sha256 FROM captures WHERE text_sha256 NOT NULL"
+        )
+        problems += [
+            f"blob {row['d']} is missing or does not match its hash"
+            for row in digests
+            if not self.blobs.verify(row["d"])
+        ]
+        return problems
+
+
+Store = SQLiteStore  # the name the rest of the code and older scripts use
+
+
+class _Writer:
+    """The writes of one check, inside :meth:`SQLiteStore.recording`'s transaction."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def add_capture(self, capture: CaptureRecord) -> int:
+        cursor = self._db.execute(
+            "INSERT INTO captures (watch, url, fetched_at, status, final_url, headers, "
+            "redirects, body_sha256, body_size, text_sha256, encoding, elapsed_ms, "
+            "attempts, outcome, error_class, error) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                capture.watch,
+                capture.url,
+                iso(capture.fetched_at),
+                capture.status,
+                capture.final_url,
+                json.dumps([list(h) for h in capture.headers], ensure_ascii=False),
+                json.dumps([list(r) for r in capture.redirects], ensure_ascii=False),
+                capture.body_sha256,
+                capture.body_size,
+                capture.text_sha256,
+                capture.encoding,
+                capture.elapsed_ms,
+                capture.attempts,
+                str(capture.outcome),
+                capture.error_class and str(capture.error_class),
+                capture.error,
+            ),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def state(self, watch: str) -> WatchState:
+        row = self._db.execute("SELECT state FROM watches WHERE name = ?", (watch,)).fetchone()
+        if row is None:
+            raise StoreError(f"watch {watch!r} is not registered; call ensure_watches first")
+        return WatchState.from_dict(json.loads(row["state"]))
+
+    def add_change(self, capture: CaptureRecord, draft: EventDraft) -> int:
+        cursor = self._db.execute(
+            "INSERT INTO changes (watch, kind, detected_at, from_capture, to_capture, removed, "
+            "added, flags, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                capture.watch,
+                str(draft.kind),
+                iso(capture.fetched_at),
+                draft.from_capture,
+                draft.to_capture,
+                json.dumps(list(draft.removed), ensure_ascii=False),
+                json.dumps(list(draft.added), ensure_ascii=False),
+                json.dumps([f.to_dict() for f in draft.flags], ensure_ascii=False),
+                json.dumps(draft.detail, ensure_ascii=False),
+            ),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def set_state(self, watch: str, state: WatchState) -> None:
+        self._db.execute(
+            "UPDATE watches SET state = ? WHERE name = ?", (json.dumps(state.to_dict()), watch)
+        )
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a data directory's schema up to date (see migrations.py), atomically."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        current = int(row[0]) if row else 0
+        for version, sql in MIGRATIONS:
+            if version > current:
+                for statement in _statements(sql):
+                    db.execute(statement)
+                current = version
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES ('schema', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (str(current),),
+        )
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (executescript would commit on its own)."""
+    statements, pending = [], ""
+    for line in sql.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    return [s for s in statements if s]
