@@ -61,7 +61,9 @@ def check(obj: Context, watchlist_path: str, workers: int, names: tuple[str, ...
 )
 @click.pass_obj
 def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
-    """Check every watch on its schedule until stopped (Ctrl-C or SIGTERM).
+    """Check every watch on its schedule until stopped.
+
+    Ctrl-C or SIGTERM stop it after the checks in flight are written.
 
     After a restart each watch is next due one interval after its last recorded check.
 

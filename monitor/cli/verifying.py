@@ -12,7 +12,9 @@ from .common import Context
 @click.command()
 @click.pass_obj
 def verify(obj: Context) -> None:
-    """Check the store: SQLite integrity and every blob against its hash.
+    """Check the store and its evidence.
+
+    SQLite integrity and every blob against its SHA-256; one line per problem.
 
     Exit status 3 when anything fails verification.
 

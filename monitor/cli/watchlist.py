@@ -9,7 +9,13 @@ from ..config.watchlist import load_watchlist
 
 @click.group("watchlist")
 def watchlist_group() -> None:
-    """Validate a watchlist, or tune a watch before trusting it."""
+    """Validate a watchlist, or tune a watch.
+
+    \b
+    Examples:
+      monitor watchlist validate watchlists/face-and-moderation.yaml
+      monitor watchlist test watchlists/face-and-moderation.yaml NAME
+    """
 
 
 @watchlist_group.command("validate")
