@@ -98,3 +98,10 @@ def test_readme_settings_table_matches_the_defaults() -> None:
     # ...and the validated settings block uses the same defaults.
     for key, value in defaults.SETTINGS.items():
         assert _SettingsEntry.model_fields[key].default == value
+
+
+def documented_fields(title: str) -> list[str]:
+    match = re.search(rf"^## JSON: {title}\n(.*?)(?=^## |\Z)", DOC, re.M | re.S)
+    assert match, f"docs/cli.md has no 'JSON: {title}' section"
+    table = match.group(1).split("\n\n`")[0]  # the first table of the section
+    return re.findall(r"^\| `(\w+)` \|", table, re.M)

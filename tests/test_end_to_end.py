@@ -112,7 +112,7 @@ def test_show_history_and_diff(tmp_path, site, cli) -> None:
     now = cli("show", "face-zh").out
     assert "是否是维族" not in now and "是否微笑" in now
     before = cli("show", "face-zh", "--at", "2000-01-01")
-    assert before.code == 1 and "no capture" in before.err
+    assert before.code == 2 and "no capture" in before.err  # usage error (issue 18)
     history = cli("history", "face-zh").out
     assert history.count(" ok ") == 2
 

@@ -3,23 +3,52 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 
 import click
 
 from ..check import CheckResult
 from ..config.watchlist import load_watchlist
-from ..model import Outcome
-from .common import Context, watchlist_option
+from ..model import Outcome, utc_now
+from .common import Context, echo_json, format_option, watchlist_option
+
+
+def iso_seconds(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+OUTCOMES_HELP = """\b
+Outcomes (one per watch):
+  ok            a good page, extracted and compared with the last good one
+  unchanged     the same bytes as the last good capture
+  not_modified  the server answered 304 to our validators
+  gone          404/410 or a soft 404 (an event once confirmed)
+  blocked       a bot wall, captcha, WAF page or 401/403/451
+  transient     a failure worth retrying later (timeout, reset, 5xx, 429)
+  error         a failure retrying will not fix (bad URL, too large)
+  selector_missing  the page lacks the part `select` keeps
+  internal_error    a bug of ours: exit status 1, please report it"""
 
 
 def result_line(result: CheckResult) -> str:
+    """One line per watch; a failed or odd check says why.
+
+    >>> from monitor.model import Outcome
+    >>> result_line(CheckResult("w", Outcome.TRANSIENT, reason="HTTP 500", attempts=3))[-36:]
+    'transient: HTTP 500 after 3 attempts'
+    """
     events = f"  events: {', '.join(result.events)}" if result.events else ""
     flag = "  FLAGGED" if result.flagged else ""
-    error = f"  ({result.error})" if result.error else ""
-    return f"{result.watch:<40} {result.outcome:<16}{events}{flag}{error}"
+    why = ""
+    if result.error:
+        why = f"  ({result.error})"
+    elif result.reason and result.outcome not in (Outcome.OK, Outcome.UNCHANGED):
+        tries = f" after {result.attempts} attempts" if result.attempts > 1 else ""
+        why = f"  {result.outcome}: {result.reason}{tries}"
+    return f"{result.watch:<40} {result.outcome:<16}{events}{flag}{why}"
 
 
-@click.command()
+@click.command(epilog=OUTCOMES_HELP)
 @watchlist_option
 @click.option(
     "--workers",
@@ -28,24 +57,30 @@ def result_line(result: CheckResult) -> str:
     help="Processes to check with; the connection and per-host limits are shared "
     "between them. Default (0): one below 200 watches, else one per CPU (at most 4).",
 )
+@format_option()
 @click.argument("names", nargs=-1)
 @click.pass_obj
-def check(obj: Context, watchlist_path: str, workers: int, names: tuple[str, ...]) -> None:
+def check(
+    obj: Context, watchlist_path: str, workers: int, output_format: str, names: tuple[str, ...]
+) -> None:
     """Check the named watches (default: all) once, now.
 
     \b
     Examples:
       monitor check --watchlist watchlists/face-and-moderation.yaml
-      monitor check --watchlist my.yaml aliyun-cloud-shield-face-api
+      monitor check --watchlist my.yaml aliyun-cloud-shield-face-api --format json
     """
-    from ..run.once import check_once, summarize
+    from ..run.once import check_once, summarize, summary
 
     watchlist = load_watchlist(watchlist_path)
     watches = watchlist.select(names)
     results = check_once(obj.data_dir, watchlist, watches, workers)
-    for result in results:
-        click.echo(result_line(result))
-    click.echo(summarize(results))
+    if output_format == "json":
+        echo_json({"results": [r.to_json() for r in results], "summary": summary(results)})
+    else:
+        for result in results:
+            click.echo(result_line(result))
+        click.echo(summarize(results))
     if any(r.outcome == Outcome.INTERNAL_ERROR for r in results):
         sys.exit(1)
 
@@ -80,7 +115,7 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
     watchlist = load_watchlist(watchlist_path)
 
     async def main() -> None:
-        with obj.store() as store:
+        with obj.store(create=True) as store:
             policy = FetchPolicy.from_settings(watchlist.settings)
             async with check_session(store, policy, thresholds(watchlist.settings)) as checker:
                 runner = Runner(
@@ -88,7 +123,7 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
                     store,
                     watchlist.watches,
                     startup_spread=startup_spread,
-                    on_result=lambda r: click.echo(result_line(r)),
+                    on_result=lambda r: click.echo(f"{iso_seconds(utc_now())}  {result_line(r)}"),
                 )
                 click.echo(
                     f"monitoring {len(watchlist.watches)} watch(es); data in "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -17,8 +18,9 @@ class Context:
     def __init__(self, data_dir: str) -> None:
         self.data_dir = data_dir
 
-    def store(self) -> SQLiteStore:
-        return open_store(self.data_dir)
+    def store(self, create: bool = False) -> SQLiteStore:
+        """The store; only commands that record pass ``create=True``."""
+        return open_store(self.data_dir, create=create)
 
 
 def parse_time_option(_ctx: Any, _param: Any, value: str | None) -> datetime | None:
@@ -38,3 +40,56 @@ watchlist_option = click.option(
     type=click.Path(dir_okay=False),
     help="The watchlist YAML file.",
 )
+
+
+def format_option(*choices: str) -> Any:
+    """``--format``: text for people, json (one documented shape per command) for scripts."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(choices or ("text", "json")),
+        default="text",
+        show_default=True,
+        help="Output format; json shapes are documented in docs/cli.md.",
+    )
+
+
+def echo_json(data: object) -> None:
+    """JSON for scripts: UTF-8 (Chinese stays readable), indented."""
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+# Global options may also follow the command (`monitor changes --data-dir X`).
+_GLOBAL_WITH_VALUE = ("--data-dir",)
+_GLOBAL_FLAGS = ("-v", "-vv", "--verbose")
+
+
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """Move global options given after the command to the front, where click reads them.
+
+    >>> hoist_global_options(["changes", "--data-dir", "d", "--flagged", "-v"])
+    ['--data-dir', 'd', '-v', 'changes', '--flagged']
+    >>> hoist_global_options(["show", "x", "--", "--data-dir"])
+    ['show', 'x', '--', '--data-dir']
+    """
+    front: list[str] = []
+    rest: list[str] = []
+    seen_command = False
+    items = iter(argv)
+    for arg in items:
+        if arg == "--":
+            rest += [arg, *items]
+            break
+        if not seen_command and not arg.startswith("-"):
+            seen_command = True
+        if not seen_command:
+            front.append(arg)
+            if arg in _GLOBAL_WITH_VALUE:
+                front.append(next(items, ""))
+        elif arg in _GLOBAL_WITH_VALUE:
+            front += [arg, next(items, "")]
+        elif arg.startswith(tuple(f"{o}=" for o in _GLOBAL_WITH_VALUE)) or arg in _GLOBAL_FLAGS:
+            front.append(arg)
+        else:
+            rest.append(arg)
+    return front + rest

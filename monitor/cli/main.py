@@ -21,7 +21,7 @@ import click
 from .. import __version__
 from ..errors import MonitorError
 from ..store.base import DEFAULT_DATA_DIR
-from .common import Context
+from .common import Context, hoist_global_options
 
 # name -> (module under monitor.cli, attribute, one-line help shown by `monitor --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -85,8 +85,9 @@ def cli(ctx: click.Context, data_dir: str, verbose: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: typed errors become messages and exit codes, never tracebacks."""
+    args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
     try:
-        cli.main(args=argv, prog_name="monitor", standalone_mode=False)
+        cli.main(args=args, prog_name="monitor", standalone_mode=False)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.ClickException as error:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 
 import click
 
-from ..errors import MonitorError
-from .common import Context, parse_time_option
+from ..errors import ConfigError, NotFoundError
+from .common import Context, echo_json, format_option, parse_time_option
 
 
 @click.command()
@@ -20,13 +19,7 @@ from .common import Context, parse_time_option
 )
 @click.option("--watch", "watch_name", help="Only this watch.")
 @click.option("--flagged", is_flag=True, help="Only events that changed a watched term.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@format_option()
 @click.pass_obj
 def changes(
     obj: Context, since: datetime | None, watch_name: str | None, flagged: bool, output_format: str
@@ -45,7 +38,7 @@ def changes(
             store.require_watch(watch_name)
         rows = store.changes(since=since, watch=watch_name, flagged=flagged)
         if output_format == "json":
-            click.echo(json.dumps([change_to_json(r) for r in rows], ensure_ascii=False, indent=2))
+            echo_json([change_to_json(r) for r in rows])
         else:
             click.echo(changes_text(rows))
 
@@ -58,37 +51,56 @@ def changes(
     type=click.Path(dir_okay=False),
     help="Also write a self-contained HTML report to this file.",
 )
+@format_option()
 @click.pass_obj
-def diff(obj: Context, change_id: int, html_path: str | None) -> None:
+def diff(obj: Context, change_id: int, html_path: str | None, output_format: str) -> None:
     """Show one change: removed and added wording in context.
 
     \b
     Examples:
       monitor diff 12
       monitor diff 12 --html change-12.html
+      monitor diff 12 --format json
     """
     from ..report import change_html, change_text, load_change
 
+    report = Path(html_path) if html_path else None
+    if report is not None and not report.resolve().parent.is_dir():
+        raise ConfigError(
+            f"cannot write the HTML report to {report}: the folder {report.parent} does not "
+            "exist; create it or pick another path"
+        )
     with obj.store() as store:
         view = load_change(store, change_id)
-        click.echo(change_text(view))
-        if html_path:
-            Path(html_path).write_text(change_html(view), encoding="utf-8")
-            click.echo(f"\nHTML report: {Path(html_path).resolve()}")
+        if output_format == "json":
+            echo_json({**view.event, "detail": view.detail})
+        else:
+            click.echo(change_text(view))
+        if report is not None:
+            report.write_text(change_html(view, written_to=report), encoding="utf-8")
+            if output_format != "json":
+                click.echo(f"\nHTML report: {report.resolve()}")
 
 
 @click.command()
 @click.argument("name")
+@format_option()
 @click.pass_obj
-def history(obj: Context, name: str) -> None:
+def history(obj: Context, name: str, output_format: str) -> None:
     """The captures of one watch, oldest first.
 
     \b
-    Example:
+    Examples:
       monitor history aliyun-cloud-shield-face-api
+      monitor history aliyun-cloud-shield-face-api --format json
     """
+    from ..report.json import capture_to_json
+
     with obj.store() as store:
         rows = store.captures(name)
+    if output_format == "json":
+        echo_json([capture_to_json(row) for row in rows])
+        return
     click.echo(
         f"{'id':>6}  {'fetched (UTC)':<27} {'status':>6}  {'outcome':<16} "
         f"{'body sha256':<16} final URL / error"
@@ -105,25 +117,53 @@ def history(obj: Context, name: str) -> None:
 @click.command()
 @click.argument("name")
 @click.option("--at", "at", callback=parse_time_option, help="ISO-8601 time (default: now).")
+@format_option()
 @click.pass_obj
-def show(obj: Context, name: str, at: datetime | None) -> None:
+def show(obj: Context, name: str, at: datetime | None, output_format: str) -> None:
     """The text of a watch as it stood at a time.
 
     \b
     Examples:
       monitor show aliyun-cloud-shield-face-api
-      monitor show aliyun-cloud-shield-face-api --at 2020-12-10T00:00:00Z
+      monitor show aliyun-cloud-shield-face-api --at 2020-12-10T00:00:00Z --format json
     """
     from ..documents.document import Document
     from ..model import utc_now
+    from ..report.json import contract_time
 
     with obj.store() as store:
         row = store.capture_at(name, at or utc_now())
         if row is None:
-            raise MonitorError(f"watch {name!r} has no capture with text at or before that time")
+            captures = [c for c in store.captures(name) if c["text_sha256"]]
+            first = f"; its first capture with text is from {captures[0]['fetched_at']}"
+            raise NotFoundError(
+                f"watch {name!r} has no capture with text at or before that time"
+                + (first if captures else " (it has none yet: run 'monitor check')")
+            )
+        source = store.bytes_capture(row) or row
         document = Document.from_json(store.get_blob(row["text_sha256"]))
-    click.echo(
-        f"# {name} as captured {row['fetched_at']} (capture {row['id']}, "
-        f"body sha256 {row['body_sha256']})"
+    if output_format == "json":
+        echo_json(
+            {
+                "watch": name,
+                "capture": row["id"],
+                "fetched_at": contract_time(row["fetched_at"]),
+                "outcome": row["outcome"],
+                "bytes_capture": source["id"],
+                "body_sha256": source["body_sha256"],
+                "title": document.title,
+                "text": document.text,
+                "blocks": [
+                    {"kind": b.kind, "text": b.text, "path": list(b.path)} for b in document.blocks
+                ],
+            }
+        )
+        return
+    origin = (
+        f"body sha256 {source['body_sha256']}"
+        if source["id"] == row["id"]
+        else f"{row['outcome']}: the bytes of capture {source['id']}, "
+        f"body sha256 {source['body_sha256']}"
     )
+    click.echo(f"# {name} as captured {row['fetched_at']} (capture {row['id']}, {origin})")
     click.echo(document.text)

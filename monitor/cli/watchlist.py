@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..config.watchlist import load_watchlist
+from .common import echo_json, format_option
 
 
 @click.group("watchlist")
@@ -20,14 +21,35 @@ def watchlist_group() -> None:
 
 @watchlist_group.command("validate")
 @click.argument("path", type=click.Path(dir_okay=False))
-def watchlist_validate(path: str) -> None:
+@format_option()
+def watchlist_validate(path: str, output_format: str) -> None:
     """Check a watchlist file without fetching anything.
 
     \b
-    Example:
+    Examples:
       monitor watchlist validate watchlists/face-and-moderation.yaml
+      monitor watchlist validate my.yaml --format json
     """
     watchlist = load_watchlist(path)
+    if output_format == "json":
+        echo_json(
+            {
+                "path": path,
+                "valid": True,
+                "watches": [
+                    {
+                        "name": w.name,
+                        "url": w.url,
+                        "schedule": w.schedule,
+                        "vendor": w.vendor,
+                        "tags": list(w.tags),
+                        "terms": list(w.terms),
+                    }
+                    for w in watchlist.watches
+                ],
+            }
+        )
+        return
     for watch in watchlist.watches:
         click.echo(f"{watch.name:<40} {watch.schedule:<22} {watch.url}")
     click.echo(f"{path}: {len(watchlist.watches)} watch(es), valid")

@@ -9,9 +9,12 @@ links or ``</style>`` tricks shows as text and runs nothing.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -71,8 +74,30 @@ def _environment() -> Environment:
     )
 
 
-def change_html(view: ChangeView) -> str:
-    """Self-contained HTML report of one change (inline CSS, no scripts)."""
+def relative_link(link: str | None, directory: Path) -> str | None:
+    """A local ``file://`` link made relative to where the report is written.
+
+    A report handed on with its data directory (or copied next to it) keeps working;
+    an absolute path into the operator's disk would not.
+
+    >>> relative_link("file:///data/blobs/ab/ab12.gz", Path("/data"))
+    'blobs/ab/ab12.gz'
+    """
+    if not link or not link.startswith("file://"):
+        return link
+    target = Path(unquote(urlsplit(link).path))
+    return quote(os.path.relpath(target, directory))
+
+
+def change_html(view: ChangeView, written_to: Path | None = None) -> str:
+    """Self-contained HTML report of one change (inline CSS, no scripts).
+
+    ``written_to``: the report's own path, so links to raw snapshots are relative to it.
+    """
+    old_blob, new_blob = view.old_blob, view.new_blob
+    if written_to is not None:
+        folder = written_to.resolve().parent
+        old_blob, new_blob = relative_link(old_blob, folder), relative_link(new_blob, folder)
     template = _environment().get_template("change.html")
     fragments = {
         label: [
@@ -87,8 +112,8 @@ def change_html(view: ChangeView) -> str:
         lang=_language(view),
         old=view.old,
         new=view.new,
-        old_blob=view.old_blob,
-        new_blob=view.new_blob,
+        old_blob=old_blob,
+        new_blob=new_blob,
         fragments=fragments,
         moved=view.detail.get("moved", []),
         hunks=_hunk_views(view),

@@ -53,3 +53,23 @@ def change_to_json(row: Row) -> dict[str, Any]:
         "from_capture": row["from_capture"],
         "to_capture": row["to_capture"],
     }
+
+
+def capture_to_json(row: Row) -> dict[str, Any]:
+    """One capture in ``monitor history --format json`` (docs/cli.md)."""
+    return {
+        "id": row["id"],
+        "watch": row["watch"],
+        "url": row["url"],
+        "fetched_at": contract_time(row["fetched_at"]),
+        "status": row["status"],
+        "outcome": row["outcome"],
+        "final_url": row["final_url"],
+        "body_sha256": row["body_sha256"],
+        "body_size": row["body_size"],
+        "text_sha256": row["text_sha256"],
+        "elapsed_ms": row["elapsed_ms"],
+        "attempts": row["attempts"],
+        "error_class": row["error_class"],
+        "error": row["error"],
+    }

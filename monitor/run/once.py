@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from ..check import CheckResult, run_checks, thresholds, watch_config
 from ..config.watchlist import Watch, Watchlist
 from ..fetch.http import FetchPolicy
+from ..model import Outcome
 from ..store import open_store
 
 # Measured: a worker process costs ~0.5 s to start and pays off past ~200 pages.
@@ -62,7 +63,15 @@ def summarize(results: Sequence[CheckResult]) -> str:
     ...            CheckResult("b", Outcome.TRANSIENT)])
     'checked 2, changed 1, flagged 1, failed 1'
     """
-    changed = sum(r.changed for r in results)
-    flagged = sum(r.flagged for r in results)
-    failed = sum(r.outcome.failed for r in results)
-    return f"checked {len(results)}, changed {changed}, flagged {flagged}, failed {failed}"
+    counts = summary(results)
+    return ", ".join(f"{key} {value}" for key, value in counts.items())
+
+
+def summary(results: Sequence[CheckResult]) -> dict[str, int]:
+    """The counts of a batch of checks (the ``summary`` of ``check --format json``)."""
+    return {
+        "checked": len(results),
+        "changed": sum(r.changed for r in results),
+        "flagged": sum(r.flagged for r in results),
+        "failed": sum(Outcome(r.outcome).failed for r in results),
+    }

@@ -40,6 +40,8 @@ _CHANGE_SELECT = (
 )
 
 
+DATABASE = "monitor.db"
+
 _open_stores = 0  # Store connections open in this process (see open_stores)
 _open_stores_lock = threading.Lock()
 
@@ -72,7 +74,7 @@ class SQLiteStore:
             self.root.mkdir(parents=True, exist_ok=True)
             self.blobs = BlobStore(self.root / "blobs")
             self._db = sqlite3.connect(
-                self.root / "monitor.db",
+                self.root / DATABASE,
                 check_same_thread=False,
                 isolation_level=None,
                 timeout=30,
@@ -178,7 +180,7 @@ class SQLiteStore:
     def capture(self, capture_id: int) -> Row:
         rows = self._query("SELECT * FROM captures WHERE id = ?", (capture_id,))
         if not rows:
-            raise NotFoundError(f"no capture with id {capture_id}")
+            raise NotFoundError(f"no capture with id {capture_id} in {self.location}")
         return rows[0]
 
     def captures(self, watch: str) -> list[Row]:
@@ -195,15 +197,35 @@ class SQLiteStore:
         )
         return rows[0] if rows else None
 
+    def bytes_capture(self, capture: Row) -> Row | None:
+        """The capture whose raw bytes a capture's text came from.
+
+        A 304 or an unchanged check stores no body of its own; its text is that of the
+        last capture with the same text that does.
+        """
+        if capture["body_sha256"]:
+            return capture
+        rows = self._query(
+            "SELECT * FROM captures WHERE watch = ? AND id < ? AND text_sha256 = ? "
+            "AND body_sha256 NOT NULL ORDER BY id DESC LIMIT 1",
+            (capture["watch"], capture["id"], capture["text_sha256"]),
+        )
+        return rows[0] if rows else None
+
     def require_watch(self, watch: str) -> None:
         if not self._query("SELECT 1 FROM watches WHERE name = ?", (watch,)):
             known = ", ".join(r["name"] for r in self._query("SELECT name FROM watches")) or "none"
-            raise NotFoundError(f"no watch named {watch!r} in this data directory (known: {known})")
+            raise NotFoundError(
+                f"no watch named {watch!r} in the data directory {self.location} (known: {known})"
+            )
 
     def change(self, change_id: int) -> Row:
         rows = self._query(_CHANGE_SELECT + " AND c.id = ?", (change_id,))
         if not rows:
-            raise NotFoundError(f"no change with id {change_id}; list them with 'monitor changes'")
+            raise NotFoundError(
+                f"no change with id {change_id} in {self.location}; "
+                "list them with 'monitor changes'"
+            )
         return rows[0]
 
     def changes(
