@@ -13,7 +13,6 @@ processed by two threads at once (one check per watch at a time).
 from __future__ import annotations
 
 import asyncio
-import codecs
 import dataclasses
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -25,7 +24,7 @@ from lxml import etree
 
 from .analysis.compare import compare
 from .analysis.events import Observation, Thresholds, WatchState, transition
-from .analysis.flag import flag_terms
+from .analysis.flag import Flag, flag_terms
 from .config.settings import Settings
 from .config.watchlist import Watch, Watchlist
 from .documents.classify import classify
@@ -35,7 +34,7 @@ from .documents.html import extract_html, extract_unless_known, rules_key
 from .documents.skeleton import scan, scannable, tree_parts, verified
 from .fetch import Fetcher
 from .fetch.http import FetchPolicy, HttpFetcher
-from .model import Capture, EventKind, Outcome
+from .model import Capture, CheckResult, Outcome
 from .store.base import CaptureRecord, EvidenceStore
 from .store.blobs import sha256_hex
 
@@ -43,42 +42,13 @@ log = logging.getLogger(__name__)
 
 PROCESSING_THREADS = 4
 _STALE_RETRIES = 3  # re-examinations when another process moved the reference
+# Outcomes that take a page's text away: their events carry the watched terms lost.
+_LOSS_OUTCOMES = frozenset((Outcome.GONE, Outcome.SELECTOR_MISSING))
 FULL_FETCH_EVERY = 10  # after this many 304 answers in a row, fetch without validators
 # Below this share of the reference text, an extraction is "almost nothing".
 _SELECTOR_MISSING_RATIO = 0.05
 _SELECTOR_MISSING_MIN_CHARS = 200
 _EVIDENCE_CHARS = 600  # of the page's remaining text, kept with a selector_missing event
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    watch: str
-    outcome: Outcome
-    capture_id: int | None = None
-    events: tuple[EventKind, ...] = ()
-    change_ids: tuple[int, ...] = ()
-    flagged: bool = False
-    error: str | None = None  # set when the check itself failed (a bug), not the fetch
-    reason: str | None = None  # why the outcome is what it is (HTTP 500, connection refused)
-    attempts: int = 1
-
-    def to_json(self) -> dict[str, object]:
-        """The per-watch object of ``monitor check --format json`` (docs/cli.md)."""
-        return {
-            "watch": self.watch,
-            "outcome": str(self.outcome),
-            "events": [str(e) for e in self.events],
-            "change_ids": list(self.change_ids),
-            "flagged": self.flagged,
-            "capture_id": self.capture_id,
-            "reason": self.reason,
-            "attempts": self.attempts,
-            "error": self.error,
-        }
-
-    @property
-    def changed(self) -> bool:
-        return EventKind.CHANGED in self.events
 
 
 @dataclass(frozen=True)
@@ -268,6 +238,8 @@ class Checker:
                 comparison = compare(reference, document)
                 if comparison.changed:
                     flags = flag_terms(reference.text, document.text, watch.terms)
+        if found.outcome in _LOSS_OUTCOMES and state.reference_text and watch.terms:
+            flags = self._terms_lost(watch, found, state.reference_text)
         record = _capture_record(watch, capture, found)
         with self.store.recording() as writer:
             current = writer.state(watch.name)
@@ -299,10 +271,21 @@ class Checker:
             capture_id=capture_id,
             events=events,
             change_ids=change_ids,
-            flagged=bool(flags) and EventKind.CHANGED in events,
+            flagged=any(draft.flags for draft in drafts),
             reason=record.error,
             attempts=capture.attempts,
         )
+
+    def _terms_lost(self, watch: Watch, found: _Processed, reference_text: str) -> list[Flag]:
+        """Flags for the watched terms a gone page or a missing selection took with it.
+
+        A page about 民族 that becomes a 404 must show up in ``changes --flagged``: its
+        terms go from their count in the last good text to what is left now (nothing
+        for a gone page, what the selection still holds for a missing selector).
+        """
+        reference = Document.from_json(self.store.get_blob(reference_text))
+        left = found.document.text if found.document is not None else ""
+        return flag_terms(reference.text, left, watch.terms)
 
     def _examine(
         self, watch: Watch, capture: Capture, state: WatchState, body_sha: str | None
@@ -341,7 +324,7 @@ class Checker:
                 skeleton=skeleton,
             )
 
-        parse_input = _parse_input(body, decoded)
+        parse_input = decoded.parse_input(body)
         raw = body if scannable(decoded.encoding) else None  # bytes the scanner can read
         context = _skeleton_context(watch, decoded)
         if raw is not None and state.reference_skeleton is not None:
@@ -402,13 +385,6 @@ def _skeleton_context(watch: Watch, decoded: Decoded) -> str:
     stripped before any rule runs), but a new rule means a new text: parse again.
     """
     return f"{decoded.encoding}\x00{rules_key(watch.select, watch.exclude, watch.ignore)}"
-
-
-def _parse_input(body: bytes, decoded: Decoded) -> str | bytes:
-    """Raw bytes for lxml when they are clean UTF-8 (faster); the decoded text otherwise."""
-    if decoded.encoding == "utf-8" and not decoded.replaced:
-        return body[3:] if body.startswith(codecs.BOM_UTF8) else body
-    return decoded.text
 
 
 def _almost_empty(document: Document, reference: Document) -> bool:

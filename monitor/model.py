@@ -112,6 +112,37 @@ class Capture:
         return next((v for k, v in self.headers if k.lower() == name), None)
 
 
+@dataclass(frozen=True)
+class CheckResult:
+    watch: str
+    outcome: Outcome
+    capture_id: int | None = None
+    events: tuple[EventKind, ...] = ()
+    change_ids: tuple[int, ...] = ()
+    flagged: bool = False
+    error: str | None = None  # set when the check itself failed (a bug), not the fetch
+    reason: str | None = None  # why the outcome is what it is (HTTP 500, connection refused)
+    attempts: int = 1
+
+    def to_json(self) -> dict[str, object]:
+        """The per-watch object of ``monitor check --format json`` (docs/cli.md)."""
+        return {
+            "watch": self.watch,
+            "outcome": str(self.outcome),
+            "events": [str(e) for e in self.events],
+            "change_ids": list(self.change_ids),
+            "flagged": self.flagged,
+            "capture_id": self.capture_id,
+            "reason": self.reason,
+            "attempts": self.attempts,
+            "error": self.error,
+        }
+
+    @property
+    def changed(self) -> bool:
+        return EventKind.CHANGED in self.events
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 

@@ -145,3 +145,90 @@ def test_html_report_links_raw_snapshots_relative_to_itself(checked, cli) -> Non
     html = report.read_text(encoding="utf-8")
     assert "file://" not in html
     assert 'href="../blobs/' in html
+
+
+def test_a_page_gone_with_watched_terms_is_flagged(tmp_path: Path, site: Site, cli) -> None:  # type: ignore[no-untyped-def]
+    """changes --flagged must show a whole page about 维族 disappearing (a 404)."""
+    path = watchlist(tmp_path, site)
+    data = ("--data-dir", str(tmp_path / "data"))
+    site.set("/face", page())
+    cli(*data, "check", "--watchlist", str(path))
+    site.pages.bodies.pop("/face")  # now a 404
+    cli(*data, "check", "--watchlist", str(path))
+    confirmed = cli(*data, "check", "--watchlist", str(path), "--format", "json").json()
+    assert confirmed["results"][0]["events"] == ["gone"] and confirmed["results"][0]["flagged"]
+    (gone,) = cli(*data, "changes", "--flagged", "--format", "json").json()
+    assert gone["kind"] == "gone"
+    assert gone["flags"] == [{"term": "维族", "direction": "removed", "before": 2, "after": 0}]
+
+
+def test_a_missing_selector_carries_the_terms_it_lost(tmp_path: Path, site: Site, cli) -> None:  # type: ignore[no-untyped-def]
+    path = watchlist(tmp_path, site)
+    data = ("--data-dir", str(tmp_path / "data"))
+    site.set("/face", page())
+    cli(*data, "check", "--watchlist", str(path))
+    site.set("/face", "<html><body><div>页面改版 " + "新内容 " * 50 + "</div></body></html>")
+    cli(*data, "check", "--watchlist", str(path))
+    cli(*data, "check", "--watchlist", str(path))
+    (event,) = cli(*data, "changes", "--flagged", "--format", "json").json()
+    assert event["kind"] == "selector_missing"
+    assert event["flags"][0]["term"] == "维族" and event["flags"][0]["after"] == 0
+
+
+def test_a_second_checking_process_is_refused_naming_the_first(tmp_path: Path, site: Site) -> None:
+    """Two check/run processes on one data directory: the second refuses at once."""
+    import subprocess
+    import sys
+    import time
+
+    path = watchlist(tmp_path, site)
+    data = tmp_path / "data"
+    site.set("/face", page())
+    first = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--data-dir", str(data), "run", "--watchlist", str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (data / "monitor.lock").exists():
+            time.sleep(0.1)
+        time.sleep(0.5)
+        second = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "monitor",
+                "--data-dir",
+                str(data),
+                "check",
+                "--watchlist",
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 2, second.stderr
+        assert "another monitor, 'monitor run'" in second.stderr
+        assert f"pid {first.pid}" in second.stderr
+    finally:
+        first.terminate()
+        first.wait(timeout=30)
+    # The lock goes with its process: checking works again at once.
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "monitor",
+            "--data-dir",
+            str(data),
+            "check",
+            "--watchlist",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert again.returncode == 0, again.stderr

@@ -154,6 +154,7 @@ def _gone(
                 EventKind.GONE,
                 state.reference,
                 seen.capture,
+                flags=seen.flags,
                 detail={"confirmations": streak, "since_capture": problem},
             )
         )
@@ -178,6 +179,7 @@ def _needs_attention(
                 EventKind(seen.outcome),
                 state.reference,
                 seen.capture,
+                flags=seen.flags,
                 detail={**seen.detail, "confirmations": streak, "since_capture": problem},
             )
         )

@@ -7,9 +7,8 @@ from datetime import datetime
 
 import click
 
-from ..check import CheckResult
 from ..config.watchlist import load_watchlist
-from ..model import Outcome, utc_now
+from ..model import CheckResult, Outcome, utc_now
 from .common import Context, echo_json, format_option, watchlist_option
 
 
@@ -110,12 +109,13 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
 
     from ..check import check_session, thresholds
     from ..fetch.http import FetchPolicy
+    from ..run.lock import checking_lock
     from ..run.scheduler import Runner
 
     watchlist = load_watchlist(watchlist_path)
 
     async def main() -> None:
-        with obj.store(create=True) as store:
+        with checking_lock(obj.data_dir, "run"), obj.store(create=True) as store:
             policy = FetchPolicy.from_settings(watchlist.settings)
             async with check_session(store, policy, thresholds(watchlist.settings)) as checker:
                 runner = Runner(

@@ -55,6 +55,12 @@ class Decoded:
     source: str  # "http", "bom", "meta", "detected" or "default"
     replaced: bool  # True when some bytes could not be decoded and became U+FFFD
 
+    def parse_input(self, body: bytes) -> str | bytes:
+        """Raw bytes for lxml when they are clean UTF-8 (faster); the decoded text otherwise."""
+        if self.encoding == "utf-8" and not self.replaced:
+            return body[3:] if body.startswith(codecs.BOM_UTF8) else body
+        return self.text
+
 
 def canonical_encoding(label: str | None) -> str | None:
     """Python codec name for an encoding label, or None if unknown.

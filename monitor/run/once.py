@@ -16,6 +16,7 @@ from ..config.watchlist import Watch, Watchlist
 from ..fetch.http import FetchPolicy
 from ..model import Outcome
 from ..store import open_store
+from .lock import checking_lock
 
 # Measured: a worker process costs ~0.5 s to start and pays off past ~200 pages.
 _PARALLEL_FROM = 200
@@ -41,6 +42,17 @@ def check_once(
     policy: FetchPolicy | None = None,
 ) -> list[CheckResult]:
     """Check ``watches`` once against the store at ``location``; results in watch order."""
+    with checking_lock(location, "check"):
+        return _check_once(location, watchlist, watches, workers, policy)
+
+
+def _check_once(
+    location: str,
+    watchlist: Watchlist,
+    watches: Sequence[Watch],
+    workers: int,
+    policy: FetchPolicy | None,
+) -> list[CheckResult]:
     policy = policy or FetchPolicy.from_settings(watchlist.settings)
     workers = workers or default_workers(len(watches))
     if workers > 1:
