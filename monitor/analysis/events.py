@@ -14,13 +14,15 @@ has the part the watch selects: it needs attention, nothing was "removed").
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..config import defaults
 from ..model import FETCH_FAILURES, EventKind, Outcome, WatchStatus
-from .compare import Comparison
-from .flag import Flag
+
+if TYPE_CHECKING:  # types only: reading a watch's state must not load the differ
+    from .compare import Comparison
+    from .flag import Flag
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import click
 
 from .. import __version__
+from ..config.defaults import DATA_DIR as DEFAULT_DATA_DIR
 from ..errors import MonitorError
-from ..store.base import DEFAULT_DATA_DIR
 from .common import Context, hoist_global_options
 
 # name -> (module under monitor.cli, attribute, one-line help shown by `monitor --help`)

@@ -31,7 +31,8 @@ def changes(
       monitor changes --flagged
       monitor changes --since 2026-01-01 --watch aliyun-cloud-shield-face-api --format json
     """
-    from ..report import change_to_json, changes_text
+    from ..report.json import change_to_json
+    from ..report.text import changes_text
 
     with obj.store() as store:
         if watch_name:
@@ -62,7 +63,9 @@ def diff(obj: Context, change_id: int, html_path: str | None, output_format: str
       monitor diff 12 --html change-12.html
       monitor diff 12 --format json
     """
-    from ..report import change_html, change_text, load_change
+    from ..report.html import change_html
+    from ..report.text import change_text
+    from ..report.view import load_change
 
     report = Path(html_path) if html_path else None
     if report is not None and not report.resolve().parent.is_dir():

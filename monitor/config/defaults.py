@@ -6,6 +6,7 @@ their defaults from here, whatever their place in the layout.
 
 from __future__ import annotations
 
+DATA_DIR = "monitor-data"  # where captures and changes are kept (--data-dir)
 EVERY_SECONDS = 21600.0  # 6h between checks of a watch
 MAX_CONNECTIONS = 8  # connections open at once, for the whole run
 PER_HOST = 2  # connections open at once to one host

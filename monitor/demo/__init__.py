@@ -21,7 +21,9 @@ from pathlib import Path
 from ..check import CheckResult, run_checks
 from ..config.watchlist import load_watchlist
 from ..fetch.http import FetchPolicy
-from ..report import change_html, change_text, load_change
+from ..report.html import change_html
+from ..report.text import change_text
+from ..report.view import load_change
 from ..run.once import summarize
 from ..store import Store
 

@@ -20,9 +20,10 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ..analysis.events import EventDraft, WatchState
+from ..config import defaults
 from ..model import Outcome
 
-DEFAULT_DATA_DIR = "monitor-data"
+DEFAULT_DATA_DIR = defaults.DATA_DIR
 
 Row = Mapping[str, Any]  # a capture or change record as read back
 
