@@ -20,9 +20,21 @@ from .documents.decode import decode_body
 from .documents.document import Document
 from .documents.html import extract_html
 from .fetch.http import Fetcher, FetchPolicy
+from .model import Outcome
 
 _DIGITS = re.compile(r"\d+")
 _SPACES = re.compile(r"(?:\\ )+")
+# Volatile tokens, most specific first: a UUID; a run of word characters (and the
+# characters of base64 and URLs' tokens) holding a digit: an id, a hash, a timestamp.
+_VOLATILE = re.compile(
+    r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
+    r"|[A-Za-z0-9+/_=.:-]*\d[A-Za-z0-9+/_=.:-]*"
+    r"|(?=[\w+/=-]*[a-z])(?=[\w+/=-]*[A-Z])[A-Za-z0-9+/_=-]{20,}"  # base64 without digits
+)
+_NUMERIC = re.compile(r"[\d\-:./]+")  # dates and times: keep their separators
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_FEW_CHARS = 20  # a watched text shorter than this is "almost nothing"
 _LABEL_CHARS = 12  # how much of the stable text before a change anchors a pattern
 
 
@@ -37,6 +49,14 @@ def suggest_pattern(fragment: Fragment) -> str:
     '更新时间：\\d+-\\d+-\\d+\\s+\\d+:\\d+:\\d+'
     >>> suggest_pattern(Fragment("Request id 8812", (), "text", "Request id 8812"))
     '^Request\\s+id\\s+\\d+$'
+
+    Ids, hashes and tokens become classes, so one rule covers the next value too:
+
+    >>> suggest_pattern(Fragment("b4fbf2f1c0e94c5d", (), "text", "Request ID: b4fbf2f1c0e94c5d",
+    ...                          before="Request ID: "))
+    'Request\\s+ID:\\s+[0-9a-fA-F]+'
+    >>> _generalise("3f2504e0-4f89-11d3-9a0c-0305e82c3301 dGVzdDEyMzQ1Ng== QUJDREVGR0hJSktMTU5PUFF")
+    '[0-9a-fA-F-]{36}\\s+[\\w+/=.:-]+\\s+[\\w+/=.:-]+'
     """
     if fragment.text == fragment.block:
         return f"^{_generalise(fragment.text)}$"
@@ -45,15 +65,30 @@ def suggest_pattern(fragment: Fragment) -> str:
 
 
 def _generalise(text: str) -> str:
+    """Literal text escaped, volatile tokens as character classes, spaces as ``\\s+``."""
     pieces = []
     position = 0
-    for match in _DIGITS.finditer(text):
-        pieces.append(re.escape(text[position : match.start()]))
-        pieces.append(r"\d+")
+    for match in _VOLATILE.finditer(text):
+        pieces.append(_literal(text[position : match.start()]))
+        pieces.append(_token_class(match.group(0)))
         position = match.end()
-    pieces.append(re.escape(text[position:]))
+    pieces.append(_literal(text[position:]))
+    return "".join(pieces)
+
+
+def _literal(text: str) -> str:
     # re.escape also escapes "-", which needs no escape outside a character class.
-    return _SPACES.sub(r"\\s+", "".join(pieces)).replace("\\-", "-")
+    return _SPACES.sub(r"\\s+", re.escape(text)).replace("\\-", "-")
+
+
+def _token_class(token: str) -> str:
+    if _UUID.fullmatch(token):
+        return "[0-9a-fA-F-]{36}"
+    if _NUMERIC.fullmatch(token):  # 2020-12-09, 10:21:33, 8812: digits, separators kept
+        return _DIGITS.sub(r"\\d+", _literal(token))
+    if len(token) >= 6 and _HEX.fullmatch(token):
+        return "[0-9a-fA-F]+"
+    return r"[\w+/=.:-]+"
 
 
 def suggestions(noise: Comparison) -> list[str]:
@@ -99,8 +134,23 @@ def preview(document: Document, limit: int = 12, width: int = 100) -> Iterable[s
         yield f"… and {len(document.blocks) - limit} more blocks"
 
 
-async def _fetch_twice(watch: Watch, policy: FetchPolicy, wait: float) -> list[tuple[str, str]]:
-    """Two (outcome, decoded text) pairs, ``wait`` seconds apart."""
+@dataclass(frozen=True)
+class Fetched:
+    outcome: Outcome
+    summary: str  # "ok (HTTP 200) ..." for the report
+    text: str  # the decoded body
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """The report of ``monitor watchlist test`` and, if the page cannot be watched, why."""
+
+    lines: list[str]
+    problem: str | None
+
+
+async def _fetch_twice(watch: Watch, policy: FetchPolicy, wait: float) -> list[Fetched]:
+    """Two fetches, ``wait`` seconds apart."""
     fetched = []
     async with Fetcher(policy) as fetcher:
         for attempt in range(2):
@@ -109,30 +159,57 @@ async def _fetch_twice(watch: Watch, policy: FetchPolicy, wait: float) -> list[t
             capture = await fetcher.fetch(watch.url, watch.headers)
             text = decode_body(capture.body, capture.header("content-type")).text
             verdict = classify(capture, text)
-            fetched.append((f"{verdict.outcome} (HTTP {capture.status}) {verdict.reason}", text))
+            summary = f"{verdict.outcome} (HTTP {capture.status}) {verdict.reason}"
+            fetched.append(Fetched(verdict.outcome, summary, text))
     return fetched
 
 
-async def show_tuning(watch: Watch, policy: FetchPolicy, wait: float) -> list[str]:
-    """The report of ``monitor watchlist test``, as lines."""
-    (first_outcome, first), (second_outcome, second) = await _fetch_twice(watch, policy, wait)
+def watchability(fetched: Fetched, kept: Document) -> str | None:
+    """Why a page cannot be watched as configured, or None.
+
+    >>> page = "<html>" + "<script src=a.js></script>" * 5 + '<div id="app"></div></html>'
+    >>> print(watchability(Fetched(Outcome.OK, "", page), Document()))  # doctest: +ELLIPSIS
+    almost no text (0 characters) but 5 scripts: ... try `fetch: browser`
+    """
+    if fetched.outcome in (Outcome.TRANSIENT, Outcome.ERROR):
+        return f"the page is unreachable: {fetched.summary}"
+    if fetched.outcome in (Outcome.GONE, Outcome.BLOCKED):
+        return f"the page is {fetched.outcome}: {fetched.summary}"
+    chars = len(kept.text)
+    if chars >= _FEW_CHARS:
+        return None
+    scripts = fetched.text.lower().count("<script")
+    if scripts >= 3:
+        return (
+            f"almost no text ({chars} characters) but {scripts} scripts: the page is probably "
+            "rendered by JavaScript; try `fetch: browser`"
+        )
+    return f"almost no text ({chars} characters): check the URL and the select/exclude rules"
+
+
+async def show_tuning(watch: Watch, policy: FetchPolicy, wait: float) -> Tuning:
+    """The report of ``monitor watchlist test``."""
+    first, second = await _fetch_twice(watch, policy, wait)
     lines = [
         f"watch {watch.name}: {watch.url}",
-        f"fetch 1: {first_outcome}",
-        f"fetch 2: {second_outcome}",
+        f"fetch 1: {first.summary}",
+        f"fetch 2: {second.summary}",
         "",
     ]
-    kept = extract_html(second, watch.select, watch.exclude, watch.ignore)
-    whole = extract_html(second)
+    kept = extract_html(second.text, watch.select, watch.exclude, watch.ignore)
+    whole = extract_html(second.text)
     lines += _coverage_lines(watch, coverage(kept, whole))
     lines += ["", "What the watch keeps (first blocks):", *("  " + p for p in preview(kept))]
     raw_noise = compare(
-        extract_html(first, watch.select, watch.exclude),
-        extract_html(second, watch.select, watch.exclude),
+        extract_html(first.text, watch.select, watch.exclude),
+        extract_html(second.text, watch.select, watch.exclude),
     )
-    noise = compare(extract_html(first, watch.select, watch.exclude, watch.ignore), kept)
+    noise = compare(extract_html(first.text, watch.select, watch.exclude, watch.ignore), kept)
     lines += ["", *_noise_lines(raw_noise, noise)]
-    return lines
+    problem = watchability(second, kept)
+    if problem:
+        lines += ["", f"NOT WATCHABLE AS IS: {problem}"]
+    return Tuning(lines, problem)
 
 
 def _coverage_lines(watch: Watch, cover: Coverage) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 
+import pytest
 from conftest import FAST_SETTINGS, write_watchlist
 
 from monitor.analysis.compare import Fragment
@@ -81,3 +82,46 @@ def test_suggested_pattern_matches_other_values() -> None:
     pattern = re.compile(suggest_pattern(fragment))
     assert pattern.search("Updated 2024-01-31 23:59:00")
     assert not pattern.search("Returns the age of each face")
+
+
+# (what the server answers, words the NOT WATCHABLE line must contain)
+UNWATCHABLE = [
+    (None, "the page is gone"),
+    (
+        b"<html><title>Just a moment...</title><body>Checking your browser</body></html>",
+        "the page is blocked",
+    ),
+    (
+        b"<html><body>"
+        + b"<script src=/a.js></script>" * 6
+        + b'<div id="app"></div></body></html>',
+        "fetch: browser",
+    ),
+    (b"<html><body><p>hello</p></body></html>", "almost no text (5 characters)"),
+]
+
+
+@pytest.mark.parametrize(("body", "words"), UNWATCHABLE)
+def test_an_unwatchable_page_exits_2_and_says_why(tmp_path, site, cli, body, words) -> None:
+    if body is not None:
+        site.set("/p", body)
+    path = write_watchlist(
+        tmp_path / "w.yaml", f"watches:\n  - name: p\n    url: {site.url('/p')}\n{FAST_SETTINGS}"
+    )
+    result = cli("watchlist", "test", str(path), "p", "--wait", "0")
+    assert result.code == 2
+    assert "NOT WATCHABLE AS IS" in result.out and words in result.out
+
+
+def test_unreachable_page_exits_2(tmp_path, cli) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = write_watchlist(
+        tmp_path / "w.yaml",
+        f"watches:\n  - name: p\n    url: http://127.0.0.1:{port}/p\n{FAST_SETTINGS}",
+    )
+    result = cli("watchlist", "test", str(path), "p", "--wait", "0")
+    assert result.code == 2 and "the page is unreachable" in result.out

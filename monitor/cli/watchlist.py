@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from ..config.watchlist import load_watchlist
@@ -68,6 +70,9 @@ def watchlist_validate(path: str, output_format: str) -> None:
 def watchlist_test(path: str, name: str, wait: float) -> None:
     """Fetch a watch twice; show its noise, suggested ignore rules and what select keeps.
 
+    Exit status 2 when the page cannot be watched as configured: unreachable, gone,
+    blocked, or almost no text (a JavaScript-only page probably needs `fetch: browser`).
+
     \b
     Example:
       monitor watchlist test watchlists/face-and-moderation.yaml aliyun-cloud-shield-face-api
@@ -80,5 +85,8 @@ def watchlist_test(path: str, name: str, wait: float) -> None:
     watchlist = load_watchlist(path)
     (watch,) = watchlist.select([name])
     policy = FetchPolicy.from_settings(watchlist.settings, host_delay=0.0)
-    for line in asyncio.run(show_tuning(watch, policy, wait)):
+    tuning = asyncio.run(show_tuning(watch, policy, wait))
+    for line in tuning.lines:
         click.echo(line)
+    if tuning.problem:
+        sys.exit(2)  # unreachable, gone, blocked or almost no text: not ready to watch
