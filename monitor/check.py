@@ -236,7 +236,7 @@ class Checker:
                 )
             else:
                 comparison = compare(reference, document)
-                if comparison.changed:
+                if comparison.changed_for(watch.moves):
                     flags = flag_terms(reference.text, document.text, watch.terms)
         if found.outcome in _LOSS_OUTCOMES and state.reference_text and watch.terms:
             flags = self._terms_lost(watch, found, state.reference_text)
@@ -258,6 +258,7 @@ class Checker:
                 etag=capture.header("etag"),
                 last_modified=capture.header("last-modified"),
                 comparison=comparison,
+                moves=watch.moves,
                 flags=tuple(flags),
             )
             new_state, drafts = transition(current, seen, self.thresholds)

@@ -232,3 +232,43 @@ def test_a_second_checking_process_is_refused_naming_the_first(tmp_path: Path, s
         timeout=60,
     )
     assert again.returncode == 0, again.stderr
+
+
+SECTION = "<h2>返回参数</h2><p>age 年龄。</p><p>gender 性别。</p><p>glasses 是否戴眼镜。</p>"
+REORDERED = "<h2>返回参数</h2><p>glasses 是否戴眼镜。</p><p>age 年龄。</p><p>gender 性别。</p>"
+
+
+@pytest.mark.parametrize(
+    ("moves", "reorder_alone_is_an_event"),
+    [(None, False), ("section", False), ("any", True), ("ignore", False)],
+)
+def test_moves_are_recorded_every_time_and_the_setting_decides_alone(
+    tmp_path: Path,
+    site: Site,
+    cli,
+    moves: str | None,
+    reorder_alone_is_an_event: bool,  # type: ignore[no-untyped-def]
+) -> None:
+    setting = f"\n    moves: {moves}" if moves else ""
+    path = write_watchlist(
+        tmp_path / "w.yaml",
+        f"watches:\n  - name: p\n    url: {site.url('/p')}{setting}\n{FAST_SETTINGS}",
+    )
+    data = ("--data-dir", str(tmp_path / "data"))
+    site.set("/p", "<h1>人脸</h1>" + SECTION)
+    cli(*data, "check", "--watchlist", str(path))
+    site.set("/p", "<h1>人脸</h1>" + REORDERED)  # a reorder within one section, alone
+    cli(*data, "check", "--watchlist", str(path))
+    events = cli(*data, "changes", "--format", "json").json()
+    assert bool(events) == reorder_alone_is_an_event
+    # With another edit, the same kind of reorder is always recorded as a move.
+    site.set("/p", "<h1>人脸</h1>" + SECTION.replace("性别", "性别（已更新）"))
+    cli(*data, "check", "--watchlist", str(path))
+    last = cli(*data, "changes", "--format", "json").json()[-1]
+    assert last["moved"] and all(m["from_path"] == ["人脸", "返回参数"] for m in last["moved"])
+    assert {
+        "change": "added",
+        "text": "（已更新）",
+        "path": ["人脸", "返回参数"],
+        "kind": "text",
+    } in (last["fragments"])

@@ -80,7 +80,15 @@ class Comparison:
     @property
     def changed(self) -> bool:
         """True when wording was removed or added, or a block moved to another section."""
-        return bool(self.removed or self.added or any(m.changed_section for m in self.moved))
+        return self.changed_for("section")
+
+    def changed_for(self, moves: str) -> bool:
+        """A change event? Moves alone count per ``moves``: ignore | section | any."""
+        if self.removed or self.added:
+            return True
+        if moves == "any":
+            return bool(self.moved)
+        return moves == "section" and any(m.changed_section for m in self.moved)
 
     def to_detail(self) -> dict[str, object]:
         """JSON-ready detail kept with a change event."""

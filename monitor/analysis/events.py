@@ -70,6 +70,7 @@ class Observation:
     etag: str | None = None
     last_modified: str | None = None
     comparison: Comparison | None = None
+    moves: str = "section"  # which moved blocks alone make a change (Comparison.changed_for)
     flags: tuple[Flag, ...] = ()
     fingerprint: str | None = None  # visible-text fingerprint of this capture
     skeleton: str | None = None  # verified markup-skeleton signature of this capture
@@ -226,7 +227,11 @@ def _good(state: WatchState, seen: Observation) -> tuple[WatchState, list[EventD
             )
         )
     comparison = seen.comparison
-    if state.reference is not None and comparison is not None and comparison.changed:
+    if (
+        state.reference is not None
+        and comparison is not None
+        and comparison.changed_for(seen.moves)
+    ):
         events.append(
             EventDraft(
                 EventKind.CHANGED,

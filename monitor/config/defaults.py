@@ -16,6 +16,7 @@ TIMEOUT = 30.0  # seconds to connect and between bytes read
 MAX_BODY_MB = 20.0  # decoded body cap
 UNREACHABLE_AFTER = 3  # failed checks in a row before an `unreachable` event
 GONE_AFTER = 2  # confirmations of a 404/410 before a `gone` event
+MOVES = "section"  # a block moved unchanged raises an event: ignore | section | any
 ATTENTION_AFTER = 2  # confirmations of a bot wall or a missing selector
 
 # The settings a watchlist's `settings:` block may set, with their defaults, in the

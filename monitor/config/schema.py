@@ -5,7 +5,7 @@ silent coercion). Add a key here and it is validated, documented in error messag
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -44,6 +44,7 @@ class _Rules(_Strict):
     cron: Annotated[str | None, AfterValidator(_check_cron)] = None
     headers: Headers = {}
     notes: str | None = None
+    moves: Literal["ignore", "section", "any"] | None = None
 
 
 class _WatchEntry(_Rules):

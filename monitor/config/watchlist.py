@@ -35,13 +35,13 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import WatchlistError
-from . import defaults
+from . import defaults as default_values
 from .fields import format_interval
 from .schema import _File, _Rules, _WatchEntry
 from .settings import Settings
 from .source import Loc, _first_error, _line_of, _Located, _parse_yaml, _read_text
 
-DEFAULT_EVERY_SECONDS = defaults.EVERY_SECONDS
+DEFAULT_EVERY_SECONDS = default_values.EVERY_SECONDS
 
 # ---------------------------------------------------------------------------
 # Public data
@@ -67,6 +67,7 @@ class Watch:
     cron: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     notes: str | None = None
+    moves: str = default_values.MOVES  # does a moved block alone raise an event? (README)
 
     @property
     def schedule(self) -> str:
@@ -201,6 +202,7 @@ def _merge(defaults: _Rules, entry: _WatchEntry) -> Watch:
         cron=cron,
         headers=_merge_headers(defaults.headers, entry.headers),
         notes=_scalar(defaults, entry, "notes"),
+        moves=_scalar(defaults, entry, "moves") or default_values.MOVES,
     )
 
 

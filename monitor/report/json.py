@@ -25,6 +25,8 @@ CHANGE_FIELDS = (
     "to_snapshot",
     "from_capture",
     "to_capture",
+    "fragments",
+    "moved",
 )
 
 
@@ -52,7 +54,27 @@ def change_to_json(row: Row) -> dict[str, Any]:
         "to_snapshot": row["to_snapshot"],
         "from_capture": row["from_capture"],
         "to_capture": row["to_capture"],
+        **_located(json.loads(row["detail"])),
     }
+
+
+def _located(detail: dict[str, Any]) -> dict[str, Any]:
+    """Where each removed/added fragment sat, and the blocks that moved unchanged.
+
+    >>> _located({"removed": [{"text": "维族", "path": ["A"], "kind": "row", "block": "x"}]})
+    {'fragments': [{'change': 'removed', 'text': '维族', 'path': ['A'], 'kind': 'row'}], \
+'moved': []}
+    """
+    fragments = [
+        {"change": change, "text": f["text"], "path": f["path"], "kind": f["kind"]}
+        for change in ("removed", "added")
+        for f in detail.get(change, [])
+    ]
+    moved = [
+        {"text": m["text"], "from_path": m["from_path"], "to_path": m["to_path"]}
+        for m in detail.get("moved", [])
+    ]
+    return {"fragments": fragments, "moved": moved}
 
 
 def capture_to_json(row: Row) -> dict[str, Any]:
