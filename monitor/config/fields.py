@@ -7,7 +7,6 @@ import re
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from apscheduler.triggers.cron import CronTrigger
 from cssselect import SelectorError
 from lxml import etree
 from pydantic import AfterValidator, BeforeValidator
@@ -129,6 +128,8 @@ def _check_interval(value: object) -> float | None:
 def _check_cron(expr: str | None) -> str | None:
     if expr is None:
         return None
+    from apscheduler.triggers.cron import CronTrigger  # only for watchlists that use cron
+
     try:
         CronTrigger.from_crontab(expr, timezone="UTC")
     except (ValueError, TypeError, LookupError) as error:

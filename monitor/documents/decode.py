@@ -15,9 +15,6 @@ import codecs
 import re
 from dataclasses import dataclass
 
-import charset_normalizer
-from bs4.dammit import EncodingDetector
-
 # Browser-compatible supersets for legacy labels (WHATWG Encoding Standard).
 _SUPERSETS = {
     "gb2312": "gb18030",
@@ -99,18 +96,22 @@ def _bom(body: bytes) -> tuple[str, bytes] | None:
 
 
 def _detect(body: bytes) -> str | None:
+    import charset_normalizer  # only for pages that declare nothing and are not UTF-8
+
     best = charset_normalizer.from_bytes(body[:65536]).best()
     return canonical_encoding(best.encoding) if best else None
 
 
-def _candidates(body: bytes, content_type: str | None) -> list[tuple[str | None, str]]:
-    declared_meta = EncodingDetector.find_declared_encoding(
+def _meta_label(body: bytes) -> str | None:
+    """The page's own ``<meta charset>`` / ``http-equiv`` declaration, if any."""
+    # Imported here: bs4 costs ~0.1 s to import, and most pages declare their charset
+    # in the HTTP header, so a small check run may never need it.
+    from bs4.dammit import EncodingDetector
+
+    declared = EncodingDetector.find_declared_encoding(
         body[:_META_SCAN_BYTES], is_html=True, search_entire_document=False
     )
-    return [
-        (canonical_encoding(charset_from_content_type(content_type)), "http"),
-        (canonical_encoding(declared_meta), "meta"),
-    ]
+    return canonical_encoding(declared)
 
 
 def decode_body(body: bytes, content_type: str | None = None) -> Decoded:
@@ -124,8 +125,9 @@ def decode_body(body: bytes, content_type: str | None = None) -> Decoded:
     >>> d.text, d.replaced
     ('café \\ufffd', True)
     """
-    http_label, meta_label = (c[0] for c in _candidates(body, content_type))
+    http_label = canonical_encoding(charset_from_content_type(content_type))
     bom = _bom(body)
+    meta_label = None if http_label or bom else _meta_label(body)
     if http_label:
         encoding, source = http_label, "http"
         if bom:
