@@ -37,7 +37,7 @@ from .textnorm import clean, compare_key
 PDF_MAGIC = b"%PDF-"
 # Text boxes this close to the top or bottom edge (a share of the page height) may be
 # running headers or footers.
-_MARGIN_SHARE = 0.1
+_MARGIN_SHARE = 0.08
 _HEADING_RATIO = 1.2  # font size over the body text's, for a heading without an outline
 _HEADING_MAX_CHARS = 120
 _SENTENCE_END = re.compile(r"[.!?。！？：:;；)）」』\"”]$")
@@ -198,7 +198,7 @@ def _without_running_lines(pages: list[_Page]) -> list[_Box]:
     """All boxes but running headers and footers (page numbers, document titles).
 
     A box near the top or bottom edge whose text, digits aside, is on at least half
-    of the pages (and on three or more) is page furniture, not content.
+    of the pages (and on two or more) is page furniture, not content.
     """
     def pattern(box: _Box) -> str | None:
         if box.top < _MARGIN_SHARE or box.bottom < _MARGIN_SHARE:
@@ -208,7 +208,7 @@ def _without_running_lines(pages: list[_Page]) -> list[_Box]:
     counts: Counter[str] = Counter()
     for page in pages:
         counts.update({p for p in map(pattern, page.boxes) if p is not None})
-    needed = max(3, (len(pages) + 1) // 2)
+    needed = max(2, (len(pages) + 1) // 2)
     running = {p for p, n in counts.items() if n >= needed}
     return [box for page in pages for box in page.boxes if pattern(box) not in running]
 
@@ -274,7 +274,7 @@ def _blocks(
     blocks: list[Block] = []
     headings: list[tuple[int, str]] = []
     path: tuple[str, ...] = ()
-    previous_page = 0
+    previous: _Box | None = None
     for index, box in enumerate(boxes):
         text = clean(pattern.sub("", box.text)) if pattern is not None else box.text
         if not text:
@@ -286,14 +286,24 @@ def _blocks(
             headings.append((level, text))
             path = tuple(h for _, h in headings)
             blocks.append(Block("heading", text, path, page=box.page))
-        elif box.page != previous_page and blocks and _continues(blocks[-1], text):
+        elif _page_break_between(previous, box) and blocks and _continues(blocks[-1], text):
             # A paragraph the page break cut in two: one block, on the page it starts.
             last = blocks[-1]
             blocks[-1] = Block(last.kind, _join(last.text, text), last.path, page=last.page)
         else:
             blocks.append(Block("text", text, path, page=box.page))
-        previous_page = box.page
+        previous = box
     return blocks
+
+
+def _page_break_between(previous: _Box | None, box: _Box) -> bool:
+    """Two boxes on consecutive pages, neither in the edge zone of page furniture."""
+    return (
+        previous is not None
+        and box.page == previous.page + 1
+        and previous.bottom >= _MARGIN_SHARE
+        and box.top >= _MARGIN_SHARE
+    )
 
 
 def _continues(last: Block, text: str) -> bool:
