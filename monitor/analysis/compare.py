@@ -49,15 +49,47 @@ class Fragment:
     block: str  # the whole block (for a table: the row it sat in)
     before: str = ""  # context: text just before it in the same block
     after: str = ""  # context: text just after it
+    page: int = 0  # the PDF page of its block (0: the document has no pages)
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        fields: dict[str, object] = {
             "text": self.text,
             "path": list(self.path),
             "kind": self.kind,
             "block": self.block,
             "before": self.before,
             "after": self.after,
+        }
+        if self.page:
+            fields["page"] = self.page
+        return fields
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """One change in words, where a document's structure names it.
+
+    ``parameter `uygur` removed from table 返回参数``, ``response property `uygur`
+    removed from DetectFace``. ``where`` is a readable location (a structured
+    document's dotted path, a table's label) and ``pointer`` the JSON pointer of the
+    node in the version it refers to (the old one for a removal), for structured documents.
+    """
+
+    op: str  # removed, added, changed, renamed
+    summary: str
+    where: str = ""
+    pointer: str = ""
+    old: str | None = None
+    new: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "op": self.op,
+            "summary": self.summary,
+            "where": self.where,
+            "pointer": self.pointer,
+            "old": self.old,
+            "new": self.new,
         }
 
 
@@ -76,6 +108,7 @@ class Comparison:
     moved: tuple[Move, ...] = ()
     hunks: tuple[Hunk, ...] = ()
     fallback: bool = False  # the time budget ran out and some regions are reported whole
+    edits: tuple[Edit, ...] = ()  # the changes in words, where the structure names them
 
     @property
     def changed(self) -> bool:
@@ -84,7 +117,7 @@ class Comparison:
 
     def changed_for(self, moves: str) -> bool:
         """A change event? Moves alone count per ``moves``: ignore | section | any."""
-        if self.removed or self.added:
+        if self.removed or self.added or self.edits:
             return True
         if moves == "any":
             return bool(self.moved)
@@ -104,6 +137,7 @@ class Comparison:
                 for h in self.hunks
             ],
             "fallback": self.fallback,
+            **({"edits": [e.to_dict() for e in self.edits]} if self.edits else {}),
         }
 
 
@@ -414,5 +448,6 @@ def _fragment(side: _Side, start: int, end: int) -> Ordered | None:
         block=block.text,
         before=before,
         after=after,
+        page=block.page,
     )
     return (side.indices[index], start), fragment
