@@ -43,6 +43,7 @@ class Outcome(StrEnum):
     TRANSIENT = "transient"  # failed in a way worth retrying later
     ERROR = "error"  # failed for good (bad URL, too large, other HTTP status)
     SELECTOR_MISSING = "selector_missing"  # the page lacks the part the watch selects
+    NO_TEXT_LAYER = "no_text_layer"  # a PDF with pages but no text (a scan)
     INTERNAL_ERROR = "internal_error"  # a bug of ours; never stored, reported by `check`
 
     @property
@@ -68,11 +69,18 @@ class EventKind(StrEnum):
     MOVED = "moved"
     BLOCKED = "blocked"
     SELECTOR_MISSING = "selector_missing"
+    NO_TEXT_LAYER = "no_text_layer"
 
 
 # Events that ask a person to look at the watch rather than at new wording.
 ATTENTION_EVENTS = frozenset(
-    (EventKind.GONE, EventKind.UNREACHABLE, EventKind.BLOCKED, EventKind.SELECTOR_MISSING)
+    (
+        EventKind.GONE,
+        EventKind.UNREACHABLE,
+        EventKind.BLOCKED,
+        EventKind.SELECTOR_MISSING,
+        EventKind.NO_TEXT_LAYER,
+    )
 )
 
 
@@ -85,6 +93,7 @@ class WatchStatus(StrEnum):
     GONE = "gone"
     BLOCKED = "blocked"
     SELECTOR_MISSING = "selector_missing"
+    NO_TEXT_LAYER = "no_text_layer"
 
 
 @dataclass(frozen=True)

