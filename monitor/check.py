@@ -22,11 +22,12 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from .analysis.compare import compare
 from .analysis.events import Observation, Thresholds, WatchState, transition
 from .analysis.flag import Flag, flag_terms
+from .analysis.structured import compare_documents
 from .config.settings import Settings
 from .config.watchlist import Watch, Watchlist
+from .documents import HTML, PDF, Unreadable, document_type, read_document
 from .documents.classify import classify
 from .documents.decode import Decoded, decode_body
 from .documents.document import Document
@@ -235,7 +236,7 @@ class Checker:
                     },
                 )
             else:
-                comparison = compare(reference, document)
+                comparison = compare_documents(reference, document)
                 if comparison.changed_for(watch.moves):
                     flags = flag_terms(reference.text, document.text, watch.terms)
         if found.outcome in _LOSS_OUTCOMES and state.reference_text and watch.terms:
@@ -301,13 +302,32 @@ class Checker:
             # Same bytes as the last good capture (its blob exists): nothing to parse.
             return _Processed(Outcome.UNCHANGED, body_sha, state.reference_text, None, None)
         self.store.put_blob(capture.body, body_sha)
-        decoded = decode_body(capture.body, capture.header("content-type"))
-        verdict = classify(capture, decoded.text)
+        media = capture.header("content-type")
+        kind = document_type(media, capture.body, capture.final_url or capture.url)
+        # A PDF's bytes are not text: no charset detection over megabytes of binary.
+        decoded = None if kind == PDF else decode_body(capture.body, media)
+        verdict = classify(capture, decoded.text if decoded is not None else "")
+        encoding = decoded.encoding if decoded is not None else None
         if verdict.outcome != Outcome.OK:
-            return _Processed(
-                verdict.outcome, body_sha, None, decoded.encoding, None, verdict.reason
-            )
-        return self._read_text(watch, capture.body, body_sha, decoded, state)
+            return _Processed(verdict.outcome, body_sha, None, encoding, None, verdict.reason)
+        if kind == HTML and decoded is not None:
+            return self._read_text(watch, capture.body, body_sha, decoded, state)
+        return self._read_other(watch, kind, capture.body, body_sha, decoded)
+
+    def _read_other(
+        self, watch: Watch, kind: str, body: bytes, body_sha: str, decoded: Decoded | None
+    ) -> _Processed:
+        """A PDF, JSON or YAML document: new bytes with the same text (a regenerated
+        PDF's dates and ID) give the reference's Document hash, and nothing is compared."""
+        encoding = decoded.encoding if decoded is not None else None
+        content: str | bytes = decoded.text if decoded is not None else body
+        document = read_document(kind, content, watch.ignore)
+        if isinstance(document, Unreadable):
+            why = document
+            found = _Processed(why.outcome, body_sha, None, encoding, None, why.reason)
+            return dataclasses.replace(found, detail=why.detail)
+        text_sha = self.store.put_blob(document.to_json().encode("utf-8"))
+        return _Processed(Outcome.OK, body_sha, text_sha, encoding, document)
 
     def _read_text(
         self, watch: Watch, body: bytes, body_sha: str, decoded: Decoded, state: WatchState

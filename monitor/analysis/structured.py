@@ -26,12 +26,13 @@ one rename (both names still listed as removed and added wording).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..documents.document import Block, Document
 from ..documents.structured import FIELD, NODE, TYPES, pointer, split_pointer
 from .apinames import ADDED, API_TYPES, CHANGED, REMOVED, RENAMED, Described, describe
 from .compare import DELETE, INSERT, Comparison, Edit, Fragment, Hunk, compare
+from .tables import table_edits
 
 
 def is_structured(document: Document) -> bool:
@@ -79,6 +80,18 @@ class _Tree:
 
 def _parent(key: str) -> str:
     return key.rsplit("/", 1)[0]
+
+
+def compare_documents(old: Document, new: Document) -> Comparison:
+    """Node by node for two versions of a structured document, word by word otherwise.
+
+    A page that changed type (an HTML page now served as JSON) is compared as text.
+    """
+    if is_structured(old) and is_structured(new):
+        return compare_structured(old, new)
+    result = compare(old, new)
+    edits = table_edits(old, new, result) if result.changed else ()
+    return replace(result, edits=edits) if edits else result
 
 
 def compare_structured(old: Document, new: Document) -> Comparison:

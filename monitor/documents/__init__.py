@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from ..model import Outcome
 from .document import Document
 from .html import extract_html
-from .pdf import extract_pdf, is_pdf
-from .structured import extract_structured
+from .pdf import NoTextLayer, PdfError, extract_pdf, is_pdf
+from .structured import StructuredError, extract_structured
 
 Extractor = Callable[..., Document]
 
@@ -107,6 +109,36 @@ def document_type(content_type: str | None, body: bytes, url: str = "") -> str:
     return HTML
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """Why a document has no wording to compare, as a check outcome.
+
+    A scan (no text layer) is a warning of its own; a damaged or cut-off PDF or JSON is
+    an error, never a document with less wording.
+    """
+
+    outcome: Outcome
+    reason: str
+    detail: dict[str, object] = field(default_factory=dict)
+
+
+def read_document(
+    kind: str, content: str | bytes, ignore: Sequence[str] = ()
+) -> Document | Unreadable:
+    """Extract a PDF, JSON or YAML document, or say why it cannot be read.
+
+    >>> read_document("json", '{"a": ').outcome
+    <Outcome.ERROR: 'error'>
+    """
+    try:
+        return extractor_for(kind)(content, None, (), ignore)
+    except NoTextLayer as error:
+        detail = {"pages": error.pages, "images": error.images, "document_type": kind}
+        return Unreadable(Outcome.NO_TEXT_LAYER, str(error), detail)
+    except (PdfError, StructuredError) as error:
+        return Unreadable(Outcome.ERROR, str(error), {"document_type": kind})
+
+
 def extractor_for(kind: str) -> Extractor:
     """The extractor for a document type (``html``...); KeyError names the known ones."""
     try:
@@ -115,4 +147,12 @@ def extractor_for(kind: str) -> Extractor:
         raise KeyError(f"no extractor for {kind!r} (known: {', '.join(EXTRACTORS)})") from None
 
 
-__all__ = ["EXTRACTORS", "Document", "Extractor", "document_type", "extractor_for"]
+__all__ = [
+    "EXTRACTORS",
+    "Document",
+    "Extractor",
+    "Unreadable",
+    "document_type",
+    "extractor_for",
+    "read_document",
+]
