@@ -18,7 +18,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lxml import etree
 
@@ -34,6 +34,7 @@ from .documents.document import Document
 from .documents.html import extract_html, extract_unless_known, rules_key
 from .documents.skeleton import scan, scannable, tree_parts, verified
 from .fetch import Fetcher
+from .fetch.browser import BrowserFetcher, fetch_watch
 from .fetch.http import FetchPolicy, HttpFetcher
 from .model import Capture, CheckResult, Outcome
 from .store.base import CaptureRecord, EvidenceStore
@@ -75,27 +76,6 @@ class _StaleReference(Exception):
         self.current = current
 
 
-def _capture_record(watch: Watch, capture: Capture, found: _Processed) -> CaptureRecord:
-    return CaptureRecord(
-        watch=watch.name,
-        url=capture.url,
-        fetched_at=capture.fetched_at,
-        outcome=found.outcome,
-        status=capture.status,
-        final_url=capture.final_url,
-        headers=capture.headers,
-        redirects=capture.redirects,
-        body_sha256=found.body_sha,
-        body_size=len(capture.body) if found.body_sha else None,
-        text_sha256=found.text_sha,
-        encoding=found.encoding,
-        elapsed_ms=round(capture.elapsed * 1000),
-        attempts=capture.attempts,
-        error_class=capture.error_class,
-        error=capture.error or found.reason or None,
-    )
-
-
 def watch_config(watch: Watch) -> dict[str, object]:
     return dataclasses.asdict(watch)
 
@@ -115,8 +95,8 @@ async def check_session(
     ...     async with check_session(store, FetchPolicy(), Thresholds()) as checker:
     ...         return await checker.check_all(watches)
     """
-    async with HttpFetcher(policy) as fetcher:
-        checker = Checker(store, fetcher, limits)
+    async with HttpFetcher(policy) as fetcher, BrowserFetcher(fetcher) as browser:
+        checker = Checker(store, fetcher, limits, browser)
         try:
             yield checker
         finally:
@@ -139,10 +119,15 @@ class Checker:
     """Runs checks against one store with one fetcher."""
 
     def __init__(
-        self, store: EvidenceStore, fetcher: Fetcher, thresholds: Thresholds | None = None
+        self,
+        store: EvidenceStore,
+        fetcher: Fetcher,
+        thresholds: Thresholds | None = None,
+        browser: BrowserFetcher | None = None,  # for watches with fetch: browser or auto
     ):
         self.store = store
         self.fetcher = fetcher
+        self.browser = browser
         self.thresholds = thresholds or Thresholds()
         self._worker = ThreadPoolExecutor(
             max_workers=PROCESSING_THREADS, thread_name_prefix="monitor-worker"
@@ -167,9 +152,10 @@ class Checker:
             conditional = (
                 state.reference is not None and state.not_modified_streak < FULL_FETCH_EVERY
             )
-            capture = await self.fetcher.fetch(
-                watch.url,
-                watch.headers,
+            capture = await fetch_watch(
+                self.fetcher,
+                self.browser,
+                watch,
                 etag=state.etag if conditional else None,
                 last_modified=state.last_modified if conditional else None,
             )
@@ -241,11 +227,20 @@ class Checker:
                     flags = flag_terms(reference.text, document.text, watch.terms)
         if found.outcome in _LOSS_OUTCOMES and state.reference_text and watch.terms:
             flags = self._terms_lost(watch, found, state.reference_text)
-        record = _capture_record(watch, capture, found)
+        why = {"error": capture.error or found.reason or None, "encoding": found.encoding}
+        record = CaptureRecord.of(watch.name, capture, found.outcome, found.body_sha, **why)
+        record = replace(record, text_sha256=found.text_sha)
+        if capture.screenshot is not None:
+            record = replace(record, screenshot_sha256=self.store.put_blob(capture.screenshot))
+        source = capture.source  # a rendered page's raw response: its own row, linked
+        raw_sha = self.store.put_blob(source.body) if source is not None else None
         with self.store.recording() as writer:
             current = writer.state(watch.name)
             if current.reference != state.reference and not stale_ok:
                 raise _StaleReference(current)  # rolls the transaction back
+            if source is not None:
+                raw = CaptureRecord.of(watch.name, source, Outcome.RAW_RESPONSE, raw_sha)
+                record = replace(record, source_capture=writer.add_capture(raw))
             capture_id = writer.add_capture(record)
             seen = Observation(
                 capture=capture_id,
