@@ -109,7 +109,10 @@ async def fetch_watch(
     last_modified: str | None = None,
 ) -> Capture:
     """Fetch a watch the way its ``fetch`` key asks; the capture records which path."""
-    if watch.fetch == "browser" and browser is not None:
+    if watch.fetch == "browser":
+        if browser is None:  # never an HTTP shell recorded as if it were the page
+            failed = Capture(watch.url, datetime.now(UTC), error_class=ErrorClass.INVALID)
+            return replace(failed, error="fetch: browser, but this run has no browser")
         return await browser.render(watch.url, watch.headers, watch.browser)
     if watch.fetch == "auto" and browser is not None:
         # No validators: a 304 would say nothing about whether the page needs scripts.

@@ -102,4 +102,7 @@ def capture_to_json(row: Row) -> dict[str, Any]:
         "attempts": row["attempts"],
         "error_class": row["error_class"],
         "error": row["error"],
+        "fetched_with": row.get("fetched_with") or "http",
+        "source_capture": row.get("source_capture"),
+        "screenshot_sha256": row.get("screenshot_sha256"),
     }
