@@ -34,6 +34,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
+from documents_cases import CASES as DOCUMENT_CASES  # beside this file (run as a script)
+from documents_cases import run_document_case
+
 from monitor.analysis.compare import compare
 from monitor.analysis.flag import flag_terms
 from monitor.documents.html import extract_html
@@ -563,6 +566,29 @@ def print_profile(case: Case) -> None:
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(10)
 
 
+def print_documents(spec: str | None, reps: int) -> None:
+    """The other document types (benchmarks/documents_cases.py): a PDF and an OpenAPI case."""
+    print(
+        f"\n{'document case':<16}{'KB':>7}{'extract':>9}{'cmp+flag':>9}{'total':>9}"
+        f"{'rem':>6}{'add':>6}{'edits':>6}{'flg':>4}"
+    )
+    for name, make in DOCUMENT_CASES.items():
+        if spec is not None and not name.startswith(spec.rstrip("*")):
+            continue
+        kind, old, new = make()
+        samples = [run_document_case(kind, old, new) for _ in range(reps)]
+        last = samples[-1]
+        medians = [
+            statistics.median(get(s) for s in samples)
+            for get in (lambda s: s.extract_s, lambda s: s.compare_s, lambda s: s.total_s)
+        ]
+        print(
+            f"{name:<16}{len(old) // 1024:>7}" + "".join(f"{_ms(m):>9}" for m in medians)
+            + f"{last.removed:>6}{last.added:>6}{last.edits:>6}{last.flags:>4}",
+            flush=True,
+        )
+
+
 # ============================================================ main
 
 
@@ -570,6 +596,8 @@ def selected_cases(spec: str | None) -> list[Case]:
     cases = [Case(s, lang, e) for s in SIZES for lang in LANGS for e in EDITS]
     if spec is None:
         return cases
+    if spec.startswith(("pdf", "openapi")):
+        return []
     wanted = spec.split(":")
     return [
         c
@@ -613,6 +641,8 @@ def main() -> None:
         results.append(result)
         print(format_row(result), flush=True)
     print_size_medians(results)
+    if args.case is None or args.case.startswith(("pdf", "openapi")):
+        print_documents(args.case, 1 if args.quick else 3)
     misses = [r.case.name for r in results if not meets_target(r)]
     print(f"\nTargets missed: {', '.join(misses) if misses else 'none'}")
     print(f"Wall time: {time.perf_counter() - started:.0f} s")

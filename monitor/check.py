@@ -18,21 +18,23 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lxml import etree
 
-from .analysis.compare import compare
 from .analysis.events import Observation, Thresholds, WatchState, transition
 from .analysis.flag import Flag, flag_terms
+from .analysis.structured import compare_documents
 from .config.settings import Settings
 from .config.watchlist import Watch, Watchlist
+from .documents import HTML, PDF, Unreadable, document_type, read_document
 from .documents.classify import classify
 from .documents.decode import Decoded, decode_body
 from .documents.document import Document
 from .documents.html import extract_html, extract_unless_known, rules_key
 from .documents.skeleton import scan, scannable, tree_parts, verified
 from .fetch import Fetcher
+from .fetch.browser import BrowserFetcher, fetch_watch
 from .fetch.http import FetchPolicy, HttpFetcher
 from .model import Capture, CheckResult, Outcome
 from .store.base import CaptureRecord, EvidenceStore
@@ -74,27 +76,6 @@ class _StaleReference(Exception):
         self.current = current
 
 
-def _capture_record(watch: Watch, capture: Capture, found: _Processed) -> CaptureRecord:
-    return CaptureRecord(
-        watch=watch.name,
-        url=capture.url,
-        fetched_at=capture.fetched_at,
-        outcome=found.outcome,
-        status=capture.status,
-        final_url=capture.final_url,
-        headers=capture.headers,
-        redirects=capture.redirects,
-        body_sha256=found.body_sha,
-        body_size=len(capture.body) if found.body_sha else None,
-        text_sha256=found.text_sha,
-        encoding=found.encoding,
-        elapsed_ms=round(capture.elapsed * 1000),
-        attempts=capture.attempts,
-        error_class=capture.error_class,
-        error=capture.error or found.reason or None,
-    )
-
-
 def watch_config(watch: Watch) -> dict[str, object]:
     return dataclasses.asdict(watch)
 
@@ -114,8 +95,8 @@ async def check_session(
     ...     async with check_session(store, FetchPolicy(), Thresholds()) as checker:
     ...         return await checker.check_all(watches)
     """
-    async with HttpFetcher(policy) as fetcher:
-        checker = Checker(store, fetcher, limits)
+    async with HttpFetcher(policy) as fetcher, BrowserFetcher(fetcher) as browser:
+        checker = Checker(store, fetcher, limits, browser)
         try:
             yield checker
         finally:
@@ -138,10 +119,15 @@ class Checker:
     """Runs checks against one store with one fetcher."""
 
     def __init__(
-        self, store: EvidenceStore, fetcher: Fetcher, thresholds: Thresholds | None = None
+        self,
+        store: EvidenceStore,
+        fetcher: Fetcher,
+        thresholds: Thresholds | None = None,
+        browser: BrowserFetcher | None = None,  # for watches with fetch: browser or auto
     ):
         self.store = store
         self.fetcher = fetcher
+        self.browser = browser
         self.thresholds = thresholds or Thresholds()
         self._worker = ThreadPoolExecutor(
             max_workers=PROCESSING_THREADS, thread_name_prefix="monitor-worker"
@@ -166,9 +152,10 @@ class Checker:
             conditional = (
                 state.reference is not None and state.not_modified_streak < FULL_FETCH_EVERY
             )
-            capture = await self.fetcher.fetch(
-                watch.url,
-                watch.headers,
+            capture = await fetch_watch(
+                self.fetcher,
+                self.browser,
+                watch,
                 etag=state.etag if conditional else None,
                 last_modified=state.last_modified if conditional else None,
             )
@@ -235,16 +222,25 @@ class Checker:
                     },
                 )
             else:
-                comparison = compare(reference, document)
+                comparison = compare_documents(reference, document)
                 if comparison.changed_for(watch.moves):
                     flags = flag_terms(reference.text, document.text, watch.terms)
         if found.outcome in _LOSS_OUTCOMES and state.reference_text and watch.terms:
             flags = self._terms_lost(watch, found, state.reference_text)
-        record = _capture_record(watch, capture, found)
+        why = {"error": capture.error or found.reason or None, "encoding": found.encoding}
+        record = CaptureRecord.of(watch.name, capture, found.outcome, found.body_sha, **why)
+        record = replace(record, text_sha256=found.text_sha)
+        if capture.screenshot is not None:
+            record = replace(record, screenshot_sha256=self.store.put_blob(capture.screenshot))
+        source = capture.source  # a rendered page's raw response: its own row, linked
+        raw_sha = self.store.put_blob(source.body) if source is not None else None
         with self.store.recording() as writer:
             current = writer.state(watch.name)
             if current.reference != state.reference and not stale_ok:
                 raise _StaleReference(current)  # rolls the transaction back
+            if source is not None:
+                raw = CaptureRecord.of(watch.name, source, Outcome.RAW_RESPONSE, raw_sha)
+                record = replace(record, source_capture=writer.add_capture(raw))
             capture_id = writer.add_capture(record)
             seen = Observation(
                 capture=capture_id,
@@ -301,13 +297,32 @@ class Checker:
             # Same bytes as the last good capture (its blob exists): nothing to parse.
             return _Processed(Outcome.UNCHANGED, body_sha, state.reference_text, None, None)
         self.store.put_blob(capture.body, body_sha)
-        decoded = decode_body(capture.body, capture.header("content-type"))
-        verdict = classify(capture, decoded.text)
+        media = capture.header("content-type")
+        kind = document_type(media, capture.body, capture.final_url or capture.url)
+        # A PDF's bytes are not text: no charset detection over megabytes of binary.
+        decoded = None if kind == PDF else decode_body(capture.body, media)
+        verdict = classify(capture, decoded.text if decoded is not None else "")
+        encoding = decoded.encoding if decoded is not None else None
         if verdict.outcome != Outcome.OK:
-            return _Processed(
-                verdict.outcome, body_sha, None, decoded.encoding, None, verdict.reason
-            )
-        return self._read_text(watch, capture.body, body_sha, decoded, state)
+            return _Processed(verdict.outcome, body_sha, None, encoding, None, verdict.reason)
+        if kind == HTML and decoded is not None:
+            return self._read_text(watch, capture.body, body_sha, decoded, state)
+        return self._read_other(watch, kind, capture.body, body_sha, decoded)
+
+    def _read_other(
+        self, watch: Watch, kind: str, body: bytes, body_sha: str, decoded: Decoded | None
+    ) -> _Processed:
+        """A PDF, JSON or YAML document: new bytes with the same text (a regenerated
+        PDF's dates and ID) give the reference's Document hash, and nothing is compared."""
+        encoding = decoded.encoding if decoded is not None else None
+        content: str | bytes = decoded.text if decoded is not None else body
+        document = read_document(kind, content, watch.ignore)
+        if isinstance(document, Unreadable):
+            why = document
+            found = _Processed(why.outcome, body_sha, None, encoding, None, why.reason)
+            return dataclasses.replace(found, detail=why.detail)
+        text_sha = self.store.put_blob(document.to_json().encode("utf-8"))
+        return _Processed(Outcome.OK, body_sha, text_sha, encoding, document)
 
     def _read_text(
         self, watch: Watch, body: bytes, body_sha: str, decoded: Decoded, state: WatchState

@@ -43,6 +43,8 @@ class Outcome(StrEnum):
     TRANSIENT = "transient"  # failed in a way worth retrying later
     ERROR = "error"  # failed for good (bad URL, too large, other HTTP status)
     SELECTOR_MISSING = "selector_missing"  # the page lacks the part the watch selects
+    NO_TEXT_LAYER = "no_text_layer"  # a PDF with pages but no text (a scan)
+    RAW_RESPONSE = "raw_response"  # the main document's bytes behind a rendered capture
     INTERNAL_ERROR = "internal_error"  # a bug of ours; never stored, reported by `check`
 
     @property
@@ -68,11 +70,18 @@ class EventKind(StrEnum):
     MOVED = "moved"
     BLOCKED = "blocked"
     SELECTOR_MISSING = "selector_missing"
+    NO_TEXT_LAYER = "no_text_layer"
 
 
 # Events that ask a person to look at the watch rather than at new wording.
 ATTENTION_EVENTS = frozenset(
-    (EventKind.GONE, EventKind.UNREACHABLE, EventKind.BLOCKED, EventKind.SELECTOR_MISSING)
+    (
+        EventKind.GONE,
+        EventKind.UNREACHABLE,
+        EventKind.BLOCKED,
+        EventKind.SELECTOR_MISSING,
+        EventKind.NO_TEXT_LAYER,
+    )
 )
 
 
@@ -85,6 +94,7 @@ class WatchStatus(StrEnum):
     GONE = "gone"
     BLOCKED = "blocked"
     SELECTOR_MISSING = "selector_missing"
+    NO_TEXT_LAYER = "no_text_layer"
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,9 @@ class Capture:
     attempts: int = 1
     error_class: ErrorClass | None = None
     error: str | None = None
+    fetched_with: str = "http"  # http, or browser (the body is the rendered DOM)
+    source: Capture | None = None  # a rendered capture's raw main-document response
+    screenshot: bytes | None = None  # a rendered capture's full-page PNG, when asked for
 
     def header(self, name: str) -> str | None:
         name = name.lower()

@@ -31,80 +31,14 @@ from diff_match_patch import diff_match_patch
 
 from ..documents.document import Block, Document
 from ..documents.textnorm import compare_key
-from .pairing import Move, Region, extract_moves, pair_in_order, pair_similar
+from .comparison import Comparison, Edit, Fragment, Hunk
+from .pairing import Region, extract_moves, pair_in_order, pair_similar
 from .tokens import SEPARATOR, tokenize
 
 DELETE, EQUAL, INSERT = -1, 0, 1
+__all__ = ["DELETE", "EQUAL", "INSERT", "Comparison", "Edit", "Fragment", "Hunk", "compare"]
 CONTEXT_CHARS = 40
 DEFAULT_BUDGET_SECONDS = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class Fragment:
-    """A run of removed or added wording, located in its page."""
-
-    text: str
-    path: tuple[str, ...]
-    kind: str  # kind of the block it sat in: heading, text, item, row, code
-    block: str  # the whole block (for a table: the row it sat in)
-    before: str = ""  # context: text just before it in the same block
-    after: str = ""  # context: text just after it
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "text": self.text,
-            "path": list(self.path),
-            "kind": self.kind,
-            "block": self.block,
-            "before": self.before,
-            "after": self.after,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Hunk:
-    """A region of changed blocks for display: (op, text) segments, blocks split by '\\n'."""
-
-    path: tuple[str, ...]
-    segments: tuple[tuple[int, str], ...]
-
-
-@dataclass(frozen=True)
-class Comparison:
-    removed: tuple[Fragment, ...] = ()
-    added: tuple[Fragment, ...] = ()
-    moved: tuple[Move, ...] = ()
-    hunks: tuple[Hunk, ...] = ()
-    fallback: bool = False  # the time budget ran out and some regions are reported whole
-
-    @property
-    def changed(self) -> bool:
-        """True when wording was removed or added, or a block moved to another section."""
-        return self.changed_for("section")
-
-    def changed_for(self, moves: str) -> bool:
-        """A change event? Moves alone count per ``moves``: ignore | section | any."""
-        if self.removed or self.added:
-            return True
-        if moves == "any":
-            return bool(self.moved)
-        return moves == "section" and any(m.changed_section for m in self.moved)
-
-    def to_detail(self) -> dict[str, object]:
-        """JSON-ready detail kept with a change event."""
-        return {
-            "removed": [f.to_dict() for f in self.removed],
-            "added": [f.to_dict() for f in self.added],
-            "moved": [
-                {"text": m.text, "from_path": list(m.from_path), "to_path": list(m.to_path)}
-                for m in self.moved
-            ],
-            "hunks": [
-                {"path": list(h.path), "segments": [list(s) for s in h.segments]}
-                for h in self.hunks
-            ],
-            "fallback": self.fallback,
-        }
 
 
 class _Budget:
@@ -414,5 +348,6 @@ def _fragment(side: _Side, start: int, end: int) -> Ordered | None:
         block=block.text,
         before=before,
         after=after,
+        page=block.page,
     )
     return (side.indices[index], start), fragment

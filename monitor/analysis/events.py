@@ -7,8 +7,10 @@ events. One event per episode: a flaky server gives one ``unreachable`` and late
 
 Event kinds: ``changed``, ``gone`` (404/410 or soft 404, confirmed), ``restored``,
 ``unreachable`` (repeated transient failures), ``moved`` (redirect target changed),
-``blocked`` (bot wall, captcha, WAF page) and ``selector_missing`` (the page no longer
-has the part the watch selects: it needs attention, nothing was "removed").
+``blocked`` (bot wall, captcha, WAF page), ``selector_missing`` (the page no longer
+has the part the watch selects: it needs attention, nothing was "removed") and
+``no_text_layer`` (a PDF with pages but no text, a scan: reported at once, never read
+as a document whose wording was all removed).
 """
 
 from __future__ import annotations
@@ -116,7 +118,7 @@ def transition(
         return _failure(state, seen, limits)
     if seen.outcome == Outcome.GONE:
         return _gone(state, seen, limits)
-    if seen.outcome in (Outcome.BLOCKED, Outcome.SELECTOR_MISSING):
+    if seen.outcome in (Outcome.BLOCKED, Outcome.SELECTOR_MISSING, Outcome.NO_TEXT_LAYER):
         return _needs_attention(state, seen, limits)
     return _good(state, seen)
 
@@ -175,8 +177,10 @@ def _needs_attention(
     # consecutive checks, so a CDN that challenges every other request is not a storm.
     streak = state.attention_streak + 1 if state.attention == seen.outcome else 1
     problem = state.last_problem if streak > 1 else seen.capture
+    # A PDF without a text layer is a fact of its bytes, not a flaky answer: no wait.
+    needed = 1 if seen.outcome == Outcome.NO_TEXT_LAYER else limits.attention_after
     events = []
-    if streak >= limits.attention_after and state.status != seen.outcome:
+    if streak >= needed and state.status != seen.outcome:
         events.append(
             EventDraft(
                 EventKind(seen.outcome),

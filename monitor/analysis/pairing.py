@@ -73,7 +73,8 @@ def pair_similar(regions: list[Region], old: Sequence[Block], new: Sequence[Bloc
 
     A re-sorted table whose rows were also edited puts the two versions of a row in
     different places; pairing them reports the edited cell, not two whole rows, and
-    keeps each token diff small. Unpaired blocks stay in their regions.
+    keeps each token diff small. Blocks with the same key pair first, whatever their
+    similarity. Unpaired blocks stay in their regions.
     """
     deleted = [i for d, _ in regions for i in d]
     inserted = [j for _, s in regions for j in s]
@@ -86,7 +87,17 @@ def pair_similar(regions: list[Region], old: Sequence[Block], new: Sequence[Bloc
             index[word].append(j)
     pairs: dict[int, int] = {}
     taken: set[int] = set()
+    # Blocks with the same key (a parameter table's row for one parameter) are versions
+    # of each other, however much their text changed and wherever they sit now.
+    keyed = {new[j].key: j for j in inserted if new[j].key}
     for i in deleted:
+        j = keyed.get(old[i].key, -1) if old[i].key else -1
+        if j >= 0 and j not in taken and new[j].kind == old[i].kind:
+            pairs[i] = j
+            taken.add(j)
+    for i in deleted:
+        if i in pairs:
+            continue
         partner = _most_similar(old[i], _words(old[i].text), index, words, new, taken)
         if partner is not None:
             pairs[i] = partner

@@ -18,6 +18,9 @@ UNREACHABLE_AFTER = 3  # failed checks in a row before an `unreachable` event
 GONE_AFTER = 2  # confirmations of a 404/410 before a `gone` event
 MOVES = "section"  # a block moved unchanged raises an event: ignore | section | any
 ATTENTION_AFTER = 2  # confirmations of a bot wall or a missing selector
+BROWSER_PAGES = 2  # pages a run renders at once in its one headless browser
+BROWSER_MEMORY_MB = 1536  # the browser's processes together; past it, it is restarted
+BROWSER_TIMEOUT = 30.0  # seconds for a page to load and meet its wait conditions
 
 # The settings a watchlist's `settings:` block may set, with their defaults, in the
 # order the README lists them.
@@ -30,4 +33,6 @@ SETTINGS = {
     "max_body_mb": MAX_BODY_MB,
     "unreachable_after": UNREACHABLE_AFTER,
     "gone_after": GONE_AFTER,
+    "browser_pages": BROWSER_PAGES,
+    "browser_memory_mb": BROWSER_MEMORY_MB,
 }

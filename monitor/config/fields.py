@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -123,6 +124,27 @@ def _check_interval(value: object) -> float | None:
             "use 1m or more"
         )
     return seconds
+
+
+def _check_seconds(low: float, high: float) -> Callable[[object], float | None]:
+    """A check for a short duration (``2s``, ``500ms`` is not a unit: use seconds).
+
+    >>> _check_seconds(0, 60)("2s"), _check_seconds(0, 60)(None)
+    (2.0, None)
+    """
+
+    def check(value: object) -> float | None:
+        if value is None:
+            return None
+        seconds = parse_interval(value)  # type: ignore[arg-type]
+        if not low <= seconds <= high:
+            raise ValueError(
+                f"duration {value!r} is outside {format_interval(low) if low else '0s'}"
+                f"..{format_interval(high)}; write it like 2s or 1m"
+            )
+        return seconds
+
+    return check
 
 
 def _check_cron(expr: str | None) -> str | None:

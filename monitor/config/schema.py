@@ -21,6 +21,7 @@ from .fields import (
     _check_cron,
     _check_interval,
     _check_name,
+    _check_seconds,
     _check_select,
     _check_url,
     _none_to_dict,
@@ -29,6 +30,16 @@ from .fields import (
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _BrowserEntry(_Strict):
+    """How a page is rendered when ``fetch`` is ``browser`` (or ``auto`` needs it)."""
+
+    wait_until: Literal["load", "domcontentloaded", "networkidle"] = "networkidle"
+    wait_for: Annotated[str | None, AfterValidator(_check_select)] = None  # CSS selector
+    delay: Annotated[Any, AfterValidator(_check_seconds(0, 60))] = None  # extra wait
+    timeout: Annotated[Any, AfterValidator(_check_seconds(1, 300))] = None
+    screenshot: bool = False
 
 
 class _Rules(_Strict):
@@ -45,6 +56,8 @@ class _Rules(_Strict):
     headers: Headers = {}
     notes: str | None = None
     moves: Literal["ignore", "section", "any"] | None = None
+    fetch: Literal["http", "browser", "auto"] | None = None
+    browser: _BrowserEntry | None = None
 
 
 class _WatchEntry(_Rules):
@@ -62,6 +75,8 @@ class _SettingsEntry(_Strict):
     retries: int = Field(defaults.RETRIES, ge=0, le=10)
     timeout: float = Field(defaults.TIMEOUT, gt=0, le=600, allow_inf_nan=False)
     max_body_mb: float = Field(defaults.MAX_BODY_MB, gt=0, le=1024, allow_inf_nan=False)
+    browser_pages: int = Field(defaults.BROWSER_PAGES, ge=1, le=16)
+    browser_memory_mb: int = Field(defaults.BROWSER_MEMORY_MB, ge=256, le=65536)
 
 
 class _File(_Strict):
@@ -75,4 +90,5 @@ _ALLOWED_KEYS: dict[str, tuple[str, ...]] = {
     "defaults": tuple(_Rules.model_fields),
     "settings": tuple(_SettingsEntry.model_fields),
     "watch": ("name", "url", *_Rules.model_fields),
+    "browser": tuple(_BrowserEntry.model_fields),
 }

@@ -21,6 +21,8 @@ class Settings:
     retries: int = defaults.RETRIES  # extra attempts within one check, transient failures
     timeout: float = defaults.TIMEOUT  # seconds to connect and between bytes read
     max_body_mb: float = defaults.MAX_BODY_MB  # decoded body cap
+    browser_pages: int = defaults.BROWSER_PAGES  # pages rendered at once (fetch: browser)
+    browser_memory_mb: int = defaults.BROWSER_MEMORY_MB  # the browser's memory ceiling
 
     @property
     def contact(self) -> str | None:

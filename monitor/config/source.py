@@ -177,6 +177,8 @@ def _field_label(loc: Sequence[str | int]) -> str | None:
 
 
 def _section(loc: Sequence[str | int]) -> str:
+    if "browser" in loc[:-1]:
+        return "browser"  # a key inside a watch's (or the defaults') browser: block
     if len(loc) >= 3 and loc[0] == "watches":
         return "watch"
     if len(loc) >= 2 and loc[0] in ("defaults", "settings"):

@@ -48,6 +48,22 @@ DEFAULT_EVERY_SECONDS = default_values.EVERY_SECONDS
 
 
 @dataclass(frozen=True, slots=True)
+class BrowserOptions:
+    """How a page is rendered in the headless browser (watch key ``browser:``).
+
+    ``wait_until``: the load state to wait for (``networkidle``: no request for 0.5 s);
+    ``wait_for``: a CSS selector that must be on the page; ``delay``: seconds to wait
+    after both; ``timeout``: seconds for all of it; ``screenshot``: keep a full-page PNG.
+    """
+
+    wait_until: str = "networkidle"
+    wait_for: str | None = None
+    delay: float = 0.0
+    timeout: float = default_values.BROWSER_TIMEOUT
+    screenshot: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Watch:
     """One watched page, with the defaults already merged in.
 
@@ -68,6 +84,8 @@ class Watch:
     headers: tuple[tuple[str, str], ...] = ()
     notes: str | None = None
     moves: str = default_values.MOVES  # does a moved block alone raise an event? (README)
+    fetch: str = "http"  # http | browser (headless Chromium) | auto (browser if needed)
+    browser: BrowserOptions = BrowserOptions()
 
     @property
     def schedule(self) -> str:
@@ -203,6 +221,20 @@ def _merge(defaults: _Rules, entry: _WatchEntry) -> Watch:
         headers=_merge_headers(defaults.headers, entry.headers),
         notes=_scalar(defaults, entry, "notes"),
         moves=_scalar(defaults, entry, "moves") or default_values.MOVES,
+        fetch=_scalar(defaults, entry, "fetch") or "http",
+        browser=_browser(entry.browser or defaults.browser),
+    )
+
+
+def _browser(entry: Any) -> BrowserOptions:
+    if entry is None:
+        return BrowserOptions()
+    return BrowserOptions(
+        wait_until=entry.wait_until,
+        wait_for=entry.wait_for,
+        delay=entry.delay or 0.0,
+        timeout=entry.timeout or default_values.BROWSER_TIMEOUT,
+        screenshot=entry.screenshot,
     )
 
 

@@ -20,13 +20,20 @@ CELL_SEPARATOR = " | "
 class Block:
     """One unit of visible text.
 
-    kind: ``heading``, ``text``, ``item`` (list item), ``row`` (table row) or ``code``.
-    path: the heading texts this block sits under (a heading includes itself).
+    kind: ``heading``, ``text``, ``item`` (list item), ``row`` (table row) or ``code``;
+    structured documents use ``node``, ``field`` and ``member`` (monitor.documents.structured).
+    path: the heading texts this block sits under (a heading includes itself); for a
+    structured document, the node's location (its JSON pointer's steps).
+    key: what identifies the block between versions when position does not: a parameter
+    table row's table and parameter name, a structured node's identity path ("" = none).
+    page: the PDF page the block starts on (0 when the document has no pages).
     """
 
     kind: str
     text: str
     path: tuple[str, ...] = ()
+    key: str = ""
+    page: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,21 +47,47 @@ class Document:
     title: str = ""
     blocks: tuple[Block, ...] = ()
     selected: bool = True
+    type: str = "html"  # html, pdf, json, yaml, openapi, swagger, acs-api (documents.EXTRACTORS)
 
     @property
     def text(self) -> str:
         return "\n".join(block.text for block in self.blocks)
 
     def to_json(self) -> str:
-        payload = {
+        # An HTML document without keyed rows serialises as it always did, so stored
+        # references keep their hash; key and page are written only when set.
+        payload: dict[str, object] = {
             "title": self.title,
             "selected": self.selected,
-            "blocks": [[b.kind, b.text, list(b.path)] for b in self.blocks],
+            "blocks": [_block_json(b) for b in self.blocks],
         }
+        if self.type != "html":
+            payload["type"] = self.type
         return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, data: str | bytes) -> Document:
         payload = json.loads(data)
-        blocks = tuple(Block(kind, text, tuple(path)) for kind, text, path in payload["blocks"])
-        return cls(title=payload["title"], blocks=blocks, selected=payload["selected"])
+        blocks = tuple(
+            Block(item[0], item[1], tuple(item[2]), *item[3:]) for item in payload["blocks"]
+        )
+        return cls(
+            title=payload["title"],
+            blocks=blocks,
+            selected=payload["selected"],
+            type=payload.get("type", "html"),
+        )
+
+
+def _block_json(block: Block) -> list[object]:
+    """[kind, text, path] plus key and page when set.
+
+    >>> _block_json(Block("row", "a | b", ("T",))), _block_json(Block("text", "x", (), "", 3))
+    (['row', 'a | b', ['T']], ['text', 'x', [], '', 3])
+    """
+    item: list[object] = [block.kind, block.text, list(block.path)]
+    if block.page:
+        item += [block.key, block.page]
+    elif block.key:
+        item.append(block.key)
+    return item

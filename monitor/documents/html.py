@@ -29,6 +29,7 @@ from lxml import etree
 
 from .css import css_selector
 from .document import CELL_SEPARATOR, Block, Document
+from .tables import TableKeys, table_keys, unique_keys
 from .textnorm import clean, clean_verbatim
 
 _SKIP = frozenset(
@@ -208,7 +209,8 @@ def walk(page: Prepared) -> Document:
     for element in page.roots:
         walker.visit(element)
         walker.flush()
-    return Document(title=page.title, blocks=tuple(walker.blocks))
+    blocks = unique_keys(walker.blocks) if walker.keyed else walker.blocks
+    return Document(title=page.title, blocks=tuple(blocks))
 
 
 def extract_unless_known(
@@ -311,13 +313,15 @@ class _Walker:
     headings: list[tuple[int, str]] = field(default_factory=list)
     kinds: list[str] = field(default_factory=lambda: ["text"])
     path: tuple[str, ...] = ()  # the heading texts of ``headings``, kept in step
+    tables: list[TableKeys | None] = field(default_factory=list)  # enclosing tables
+    keyed: bool = False  # some row has a key (see tables.py)
 
-    def add(self, kind: str, text: str) -> None:
+    def add(self, kind: str, text: str, key: str = "") -> None:
         if self.ignore is not None:
             text = self.ignore.sub("", text)
             text = text if kind == "code" else clean(text)
         if text.strip():
-            self.blocks.append(Block(kind, text, self.path))
+            self.blocks.append(Block(kind, text, self.path, key))
 
     def flush(self) -> None:
         if self.buffer:
@@ -354,10 +358,14 @@ class _Walker:
 
     def _block(self, tag: str, element: etree._Element) -> None:
         self.flush()
+        if tag == "table":
+            self.tables.append(table_keys(element, self.path, _cell_text))
         self.kinds.append("item" if tag == "li" else "text")
         self._children(element)
         self.flush()
         self.kinds.pop()
+        if tag == "table":
+            self.tables.pop()
 
     def _heading(self, level: int, element: etree._Element) -> None:
         self.flush()
@@ -376,4 +384,7 @@ class _Walker:
         self.flush()
         cells = [clean(_cell_text(c)) for c in element if _tag(c) in _CELLS]
         if any(cells):
-            self.add("row", CELL_SEPARATOR.join(cells))
+            keys = self.tables[-1] if self.tables else None
+            key = keys.key(cells, element) if keys is not None else ""
+            self.keyed = self.keyed or bool(key)
+            self.add("row", CELL_SEPARATOR.join(cells), key)

@@ -17,7 +17,8 @@ import asyncio
 import email.utils
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -57,6 +58,8 @@ class FetchPolicy:
     per_host: int = defaults.PER_HOST
     host_delay: float = defaults.HOST_DELAY  # minimum seconds between starts to one host
     contact: str | None = None
+    browser_pages: int = defaults.BROWSER_PAGES  # pages rendered at once (fetch: browser)
+    browser_memory_mb: int = defaults.BROWSER_MEMORY_MB  # the browser's memory ceiling
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> FetchPolicy:
@@ -74,6 +77,8 @@ class FetchPolicy:
             read_timeout=settings.timeout,
             max_bytes=int(settings.max_body_mb * 1024 * 1024),
             contact=settings.contact,
+            browser_pages=settings.browser_pages,
+            browser_memory_mb=settings.browser_memory_mb,
         )
         return replace(policy, **overrides)
 
@@ -174,6 +179,18 @@ class HttpFetcher:
                     ErrorClass.TRANSIENT,
                     f"no complete response within {self.policy.attempt_deadline:g}s",
                 )
+
+    @asynccontextmanager
+    async def host_turn(self, url: str) -> AsyncIterator[None]:
+        """One of a host's connection slots, its start spaced like any request's.
+
+        For another fetcher of the same run (the browser), so that the politeness
+        limits hold across both.
+        """
+        host = self._host(url)
+        async with host.slots:
+            await self._space_requests(host)
+            yield
 
     def _host(self, url: str) -> _Host:
         key = urlsplit(url).netloc.lower()

@@ -27,6 +27,7 @@ CHANGE_FIELDS = (
     "to_capture",
     "fragments",
     "moved",
+    "edits",
 )
 
 
@@ -59,14 +60,21 @@ def change_to_json(row: Row) -> dict[str, Any]:
 
 
 def _located(detail: dict[str, Any]) -> dict[str, Any]:
-    """Where each removed/added fragment sat, and the blocks that moved unchanged.
+    """Where each removed/added fragment sat (with its PDF page, if any), the blocks that
+    moved unchanged, and the changes in words where the structure names them.
 
     >>> _located({"removed": [{"text": "维族", "path": ["A"], "kind": "row", "block": "x"}]})
     {'fragments': [{'change': 'removed', 'text': '维族', 'path': ['A'], 'kind': 'row'}], \
-'moved': []}
+'moved': [], 'edits': []}
     """
     fragments = [
-        {"change": change, "text": f["text"], "path": f["path"], "kind": f["kind"]}
+        {
+            "change": change,
+            "text": f["text"],
+            "path": f["path"],
+            "kind": f["kind"],
+            **({"page": f["page"]} if "page" in f else {}),
+        }
         for change in ("removed", "added")
         for f in detail.get(change, [])
     ]
@@ -74,7 +82,7 @@ def _located(detail: dict[str, Any]) -> dict[str, Any]:
         {"text": m["text"], "from_path": m["from_path"], "to_path": m["to_path"]}
         for m in detail.get("moved", [])
     ]
-    return {"fragments": fragments, "moved": moved}
+    return {"fragments": fragments, "moved": moved, "edits": list(detail.get("edits") or [])}
 
 
 def capture_to_json(row: Row) -> dict[str, Any]:
@@ -94,4 +102,7 @@ def capture_to_json(row: Row) -> dict[str, Any]:
         "attempts": row["attempts"],
         "error_class": row["error_class"],
         "error": row["error"],
+        "fetched_with": row.get("fetched_with") or "http",
+        "source_capture": row.get("source_capture"),
+        "screenshot_sha256": row.get("screenshot_sha256"),
     }

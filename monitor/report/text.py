@@ -37,20 +37,32 @@ def _summary(event: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+_STRUCTURED_KINDS = frozenset(("node", "field", "member"))
+
+
 def location(fragment: dict[str, Any]) -> str:
     """Where a fragment sat, e.g. ``row in table under 人脸属性 > 返回参数``.
 
     >>> location({"path": ["人脸属性", "返回参数"], "kind": "row"})
     'table row under 人脸属性 > 返回参数'
+    >>> location({"path": ["第二章"], "kind": "text", "page": 3})
+    'page 3, text under 第二章'
+    >>> location({"path": ["paths", "/face/detect", "post"], "kind": "node"})
+    'at /paths/~1face~1detect/post'
     """
-    path = " > ".join(fragment.get("path") or []) or "(top of page)"
+    steps = fragment.get("path") or []
+    if fragment.get("kind") in _STRUCTURED_KINDS:
+        pointer = "".join("/" + s.replace("~", "~0").replace("/", "~1") for s in steps)
+        return f"at {pointer or '/'}"
+    page = f"page {fragment['page']}, " if fragment.get("page") else ""
+    path = " > ".join(steps) or ("(top of page)" if not page else "(no heading)")
     kind = {
         "row": "table row",
         "item": "list item",
         "code": "code block",
         "heading": "heading",
     }.get(fragment.get("kind", ""), "text")
-    return f"{kind} under {path}"
+    return f"{page}{kind} under {path}"
 
 
 def change_text(view: ChangeView) -> str:
@@ -67,6 +79,9 @@ def change_text(view: ChangeView) -> str:
         lines.append(
             f"FLAG:     {flag['term']!r} {flag['direction']} ({flag['before']} -> {flag['after']})"
         )
+    for edit in view.detail.get("edits", []):
+        at = f"  ({edit['pointer'] or edit['where']})" if edit["pointer"] or edit["where"] else ""
+        lines.append(f"EDIT:     {edit['summary']}{at}")
     for label, sign in (("removed", "-"), ("added", "+")):
         for fragment in view.detail.get(label, []):
             lines.append("")
@@ -93,6 +108,9 @@ def change_text(view: ChangeView) -> str:
         "title",
         "chars",
         "reference_chars",
+        "document_type",
+        "pages",
+        "images",
     ):
         if key in view.detail:
             lines.append(f"{key}: {view.detail[key]}")

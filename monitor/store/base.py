@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
 from ..analysis.events import EventDraft, WatchState
 from ..config import defaults
-from ..model import Outcome
+from ..model import Capture, Outcome
 
 DEFAULT_DATA_DIR = defaults.DATA_DIR
 
@@ -48,6 +48,33 @@ class CaptureRecord:
     attempts: int = 1
     error_class: str | None = None
     error: str | None = None
+    fetched_with: str | None = None  # http or browser
+    source_capture: int | None = None  # the raw response row behind a rendered capture
+    screenshot_sha256: str | None = None
+
+    @classmethod
+    def of(
+        cls, watch: str, capture: Capture, outcome: Outcome, body_sha: str | None, **fields: Any
+    ) -> CaptureRecord:
+        """The row for a capture (``body_sha`` None when its body is not stored)."""
+        record = cls(
+            watch=watch,
+            url=capture.url,
+            fetched_at=capture.fetched_at,
+            outcome=outcome,
+            status=capture.status,
+            final_url=capture.final_url,
+            headers=capture.headers,
+            redirects=capture.redirects,
+            body_sha256=body_sha,
+            body_size=len(capture.body) if body_sha else None,
+            elapsed_ms=round(capture.elapsed * 1000),
+            attempts=capture.attempts,
+            error_class=capture.error_class,
+            error=capture.error,
+            fetched_with=capture.fetched_with,
+        )
+        return replace(record, **fields) if fields else record
 
 
 class CheckWriter(Protocol):

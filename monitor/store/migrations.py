@@ -64,6 +64,19 @@ CREATE TRIGGER IF NOT EXISTS changes_no_delete BEFORE DELETE ON changes
     BEGIN SELECT RAISE(ABORT, 'changes are append-only evidence'); END;
 """,
     ),
+    (
+        2,
+        """
+-- How a capture was fetched: http, or browser (its body is the rendered DOM). NULL:
+-- recorded before this column, by HTTP.
+ALTER TABLE captures ADD COLUMN fetched_with TEXT;
+-- A rendered capture's raw main-document response, recorded as its own capture row
+-- (outcome raw_response) in the same transaction.
+ALTER TABLE captures ADD COLUMN source_capture INTEGER REFERENCES captures (id);
+-- A rendered capture's full-page screenshot (PNG blob), when the watch asks for one.
+ALTER TABLE captures ADD COLUMN screenshot_sha256 TEXT;
+""",
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -258,7 +258,8 @@ class SQLiteStore:
         ]
         digests = self._query(
             "SELECT body_sha256 AS d FROM captures WHERE body_sha256 NOT NULL "
-            "UNION SELECT text_sha256 FROM captures WHERE text_sha256 NOT NULL"
+            "UNION SELECT text_sha256 FROM captures WHERE text_sha256 NOT NULL "
+            "UNION SELECT screenshot_sha256 FROM captures WHERE screenshot_sha256 NOT NULL"
         )
         problems += [
             f"blob {row['d']} is missing or does not match its hash"
@@ -281,8 +282,9 @@ class _Writer:
         cursor = self._db.execute(
             "INSERT INTO captures (watch, url, fetched_at, status, final_url, headers, "
             "redirects, body_sha256, body_size, text_sha256, encoding, elapsed_ms, "
-            "attempts, outcome, error_class, error) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "attempts, outcome, error_class, error, fetched_with, source_capture, "
+            "screenshot_sha256) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 capture.watch,
                 capture.url,
@@ -300,6 +302,9 @@ class _Writer:
                 str(capture.outcome),
                 capture.error_class and str(capture.error_class),
                 capture.error,
+                capture.fetched_with,
+                capture.source_capture,
+                capture.screenshot_sha256,
             ),
         )
         return int(cursor.lastrowid or 0)
