@@ -84,7 +84,10 @@ def test_run_checks_then_stops_cleanly_on_sigterm(tmp_path: Path, site) -> None:
 
     # A restart does not re-check at once: each watch is next due an hour after its check.
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
+    assert process.stdout is not None
+    # Wait until it is running (a loaded machine can take seconds to start), then a while.
+    assert process.stdout.readline().startswith("monitoring"), process.stderr
+    time.sleep(2)
     process.send_signal(signal.SIGINT)
     process.communicate(timeout=30)
     assert process.returncode == 0

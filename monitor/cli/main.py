@@ -93,7 +93,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)
-    except click.Abort:
+    except click.Abort as abort:
+        if isinstance(abort.__cause__, KeyboardInterrupt):
+            sys.exit(130)  # Ctrl-C before the command installed its own handler
         click.echo("aborted", err=True)
         sys.exit(1)
     except MonitorError as error:
