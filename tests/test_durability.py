@@ -36,8 +36,19 @@ def watchlist(tmp_path: Path, site: Site, prefix: str) -> Path:
     )
 
 
-def kill_after(command: list[str], seconds: float) -> None:
+def kill_after(command: list[str], seconds: float, data: Path) -> None:
+    """SIGKILL a monitor ``seconds`` after it started writing captures.
+
+    Counting from its first new capture, not from its start: on a loaded machine the
+    start-up alone can take longer than the delay, and the kill must land mid-work.
+    """
+    before = count_captures(data)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while process.poll() is None and time.monotonic() < deadline:
+        if count_captures(data) > before:
+            break
+        time.sleep(0.05)
     time.sleep(seconds)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
@@ -50,12 +61,14 @@ def test_sigkill_during_checks_and_runs_leaves_a_consistent_store(tmp_path: Path
     check_list = watchlist(tmp_path, site, "")
     for round_number in range(8):
         serve_round(site, round_number)
-        delay = rng.uniform(0.8, 3.0)
+        delay = rng.uniform(0.0, 1.5)
         if round_number % 2:
             run_list = watchlist(tmp_path, site, f"r{round_number}-")
-            kill_after([*base, "run", "--watchlist", str(run_list), "--startup-spread", "0"], delay)
+            kill_after(
+                [*base, "run", "--watchlist", str(run_list), "--startup-spread", "0"], delay, data
+            )
         else:
-            kill_after([*base, "check", "--watchlist", str(check_list)], delay)
+            kill_after([*base, "check", "--watchlist", str(check_list)], delay, data)
 
     with Store(data) as store:
         assert store.verify() == []
