@@ -44,7 +44,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from ..model import ATTENTION_EVENTS, EventKind
 from . import defaults
-from .fields import parse_interval
+from .fields import _check_name, format_interval, parse_interval
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _RATE = re.compile(r"\s*(\d+)\s*/\s*(\S+)\s*")
@@ -163,8 +163,8 @@ def url_problem(url: str) -> str | None:
 
     >>> url_problem("json://127.0.0.1:8080/hook") is None
     True
-    >>> url_problem("slakc://T1/B2/secret")
-    "a 'slakc://' URL is not one apprise knows: check the service's URL form in apprise's documentation"
+    >>> print(url_problem("slakc://T1/B2/secret"))  # doctest: +ELLIPSIS
+    a 'slakc://' URL is not one apprise knows: check the service's URL form in...
     """
     import apprise  # imported here: loading its plugins costs ~0.3 s
 
@@ -210,6 +210,11 @@ def _check_route_url(url: str) -> str:
 def _check_env_name(name: str | None) -> str | None:
     if name is None:
         return None
+    if "://" in name:  # a URL written here by mistake: never repeat it (it may hold a token)
+        raise ValueError(
+            "urls_env names an environment variable that holds the URLs, not a URL: "
+            "write urls_env: MONITOR_NOTIFY_TEAM and export MONITOR_NOTIFY_TEAM='mailtos://…'"
+        )
     if not _ENV_NAME.fullmatch(name):
         raise ValueError(
             f"bad environment variable name {name!r}: use letters, digits and '_', "
@@ -239,8 +244,9 @@ def _check_interval(value: object) -> float | None:
 def _check_digest(value: object) -> float | None:
     seconds = _check_interval(value)
     if seconds is not None and seconds < defaults.NOTIFY_MIN_DIGEST:
+        least = format_interval(defaults.NOTIFY_MIN_DIGEST)
         raise ValueError(
-            f"digest period {value!r} is below the minimum of 5m; use 5m or more "
+            f"digest period {value!r} is below the minimum of {least}; use {least} or more "
             "(or drop digest to send each event at once)"
         )
     return seconds
@@ -263,9 +269,7 @@ def _check_rate(value: object) -> tuple[int, float] | None:
         return None
     match = _RATE.fullmatch(value) if isinstance(value, str) else None
     if match is None:
-        raise ValueError(
-            f"bad rate_limit {value!r}: write messages per period, like 10/1h or 50/d"
-        )
+        raise ValueError(f"bad rate_limit {value!r}: write messages per period, like 10/1h or 50/d")
     count, period = int(match[1]), match[2]
     try:
         seconds = parse_interval(period if period[0].isdigit() else f"1{period}")
@@ -320,7 +324,7 @@ class RouteEntry(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    name: str  # checked by the watchlist with the same rule as watch names
+    name: Annotated[str, AfterValidator(_check_name)]
     urls: Annotated[
         list[Annotated[str, AfterValidator(_check_route_url)]], BeforeValidator(_one_or_list)
     ] = []

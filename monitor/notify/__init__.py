@@ -31,19 +31,19 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ..config import defaults
 from ..config.routes import Route
 from ..model import iso, utc_now
-from .message import Event, Message, Where, render_batch, render_event, sample_event
+from .event import Event, Message, Where, sample_event
 from .outbox import Due, Outbox
 from .plan import Plan, plan
+from .render import render_batch, render_event
 from .send import SendResult, send
 from .targets import Resolved, Target, resolve
 
 __all__ = ["Notifier", "PassReport", "TestResult", "open_outbox", "resolve"]
 
 log = logging.getLogger(__name__)
-
-MAX_BACKOFF_SECONDS = 3600.0  # retries of a failing destination: at least once an hour
 
 
 def open_outbox(data_dir: str | os.PathLike[str]) -> Outbox:
@@ -61,7 +61,9 @@ class PassReport:
     lines: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        return f"notify: {self.planned} message(s) queued, {self.sent} delivered, {self.failed} failed"
+        return (
+            f"notify: {self.planned} message(s) queued, {self.sent} delivered, {self.failed} failed"
+        )
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def backoff(retry_seconds: float, attempts: int) -> float:
     >>> [backoff(30, n) for n in (1, 2, 3, 10)]
     [30.0, 60.0, 120.0, 3600.0]
     """
-    return float(min(retry_seconds * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS))
+    return float(min(retry_seconds * 2 ** max(attempts - 1, 0), defaults.NOTIFY_MAX_BACKOFF))
 
 
 class Notifier:
@@ -194,7 +196,9 @@ class Notifier:
         (only,) = group
         if only.kind == "event" and len(events) == 1:
             return render_event(events[0], where, target.style)
-        return render_batch(events, where, target.style, "digest" if only.kind == "digest" else "summary")
+        return render_batch(
+            events, where, target.style, "digest" if only.kind == "digest" else "summary"
+        )
 
     # -- tests and status -------------------------------------------------------------
 
@@ -222,7 +226,9 @@ class Notifier:
 
 
 def _as_test(message: Message) -> Message:
-    return Message(message.title.replace("[monitor]", "[monitor TEST]", 1), message.body, message.format)
+    return Message(
+        message.title.replace("[monitor]", "[monitor TEST]", 1), message.body, message.format
+    )
 
 
 def _what(group: Sequence[Due]) -> str:

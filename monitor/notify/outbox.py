@@ -46,7 +46,7 @@ from typing import Any
 
 from ..config.routes import Route
 from ..model import iso, parse_time
-from .message import Event, TermFlag, Wording
+from .event import Event, event_from_row
 from .plan import Candidate, Plan, RouteState
 
 INBOX_LIMIT = 10000  # changes read per route and pass (a bigger backlog takes more passes)
@@ -281,7 +281,11 @@ class Outbox:
                 if row["delivered_at"] is not None:
                     continue
                 held = row["lease_until"] is not None and row["lease_until"] > stamp
-                if held and row["lease_owner"] != self.owner and not _owner_dead(row["lease_owner"]):
+                if (
+                    held
+                    and row["lease_owner"] != self.owner
+                    and not _owner_dead(row["lease_owner"])
+                ):
                     continue
                 db.execute(
                     "UPDATE notify_deliveries SET lease_until = ?, lease_owner = ? "
@@ -302,9 +306,7 @@ class Outbox:
                     (iso(now), together, message, target),
                 )
 
-    def failed(
-        self, target: str, messages: Sequence[int], error: str, next_at: datetime
-    ) -> None:
+    def failed(self, target: str, messages: Sequence[int], error: str, next_at: datetime) -> None:
         with self.transaction() as db:
             for message in messages:
                 db.execute(
@@ -365,7 +367,7 @@ class Outbox:
                 f"JOIN captures t ON t.id = c.to_capture WHERE c.id IN ({marks}) ORDER BY c.id",
                 chunk,
             )
-            found += [event_from_row(row) for row in rows]
+            found += [event_from_row(dict(row)) for row in rows]
         return found
 
     def pending(self) -> list[Delivery]:
@@ -408,46 +410,3 @@ class Outbox:
             "LEFT JOIN notify_deliveries d ON d.message = m.id GROUP BY m.route"
         )
         return {row["route"]: dict(row) for row in rows}
-
-
-def event_from_row(row: sqlite3.Row | dict[str, Any]) -> Event:
-    """An :class:`Event` from a change row joined with its watch and captures."""
-    config = json.loads(row["config"]) if row["config"] else {}
-    detail = json.loads(row["detail"]) if row["detail"] else {}
-
-    def wording(label: str) -> tuple[Wording, ...]:
-        located = detail.get(label)
-        if located:
-            return tuple(
-                Wording(
-                    f["text"],
-                    tuple(f.get("path") or ()),
-                    f.get("kind", "text"),
-                    f.get("before", ""),
-                    f.get("after", ""),
-                )
-                for f in located
-            )
-        return tuple(Wording(text) for text in json.loads(row[label]))
-
-    return Event(
-        id=row["id"],
-        watch=row["watch"],
-        url=row["url"],
-        kind=row["kind"],
-        detected_at=parse_time(row["detected_at"]),
-        vendor=config.get("vendor"),
-        tags=tuple(config.get("tags") or ()),
-        removed=wording("removed"),
-        added=wording("added"),
-        flags=tuple(
-            TermFlag(f["term"], f["direction"], f["before"], f["after"])
-            for f in json.loads(row["flags"])
-        ),
-        from_snapshot=row["from_snapshot"],
-        to_snapshot=row["to_snapshot"],
-        from_capture=row["from_capture"],
-        to_capture=row["to_capture"],
-        previous_at=parse_time(row["previous_at"]) if row["previous_at"] else None,
-        detail={k: v for k, v in detail.items() if k not in ("removed", "added", "hunks", "moved")},
-    )

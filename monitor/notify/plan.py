@@ -147,7 +147,5 @@ def _close_empty_period(route: Route, state: RouteState, now: datetime) -> datet
     return now if closed < digest_boundary(now, route.digest_seconds) else state.last_digest_at
 
 
-def _hold(
-    state: RouteState, parked: int, held: int, why: str, due: datetime | None
-) -> Plan:
+def _hold(state: RouteState, parked: int, held: int, why: str, due: datetime | None) -> Plan:
     return Plan((), parked, state.last_digest_at, held, why, due)

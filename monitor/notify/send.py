@@ -16,7 +16,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from .message import Message
+from .event import Message
 from .targets import Secrets, Target
 
 MAX_ERROR_CHARS = 500
@@ -57,7 +57,9 @@ def send(target: Target, message: Message) -> SendResult:
             body_format = (
                 apprise.NotifyFormat.HTML if message.format == "html" else apprise.NotifyFormat.TEXT
             )
-            ok = bool(plugin.notify(body=message.body, title=message.title, body_format=body_format))
+            ok = bool(
+                plugin.notify(body=message.body, title=message.title, body_format=body_format)
+            )
         except Exception as error:  # an apprise plugin bug is a failed delivery, not a crash
             ok = False
             capture.lines.append(f"{type(error).__name__}: {error}")

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsp
 
 from ..config.routes import Route, describe_url, quiet_apprise, split_urls
 from ..errors import ConfigError
-from .message import Style
+from .event import Style
 
 # Schemes whose readers get everything: e-mail (HTML) and webhooks that feed other tools.
 _EMAIL = frozenset(("mailto", "mailtos"))

@@ -7,18 +7,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from monitor.notify.message import (
+from monitor.notify.event import (
     SHORT_LIMIT,
     Event,
     TermFlag,
     Where,
     Wording,
     clean,
-    render_batch,
-    render_event,
     sample_event,
     shorten,
 )
+from monitor.notify.render import render_batch, render_event
 
 WHERE = Where("/srv/monitor data", "https://dash.example.org/changes/{id}")
 T = datetime(2020, 12, 17, 8, 0, tzinfo=UTC)
@@ -119,7 +118,10 @@ def test_chat_shortens_long_wording_but_email_keeps_all_of_it() -> None:
 
 
 def test_a_batch_lists_every_event_and_how_to_list_them() -> None:
-    events = [changed(id=i, watch=f"w{i % 3}", flags=() if i % 2 else changed().flags) for i in range(1, 40)]
+    events = [
+        changed(id=i, watch=f"w{i % 3}", flags=() if i % 2 else changed().flags)
+        for i in range(1, 40)
+    ]
     for kind in ("digest", "summary", "catch-up"):
         message = render_batch(events, WHERE, "full", kind)  # type: ignore[arg-type]
         assert message.title.startswith(f"[monitor] {kind}: 39 events on 3 watches (19 flagged)")

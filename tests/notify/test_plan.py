@@ -22,9 +22,19 @@ def ev(*ids: int) -> tuple[PlannedMessage, ...]:
 
 
 CASES = [
-    # (id, route options, state, inbox, now offset (s), batch complete, messages, cursor, held_because)
+    # id, route options, state, inbox, seconds after T0, batch complete, messages, cursor, held
     ("nothing new", {}, {}, [], 0, False, (), 10, None),
-    ("unwanted only: cursor moves", {}, {}, events((11, False), (12, False)), 0, False, (), 12, None),
+    (
+        "unwanted only: cursor moves",
+        {},
+        {},
+        events((11, False), (12, False)),
+        0,
+        False,
+        (),
+        12,
+        None,
+    ),
     ("waits after the first event", {}, {}, events((11, True)), 30, False, (), 10, "wait"),
     ("sent once the wait is over", {}, {}, events((11, True)), 61, False, ev(11), 11, None),
     ("end of a check: no wait", {}, {}, events((11, True)), 0, True, ev(11), 11, None),
