@@ -127,6 +127,35 @@ class Route:
             "report_url": self.report_url,
         }
 
+    @classmethod
+    def from_public(cls, data: dict[str, Any]) -> Route:
+        """A route rebuilt from :meth:`public` (filters and timing; no URLs).
+
+        >>> r = Route("team", urls=("json://h/p",), tags=("zh",), digest_seconds=3600.0)
+        >>> Route.from_public(r.public()) == Route("team", tags=("zh",), digest_seconds=3600.0)
+        True
+        """
+        count, seconds = data.get("rate_limit") or (
+            defaults.NOTIFY_RATE_COUNT,
+            defaults.NOTIFY_RATE_SECONDS,
+        )
+        return cls(
+            name=data["name"],
+            urls_env=data.get("urls_env"),
+            watches=tuple(data.get("watches") or ()),
+            tags=tuple(data.get("tags") or ()),
+            vendors=tuple(data.get("vendors") or ()),
+            kinds=tuple(data.get("kinds") or (EventKind.CHANGED.value,)),
+            flagged_only=bool(data.get("flagged_only")),
+            digest_seconds=data.get("digest_seconds"),
+            wait_seconds=data.get("wait_seconds", defaults.NOTIFY_WAIT),
+            rate_count=int(count),
+            rate_seconds=float(seconds),
+            summarize_over=data.get("summarize_over", defaults.NOTIFY_SUMMARIZE_OVER),
+            retry_seconds=data.get("retry_seconds", defaults.NOTIFY_RETRY),
+            report_url=data.get("report_url"),
+        )
+
 
 # ---------------------------------------------------------------------------
 # Field checks (ValueError messages are what the user sees: never quote a URL)
@@ -195,7 +224,10 @@ def split_urls(text: str) -> list[str]:
     >>> split_urls("mailtos://u:p@x.org?to=a@x.org,b@x.org, json://h/p\\nslack://a/b/c")
     ['mailtos://u:p@x.org?to=a@x.org,b@x.org', 'json://h/p', 'slack://a/b/c']
     """
-    from apprise.utils.parse import parse_urls
+    try:
+        from apprise.utils.parse import parse_urls
+    except ImportError:  # apprise before 1.9.1 kept it in apprise.utils
+        from apprise.utils import parse_urls  # type: ignore[attr-defined,no-redef]
 
     return [u for u in parse_urls(text) if u.strip()]
 

@@ -60,6 +60,9 @@ class PassReport:
     failed: int = 0  # deliveries that failed (to be retried)
     lines: list[str] = field(default_factory=list)
 
+    def to_json(self) -> dict[str, int]:
+        return {"queued": self.planned, "delivered": self.sent, "failed": self.failed}
+
     def summary(self) -> str:
         return (
             f"notify: {self.planned} message(s) queued, {self.sent} delivered, {self.failed} failed"

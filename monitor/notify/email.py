@@ -38,14 +38,12 @@ def html_event(event: Event, where: Where) -> str:
         rows.append(("Compared with", f"the capture of {e(when(event.previous_at))}"))
     rows += [("Flag", e(flag_text(f))) for f in event.flags]
     rows += [(line.split(": ", 1)[0], e(line.split(": ", 1)[1])) for line in attention_lines(event)]
-    table = "".join(
-        f'<tr><td style="{CSS["muted"]};padding-right:12px;vertical-align:top">{k}</td>'
-        f"<td>{v}</td></tr>"
-        for k, v in rows
-    )
+    # One "Label: value" line each (not a table), so that the plain-text part apprise
+    # derives from this HTML reads the same.
+    facts = "<br>".join(f'<span style="{CSS["muted"]}">{k}:</span> {v}' for k, v in rows)
     parts = [
         f'<div style="{CSS[banner]}">{e(headline(event))}</div>',
-        f"<table>{table}</table>",
+        f"<p>{facts}</p>",
     ]
     for label, style, fragments in (
         ("Removed wording", "removed", event.removed),

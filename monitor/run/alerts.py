@@ -1,0 +1,118 @@
+"""Alerts while checking: ``monitor check`` and ``monitor run`` call into monitor/notify here.
+
+- before the first check, the watchlist's routes are registered (a new route starts
+  from the newest event then, not from the whole history);
+- ``monitor check`` runs one pass at its end: its batch of events is complete, so
+  nothing waits for others to join it;
+- ``monitor run`` runs a pass a few seconds after any check that recorded an event,
+  and every ``tick`` seconds anyway (digests fall due, retries come round, a route's
+  ``wait`` ends). Passes run in a worker thread (apprise's senders block), one at a
+  time, so checks go on meanwhile.
+
+Nothing here is needed for safety: events are in the store before any pass, and a
+pass killed anywhere is finished by the next one (see notify/outbox.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..config.watchlist import Watchlist
+from ..notify import Notifier, PassReport, open_outbox
+from ..store import open_store
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 15.0  # a pass at least this often in monitor run
+SETTLE_SECONDS = 2.0  # after a check with events, wait this long for others to finish
+FINAL_PASS_SECONDS = 30.0  # on shutdown, one last pass may take this long
+
+
+@contextlib.contextmanager
+def notifier_for(location: str, watchlist: Watchlist) -> Iterator[Notifier]:
+    """A notifier on the data directory at ``location``, its routes registered."""
+    with open_store(location) as store:  # creates and migrates the data directory
+        data_dir = store.location
+    outbox = open_outbox(Path(data_dir))
+    try:
+        notifier = Notifier(outbox, watchlist.routes, data_dir)
+        notifier.start()
+        yield notifier
+    finally:
+        outbox.close()
+
+
+def register_routes(location: str, watchlist: Watchlist) -> None:
+    """Before checking: routes seen for the first time start from now."""
+    if watchlist.routes:
+        with notifier_for(location, watchlist):
+            pass
+
+
+def notify_after_check(location: str, watchlist: Watchlist) -> PassReport | None:
+    """At the end of ``monitor check``: plan (the batch is complete) and deliver."""
+    if not watchlist.routes:
+        return None
+    with notifier_for(location, watchlist) as notifier:
+        return notifier.run_once(batch_complete=True)
+
+
+class AlertLoop:
+    """Notification passes alongside a :class:`~monitor.run.scheduler.Runner`."""
+
+    def __init__(
+        self,
+        notifier: Notifier,
+        tick: float = TICK_SECONDS,
+        settle: float = SETTLE_SECONDS,
+    ) -> None:
+        self.notifier = notifier
+        self.tick = tick
+        self.settle = settle
+        self._poked = asyncio.Event()
+
+    def poke(self) -> None:
+        """A check recorded events: run a pass soon (call from the event loop's thread)."""
+        self._poked.set()
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Passes until ``stopping`` is set."""
+        while not stopping.is_set():
+            await self._pass()
+            await self._sleep(stopping)
+
+    async def last_pass(self) -> None:
+        """After the last checks finished: send what they found (bounded in time)."""
+        try:
+            await asyncio.wait_for(self._pass(), FINAL_PASS_SECONDS)
+        except TimeoutError:
+            log.warning("notify: the last pass did not finish; the next start completes it")
+
+    async def _sleep(self, stopping: asyncio.Event) -> None:
+        waiters = {
+            asyncio.ensure_future(self._poked.wait()),
+            asyncio.ensure_future(stopping.wait()),
+        }
+        try:
+            await asyncio.wait(waiters, timeout=self.tick, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        if self._poked.is_set() and not stopping.is_set():
+            # Checks that finish together land in one pass (and one summary if many).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), self.settle)
+        self._poked.clear()
+
+    async def _pass(self) -> None:
+        try:
+            report = await asyncio.to_thread(self.notifier.run_once)
+        except Exception:  # a notification bug must not stop the checking
+            log.exception("notify: a pass failed; it is retried at the next tick")
+            return
+        for line in report.lines:
+            log.info("notify %s", line)
