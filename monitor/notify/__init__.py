@@ -59,6 +59,11 @@ class PassReport:
     sent: int = 0  # deliveries that succeeded
     failed: int = 0  # deliveries that failed (to be retried)
     lines: list[str] = field(default_factory=list)
+    next_due: datetime | None = None  # the earliest held event or retry that falls due
+
+    def due(self, moment: datetime | None) -> None:
+        if moment is not None and (self.next_due is None or moment < self.next_due):
+            self.next_due = moment
 
     def to_json(self) -> dict[str, int]:
         return {"queued": self.planned, "delivered": self.sent, "failed": self.failed}
@@ -131,8 +136,10 @@ class Notifier:
             decided = self.plan_route(route, batch_complete)
             if decided is not None:
                 report.planned += len(decided.messages)
+                report.due(decided.due_at)
         for route in self.routes:
             self.deliver_route(route, report)
+        report.due(self.outbox.next_attempt([r.name for r in self.routes]))
         return report
 
     def plan_route(self, route: Route, batch_complete: bool = False) -> Plan | None:

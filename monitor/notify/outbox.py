@@ -326,6 +326,19 @@ class Outbox:
                     (iso(next_at), message, target),
                 )
 
+    def next_attempt(self, routes: Sequence[str]) -> datetime | None:
+        """When the earliest failed delivery of these routes is to be tried again."""
+        if not routes:
+            return None
+        marks = ",".join("?" * len(routes))
+        rows = self._rows(
+            "SELECT MIN(d.next_attempt_at) AS at FROM notify_deliveries d JOIN notify_messages m "
+            f"ON m.id = d.message WHERE m.done_at IS NULL AND d.delivered_at IS NULL "
+            f"AND m.route IN ({marks})",
+            routes,
+        )
+        return parse_time(rows[0]["at"]) if rows and rows[0]["at"] else None
+
     def retry_now(self, now: datetime) -> int:
         """Make every failed delivery due now (after fixing a destination)."""
         with self.transaction() as db:

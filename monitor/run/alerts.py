@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 from ..config.watchlist import Watchlist
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 15.0  # a pass at least this often in monitor run
 SETTLE_SECONDS = 2.0  # after a check with events, wait this long for others to finish
 FINAL_PASS_SECONDS = 30.0  # on shutdown, one last pass may take this long
+MIN_SLEEP_SECONDS = 0.5  # between passes, however soon something falls due
 
 
 @contextlib.contextmanager
@@ -74,6 +76,7 @@ class AlertLoop:
         self.tick = tick
         self.settle = settle
         self._poked = asyncio.Event()
+        self._next_due: datetime | None = None
 
     def poke(self) -> None:
         """A check recorded events: run a pass soon (call from the event loop's thread)."""
@@ -93,12 +96,17 @@ class AlertLoop:
             log.warning("notify: the last pass did not finish; the next start completes it")
 
     async def _sleep(self, stopping: asyncio.Event) -> None:
+        # Until the next tick, or sooner when a retry or a held event falls due.
+        timeout = self.tick
+        if self._next_due is not None:
+            until = (self._next_due - self.notifier.clock()).total_seconds()
+            timeout = min(timeout, max(until + 0.05, MIN_SLEEP_SECONDS))
         waiters = {
             asyncio.ensure_future(self._poked.wait()),
             asyncio.ensure_future(stopping.wait()),
         }
         try:
-            await asyncio.wait(waiters, timeout=self.tick, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
             for waiter in waiters:
                 waiter.cancel()
@@ -114,5 +122,6 @@ class AlertLoop:
         except Exception:  # a notification bug must not stop the checking
             log.exception("notify: a pass failed; it is retried at the next tick")
             return
+        self._next_due = report.next_due
         for line in report.lines:
             log.info("notify %s", line)
