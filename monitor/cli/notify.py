@@ -92,24 +92,24 @@ def notify_test(
       monitor notify test --watchlist watchlists/face-and-moderation.yaml
       monitor notify test --watchlist my.yaml team --format json
     """
-    from ..notify import Notifier, open_outbox
+    from pathlib import Path
+
+    from ..notify import resolve, try_routes
 
     watchlist = _routes(watchlist_path)
     names = [r.name for r in watchlist.routes]
     if route_name is not None and route_name not in names:
         raise ConfigError(f"no route named {route_name!r}; routes: {', '.join(names)}")
-    with obj.store() as store:
-        location = store.location
-    with open_outbox(location) as outbox:
-        notifier = Notifier(outbox, watchlist.routes, location)
-        results = notifier.test([route_name] if route_name else [])
-        problems = {r.name: notifier.resolved[r.name].problems for r in watchlist.routes}
+    routes = [r for r in watchlist.routes if route_name in (None, r.name)]
+    # Nothing is read from or written to the data directory; it only appears in the text.
+    results = try_routes(routes, str(Path(obj.data_dir).resolve()))
+    problems = {r.name: resolve(r).problems for r in routes}
     if output_format == "json":
         rows = [r.__dict__ for r in results]
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         for name, found in problems.items():
-            for problem in found if not route_name or name == route_name else ():
+            for problem in found:
                 click.echo(f"{name}: PROBLEM {problem}")
         for result in results:
             verdict = "ok" if result.ok else f"FAILED: {result.error}"
@@ -145,7 +145,7 @@ def notify_send(obj: Context, watchlist_path: str, retry_now: bool) -> None:
     from ..run.alerts import notifier_for
 
     watchlist = _routes(watchlist_path)
-    with notifier_for(obj.data_dir, watchlist) as notifier:
+    with notifier_for(obj.data_dir, watchlist, create=False) as notifier:
         if retry_now:
             notifier.outbox.retry_now(utc_now())
         report = notifier.run_once(batch_complete=True)

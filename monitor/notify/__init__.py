@@ -41,7 +41,7 @@ from .render import render_batch, render_event
 from .send import SendResult, send
 from .targets import Resolved, Target, resolve
 
-__all__ = ["Notifier", "PassReport", "TestResult", "open_outbox", "resolve"]
+__all__ = ["Notifier", "PassReport", "TestResult", "open_outbox", "resolve", "try_routes"]
 
 log = logging.getLogger(__name__)
 
@@ -212,19 +212,6 @@ class Notifier:
 
     # -- tests and status -------------------------------------------------------------
 
-    def test(self, names: Sequence[str] = ()) -> list[TestResult]:
-        """Send a sample message through every destination of the named routes (all)."""
-        results = []
-        for route in self.routes:
-            if names and route.name not in names:
-                continue
-            where = Where(self.data_dir, route.report_url)
-            for target in self.resolved[route.name].targets:
-                message = _as_test(render_event(sample_event(), where, target.style))
-                outcome = self._send(target, message)
-                results.append(TestResult(route.name, target.key, outcome.ok, outcome.error))
-        return results
-
     def held(self, route: Route) -> tuple[int, Plan | None]:
         """Events this route wants that are in no message yet, and why they wait."""
         now = self.clock()
@@ -233,6 +220,26 @@ class Notifier:
             return 0, None
         state = self.outbox.state(route, now)
         return len(waiting), plan(route, state, waiting, now) if state else None
+
+
+def try_routes(
+    routes: Sequence[Route],
+    data_dir: str,
+    environ: Mapping[str, str] | None = None,
+    send_one: Callable[[Target, Message], SendResult] = send,
+) -> list[TestResult]:
+    """Send a sample alert (marked TEST) through every destination of these routes.
+
+    Nothing is written anywhere: this only says, per destination, whether it works.
+    """
+    results = []
+    for route in routes:
+        where = Where(data_dir, route.report_url)
+        for target in resolve(route, environ).targets:
+            message = _as_test(render_event(sample_event(), where, target.style))
+            outcome = send_one(target, message)
+            results.append(TestResult(route.name, target.key, outcome.ok, outcome.error))
+    return results
 
 
 def _as_test(message: Message) -> Message:

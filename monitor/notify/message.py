@@ -86,7 +86,7 @@ def title(event: Event) -> str:
     """
     if event.flags:
         first = event.flags[0]
-        more = f" +{len(event.flags) - 1}" if len(event.flags) > 1 else ""
+        more = f" and {len(event.flags) - 1} more" if len(event.flags) > 1 else ""
         verdict = f"FLAGGED {first.term} {first.direction}{more}"
     elif event.kind == EventKind.CHANGED:
         verdict = f"changed (−{len(event.removed)} +{len(event.added)})"

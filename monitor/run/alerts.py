@@ -35,9 +35,9 @@ MIN_SLEEP_SECONDS = 0.5  # between passes, however soon something falls due
 
 
 @contextlib.contextmanager
-def notifier_for(location: str, watchlist: Watchlist) -> Iterator[Notifier]:
+def notifier_for(location: str, watchlist: Watchlist, create: bool = True) -> Iterator[Notifier]:
     """A notifier on the data directory at ``location``, its routes registered."""
-    with open_store(location) as store:  # creates and migrates the data directory
+    with open_store(location, create=create) as store:  # and migrated
         data_dir = store.location
     outbox = open_outbox(Path(data_dir))
     try:
