@@ -32,7 +32,7 @@ def _routes(path: str) -> Watchlist:
 
 @click.group("notify")
 def notify_group() -> None:
-    """See pending and failed alerts, try the routes, send what is due."""
+    """Alert routes: pending/failed deliveries, test, send."""
 
 
 @notify_group.command("status")

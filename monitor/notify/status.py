@@ -73,7 +73,10 @@ def _held(outbox: Outbox, route: Route, now: datetime, registered: bool) -> dict
     state = outbox.state(route, now)
     if not waiting or state is None:
         return {"held": 0, "held_because": None, "due_at": None}
-    decided = plan(route, state, waiting, now)
+    # The lasting reason first (rate limit, digest period); else `monitor run`'s wait.
+    decided = plan(route, state, waiting, now, batch_complete=True)
+    if decided.held_because is None:
+        decided = plan(route, state, waiting, now)
     return {
         "held": len(waiting),
         "held_because": decided.held_because or "due",
