@@ -126,6 +126,9 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
 
     watchlist = load_watchlist(watchlist_path)
 
+    def show_alert(line: str) -> None:
+        click.echo(f"{iso_seconds(utc_now())}  notify {line}")
+
     async def main() -> None:
         with (
             checking_lock(obj.data_dir, "run"),
@@ -140,7 +143,7 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
                     watchlist.watches,
                     startup_spread=startup_spread,
                     on_result=lambda r: click.echo(f"{iso_seconds(utc_now())}  {result_line(r)}"),
-                    alerts=AlertLoop(notifier) if watchlist.routes else None,
+                    alerts=AlertLoop(notifier, on_line=show_alert) if watchlist.routes else None,
                 )
                 click.echo(
                     f"monitoring {len(watchlist.watches)} watch(es); data in "

@@ -102,6 +102,7 @@ class Notifier:
         clock: Callable[[], datetime] = utc_now,
         environ: Mapping[str, str] | None = None,
         send_one: Callable[[Target, Message], SendResult] = send,
+        warn: bool = True,
     ) -> None:
         self.outbox = outbox
         self.routes = tuple(routes)
@@ -109,7 +110,7 @@ class Notifier:
         self.clock = clock
         self._send = send_one
         self.resolved: dict[str, Resolved] = {r.name: resolve(r, environ) for r in self.routes}
-        for route in self.routes:
+        for route in self.routes if warn else ():
             for problem in self.resolved[route.name].problems:
                 log.warning("notify route %s: %s", route.name, problem)
 

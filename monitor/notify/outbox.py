@@ -34,12 +34,10 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -48,57 +46,10 @@ from ..config.routes import Route
 from ..model import iso, parse_time
 from .event import Event, event_from_row
 from .plan import Candidate, Plan, RouteState
+from .records import Delivery, Due, lease_owner, owner_dead
 
 INBOX_LIMIT = 10000  # changes read per route and pass (a bigger backlog takes more passes)
 LEASE_SECONDS = 180.0  # a claimed delivery is another process's for this long
-
-
-@dataclass(frozen=True)
-class Due:
-    """A message waiting for one destination."""
-
-    message: int
-    kind: str
-    changes: tuple[int, ...]
-    attempts: int
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """A message that is not done, and one of its destination rows not delivered (``target``
-    is None when no destination has been tried yet), for ``monitor notify status``."""
-
-    route: str
-    message: int
-    kind: str
-    changes: tuple[int, ...]
-    target: str | None
-    attempts: int
-    next_attempt_at: str | None
-    last_error: str | None
-    created_at: str
-
-
-def lease_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _owner_dead(owner: str | None) -> bool:
-    """A lease held by a process of this host that no longer runs can be taken over."""
-    if not owner:
-        return True
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    if int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 class Outbox:
@@ -255,7 +206,7 @@ class Outbox:
             if row["next_attempt_at"] is not None and row["next_attempt_at"] > stamp:
                 continue
             leased = row["lease_until"] is not None and row["lease_until"] > stamp
-            if leased and not _owner_dead(row["lease_owner"]):
+            if leased and not owner_dead(row["lease_owner"]):
                 continue
             found.append(
                 Due(row["id"], row["kind"], tuple(json.loads(row["changes"])), row["attempts"] or 0)
@@ -281,11 +232,7 @@ class Outbox:
                 if row["delivered_at"] is not None:
                     continue
                 held = row["lease_until"] is not None and row["lease_until"] > stamp
-                if (
-                    held
-                    and row["lease_owner"] != self.owner
-                    and not _owner_dead(row["lease_owner"])
-                ):
+                if held and row["lease_owner"] != self.owner and not owner_dead(row["lease_owner"]):
                     continue
                 db.execute(
                     "UPDATE notify_deliveries SET lease_until = ?, lease_owner = ? "

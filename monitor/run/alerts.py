@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -35,13 +35,15 @@ MIN_SLEEP_SECONDS = 0.5  # between passes, however soon something falls due
 
 
 @contextlib.contextmanager
-def notifier_for(location: str, watchlist: Watchlist, create: bool = True) -> Iterator[Notifier]:
+def notifier_for(
+    location: str, watchlist: Watchlist, create: bool = True, warn: bool = True
+) -> Iterator[Notifier]:
     """A notifier on the data directory at ``location``, its routes registered."""
     with open_store(location, create=create) as store:  # and migrated
         data_dir = store.location
     outbox = open_outbox(Path(data_dir))
     try:
-        notifier = Notifier(outbox, watchlist.routes, data_dir)
+        notifier = Notifier(outbox, watchlist.routes, data_dir, warn=warn)
         notifier.start()
         yield notifier
     finally:
@@ -51,7 +53,7 @@ def notifier_for(location: str, watchlist: Watchlist, create: bool = True) -> It
 def register_routes(location: str, watchlist: Watchlist) -> None:
     """Before checking: routes seen for the first time start from now."""
     if watchlist.routes:
-        with notifier_for(location, watchlist):
+        with notifier_for(location, watchlist, warn=False):
             pass
 
 
@@ -71,8 +73,10 @@ class AlertLoop:
         notifier: Notifier,
         tick: float = TICK_SECONDS,
         settle: float = SETTLE_SECONDS,
+        on_line: Callable[[str], None] | None = None,
     ) -> None:
         self.notifier = notifier
+        self.on_line = on_line  # what was sent or failed, for the terminal
         self.tick = tick
         self.settle = settle
         self._poked = asyncio.Event()
@@ -124,4 +128,7 @@ class AlertLoop:
             return
         self._next_due = report.next_due
         for line in report.lines:
-            log.info("notify %s", line)
+            if self.on_line is not None:
+                self.on_line(line)
+            else:
+                log.info("notify %s", line)

@@ -184,3 +184,25 @@ def test_a_new_route_starts_from_now(
         site.set(ZH, demo_page("aliyun-zh-v3.html"))
         result = cli("check", "--watchlist", str(loud))
         assert result.code == 0 and hook.requests == []  # history is not replayed
+
+
+def test_a_warning_is_one_alert_per_episode(tmp_path: Path, site: Site, cli) -> None:
+    """A page gone for five checks is one alert; its return is one more."""
+    with Webhook() as hook:
+        notify = (
+            f"  - name: watchdog\n    urls: ['{hook.url()}']\n    kinds: [attention, restored]\n"
+        )
+        watchlist = founding_case(tmp_path, site, notify)
+        assert cli("check", "--watchlist", str(watchlist)).code == 0
+        site.pages.bodies.pop(ZH)
+        for _ in range(5):
+            assert cli("check", "--watchlist", str(watchlist)).code == 0
+        assert [r["title"] for r in hook.requests] == [
+            "[monitor] needs attention: gone · aliyun-face"
+        ]
+        site.set(ZH, demo_page("aliyun-zh-v1.html"))
+        for _ in range(2):
+            assert cli("check", "--watchlist", str(watchlist)).code == 0
+    assert [r["title"] for r in hook.requests][1:] == ["[monitor] restored · aliyun-face"]
+    assert "NEEDS ATTENTION: the page is gone" in hook.requests[0]["message"]
+    assert "RESTORED: the page is back (after gone)" in hook.requests[1]["message"]
