@@ -117,6 +117,7 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
       monitor run --watchlist watchlists/face-and-moderation.yaml
     """
     import asyncio
+    from contextlib import nullcontext
 
     from ..check import check_session, thresholds
     from ..fetch.http import FetchPolicy
@@ -133,7 +134,9 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
         with (
             checking_lock(obj.data_dir, "run"),
             obj.store(create=True) as store,
-            notifier_for(store.location, watchlist) as notifier,
+            (
+                notifier_for(store.location, watchlist) if watchlist.routes else nullcontext(None)
+            ) as notifier,
         ):
             policy = FetchPolicy.from_settings(watchlist.settings)
             async with check_session(store, policy, thresholds(watchlist.settings)) as checker:
@@ -143,7 +146,7 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
                     watchlist.watches,
                     startup_spread=startup_spread,
                     on_result=lambda r: click.echo(f"{iso_seconds(utc_now())}  {result_line(r)}"),
-                    alerts=AlertLoop(notifier, on_line=show_alert) if watchlist.routes else None,
+                    alerts=AlertLoop(notifier, on_line=show_alert) if notifier else None,
                 )
                 click.echo(
                     f"monitoring {len(watchlist.watches)} watch(es); data in "

@@ -53,12 +53,15 @@ def headline(event: Event) -> str:
     >>> headline(e)
     'NEEDS ATTENTION: the page is gone (404/410, confirmed)'
     """
+    flags = "; ".join(flag_text(f) for f in event.flags)
+    if event.needs_attention:
+        # A gone page or a missing part takes its watched terms with it (flags).
+        words = _ATTENTION_WORDS.get(event.kind, event.kind)
+        return f"NEEDS ATTENTION: {words}" + (f"; FLAGGED: {flags}" if flags else "")
     if event.flags:
-        return "FLAGGED: " + "; ".join(flag_text(f) for f in event.flags)
+        return f"FLAGGED: {flags}"
     if event.kind == EventKind.CHANGED:
         return f"CHANGED: {len(event.removed)} removed, {len(event.added)} added"
-    if event.needs_attention:
-        return f"NEEDS ATTENTION: {_ATTENTION_WORDS.get(event.kind, event.kind)}"
     if event.kind == EventKind.RESTORED:
         return f"RESTORED: the page is back (after {event.detail.get('after', 'a problem')})"
     if event.kind == EventKind.MOVED:
@@ -84,14 +87,17 @@ def title(event: Event) -> str:
     >>> title(e)
     '[monitor] changed (−1 +2) · baidu-face'
     """
+    flagged = ""
     if event.flags:
         first = event.flags[0]
         more = f" and {len(event.flags) - 1} more" if len(event.flags) > 1 else ""
-        verdict = f"FLAGGED {first.term} {first.direction}{more}"
+        flagged = f"FLAGGED {first.term} {first.direction}{more}"
+    if event.needs_attention:
+        verdict = f"needs attention: {event.kind}" + (f", {flagged}" if flagged else "")
+    elif flagged:
+        verdict = flagged
     elif event.kind == EventKind.CHANGED:
         verdict = f"changed (−{len(event.removed)} +{len(event.added)})"
-    elif event.needs_attention:
-        verdict = f"needs attention: {event.kind}"
     else:
         verdict = event.kind
     return clean(f"[monitor] {verdict} · {event.watch}")

@@ -21,10 +21,13 @@ import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config.watchlist import Watchlist
-from ..notify import Notifier, PassReport, open_outbox
 from ..store import open_store
+
+if TYPE_CHECKING:  # notify (and apprise behind it) is imported only when routes exist
+    from ..notify import Notifier, PassReport
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,8 @@ def notifier_for(
     location: str, watchlist: Watchlist, create: bool = True, warn: bool = True
 ) -> Iterator[Notifier]:
     """A notifier on the data directory at ``location``, its routes registered."""
+    from ..notify import Notifier, open_outbox
+
     with open_store(location, create=create) as store:  # and migrated
         data_dir = store.location
     outbox = open_outbox(Path(data_dir))

@@ -14,6 +14,7 @@ import random
 import signal
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -23,7 +24,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from ..check import Checker, CheckResult
 from ..config.watchlist import Watch
 from ..store import EvidenceStore
-from .alerts import AlertLoop
+
+if TYPE_CHECKING:
+    from .alerts import AlertLoop
 
 log = logging.getLogger(__name__)
 

@@ -198,7 +198,7 @@ def test_a_warning_is_one_alert_per_episode(tmp_path: Path, site: Site, cli) -> 
         for _ in range(5):
             assert cli("check", "--watchlist", str(watchlist)).code == 0
         assert [r["title"] for r in hook.requests] == [
-            "[monitor] needs attention: gone · aliyun-face"
+            "[monitor] needs attention: gone, FLAGGED 维族 removed · aliyun-face"
         ]
         site.set(ZH, demo_page("aliyun-zh-v1.html"))
         for _ in range(2):
