@@ -33,8 +33,9 @@ True
 from __future__ import annotations
 
 import logging
+import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -126,6 +127,22 @@ class Route:
             "retry_seconds": self.retry_seconds,
             "report_url": self.report_url,
         }
+
+    def describe(self, environ: Mapping[str, str] | None = None) -> str:
+        """One line for listings (no URL shown).
+
+        >>> Route("team", urls_env="MONITOR_T", flagged_only=True, digest_seconds=86400.0
+        ...       ).describe({})
+        'changed (flagged only), digest 1d -> $MONITOR_T (not set)'
+        """
+        environ = os.environ if environ is None else environ
+        kinds = ", ".join(self.kinds) + (" (flagged only)" if self.flagged_only else "")
+        timing = f", digest {format_interval(self.digest_seconds)}" if self.digest_seconds else ""
+        where = [f"{len(self.urls)} URL(s) in the file"] if self.urls else []
+        if self.urls_env:
+            state = "set" if environ.get(self.urls_env, "").strip() else "not set"
+            where.append(f"${self.urls_env} ({state})")
+        return f"{kinds}{timing} -> {', '.join(where)}"
 
     @classmethod
     def from_public(cls, data: dict[str, Any]) -> Route:
