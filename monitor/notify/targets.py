@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-from ..config.routes import Route, describe_url, quiet_apprise, split_urls
+from ..config.route_urls import describe_url, quiet_apprise, split_urls
+from ..config.routes import Route
 from ..errors import ConfigError
 from .event import Style
 
