@@ -47,11 +47,15 @@ def send(target: Target, message: Message) -> SendResult:
 
     secrets = Secrets([target.url])
     logger = logging.getLogger("apprise")
+    # urllib3 logs request lines at debug level, and a token in a URL path with them
+    # (Slack, Discord, Telegram): it is silenced while a message goes out.
+    transport = logging.getLogger("urllib3")
     capture = _Capture()
     with _send_lock:
-        propagate = logger.propagate
+        propagate, transport_level = logger.propagate, transport.level
         logger.addHandler(capture)
         logger.propagate = False
+        transport.setLevel(logging.WARNING)  # its loggers below inherit it
         try:
             plugin = target.plugin()
             body_format = (
@@ -66,6 +70,7 @@ def send(target: Target, message: Message) -> SendResult:
         finally:
             logger.removeHandler(capture)
             logger.propagate = propagate
+            transport.setLevel(transport_level)
     if ok:
         return SendResult(True)
     reason = "; ".join(dict.fromkeys(line.strip() for line in capture.lines if line.strip()))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
+import pytest
 from conftest import FAST_SETTINGS, Site, write_watchlist
 
 from .receivers import Webhook, free_port
@@ -64,8 +66,9 @@ def test_the_rate_limit_holds_and_says_so(tmp_path: Path, site: Site, cli) -> No
 
 
 def test_a_failing_destination_is_retried_shown_and_caught_up(
-    tmp_path: Path, site: Site, cli
+    tmp_path: Path, site: Site, cli, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)  # not even debug logging shows the URL's secret
     port = free_port()
     secret = "hook-Pa55word-xyz"
     route = (
@@ -103,8 +106,9 @@ def test_a_failing_destination_is_retried_shown_and_caught_up(
     after = cli("notify", "status", "--format", "json").json()
     assert after["deliveries"] == []  # type: ignore[index]
 
-    everything = "".join(outputs) + status.out + text + sent.out + again.out
+    everything = "".join(outputs) + status.out + text + sent.out + again.out + caplog.text
     assert secret not in everything
+    assert f"127.0.0.1:{port}" not in caplog.text.replace(f"@127.0.0.1:{port}", "")
     for file in cli.data_dir.rglob("*"):
         if file.is_file():
             assert secret.encode() not in file.read_bytes(), file
