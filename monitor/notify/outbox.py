@@ -5,9 +5,11 @@ change rows are append-only and committed in the same transaction as their check
 the moment an event exists it is already durably in every route's inbox ("written in
 the same transaction" for free), and the check, the store and its other back ends need
 not know that notifications exist. SQLite gives ids in commit order (one writer at a
-time, no deletes), so "after the cursor" never skips a late commit.
+time, no deletes), so "after the cursor" never skips a late commit. (A back end whose
+ids can commit out of order, such as PostgreSQL sequences, would write outbox rows in
+the recording transaction instead; the planner and the sender would not change.)
 
-Three tables (migration ``notify``):
+Three tables (migration 2 in ``store/migrations.py``):
 
 ``notify_routes``
     one row per route name: its cursor (the last change id it considered), when it was
