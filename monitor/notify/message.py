@@ -75,6 +75,7 @@ _ATTENTION_WORDS = {
     "unreachable": "the page cannot be fetched (repeated failures)",
     "blocked": "a bot wall or WAF answers instead of the page",
     "selector_missing": "the watched part of the page is missing",
+    "no_text_layer": "the PDF has no text layer (a scan?): its wording cannot be compared",
 }
 
 
