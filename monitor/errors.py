@@ -20,6 +20,9 @@ class WatchlistError(ConfigError):
 
     >>> str(WatchlistError("w.yaml", "bad interval '6x'", line=4, entry="foo", field="every"))
     "w.yaml:4: watch 'foo', field 'every': bad interval '6x'"
+    >>> str(WatchlistError("w.yaml", "no such tag", line=9, entry="team", field="tags",
+    ...                    kind="route"))
+    "w.yaml:9: route 'team', field 'tags': no such tag"
     """
 
     def __init__(
@@ -30,8 +33,10 @@ class WatchlistError(ConfigError):
         line: int | None = None,
         entry: str | None = None,
         field: str | None = None,
+        kind: str = "watch",
     ) -> None:
         self.file = file
+        self.kind = kind  # what the entry is: a watch, or an alert route
         self.reason = reason
         self.line = line
         self.entry = entry
@@ -42,7 +47,7 @@ class WatchlistError(ConfigError):
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         parts = [where]
         if self.entry is not None:
-            parts.append(f" watch {self.entry!r}")
+            parts.append(f" {self.kind} {self.entry!r}")
         if self.field is not None:
             parts.append(f"{',' if self.entry is not None else ''} field {self.field!r}")
         return f"{parts[0]}:{''.join(parts[1:])}{':' if len(parts) > 1 else ''} {self.reason}"

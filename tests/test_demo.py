@@ -24,6 +24,10 @@ def test_demo_flags_the_silent_removal_and_writes_the_report(tmp_path: Path) -> 
     report = data / "change-1.html"
     assert report.is_file() and "是否是" in report.read_text(encoding="utf-8")
     assert str(data.resolve()) in out
+    # The demo's alert route delivered exactly one message about it, through apprise.
+    alert = out.split("== How it alerted")[1]
+    assert "[monitor] FLAGGED 维族 removed and 1 more · aliyun-cloud-shield-face-api" in alert
+    assert "、是否是维族" in alert
     # The English counterpart never listed the attribute: no event for it at all.
     assert (
         run_cli(

@@ -69,17 +69,28 @@ def check(
       monitor check --watchlist watchlists/face-and-moderation.yaml
       monitor check --watchlist my.yaml aliyun-cloud-shield-face-api --format json
     """
+    from ..run.alerts import notify_after_check, register_routes
     from ..run.once import check_once, summarize, summary
 
     watchlist = load_watchlist(watchlist_path)
     watches = watchlist.select(names)
+    register_routes(obj.data_dir, watchlist)  # a new route starts from now
     results = check_once(obj.data_dir, watchlist, watches, workers)
+    alerts = notify_after_check(obj.data_dir, watchlist)  # what this check found, sent
     if output_format == "json":
-        echo_json({"results": [r.to_json() for r in results], "summary": summary(results)})
+        shown = {"results": [r.to_json() for r in results], "summary": summary(results)}
+        if alerts is not None:
+            shown["notify"] = alerts.to_json()
+        echo_json(shown)
     else:
         for result in results:
             click.echo(result_line(result))
         click.echo(summarize(results))
+        if alerts is not None:
+            for line in alerts.lines:
+                click.echo(line)
+            failed = "; see: monitor notify status" if alerts.failed else ""
+            click.echo(alerts.summary() + failed)
     if any(r.outcome == Outcome.INTERNAL_ERROR for r in results):
         sys.exit(1)
 
@@ -106,16 +117,27 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
       monitor run --watchlist watchlists/face-and-moderation.yaml
     """
     import asyncio
+    from contextlib import nullcontext
 
     from ..check import check_session, thresholds
     from ..fetch.http import FetchPolicy
+    from ..run.alerts import AlertLoop, notifier_for
     from ..run.lock import checking_lock
     from ..run.scheduler import Runner
 
     watchlist = load_watchlist(watchlist_path)
 
+    def show_alert(line: str) -> None:
+        click.echo(f"{iso_seconds(utc_now())}  notify {line}")
+
     async def main() -> None:
-        with checking_lock(obj.data_dir, "run"), obj.store(create=True) as store:
+        with (
+            checking_lock(obj.data_dir, "run"),
+            obj.store(create=True) as store,
+            (
+                notifier_for(store.location, watchlist) if watchlist.routes else nullcontext(None)
+            ) as notifier,
+        ):
             policy = FetchPolicy.from_settings(watchlist.settings)
             async with check_session(store, policy, thresholds(watchlist.settings)) as checker:
                 runner = Runner(
@@ -124,6 +146,7 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
                     watchlist.watches,
                     startup_spread=startup_spread,
                     on_result=lambda r: click.echo(f"{iso_seconds(utc_now())}  {result_line(r)}"),
+                    alerts=AlertLoop(notifier, on_line=show_alert) if notifier else None,
                 )
                 click.echo(
                     f"monitoring {len(watchlist.watches)} watch(es); data in "

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "show": ("reading", "show", "The text of a watch as it stood at a time."),
     "verify": ("verifying", "verify", "Check the store and its evidence."),
     "watchlist": ("watchlist", "watchlist_group", "Validate a watchlist, or tune a watch."),
+    "notify": ("notify", "notify_group", "Alert routes: pending/failed deliveries, test, send."),
     "demo": ("demo", "demo", "Offline end-to-end demonstration of the 2020 Cloud Shield case."),
 }
 

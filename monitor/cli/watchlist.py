@@ -54,6 +54,8 @@ def watchlist_validate(path: str, output_format: str) -> None:
         return
     for watch in watchlist.watches:
         click.echo(f"{watch.name:<40} {watch.schedule:<22} {watch.url}")
+    for route in watchlist.routes:
+        click.echo(f"route {route.name:<34} {route.describe()}")
     click.echo(f"{path}: {len(watchlist.watches)} watch(es), valid")
 
 

@@ -36,3 +36,12 @@ SETTINGS = {
     "browser_pages": BROWSER_PAGES,
     "browser_memory_mb": BROWSER_MEMORY_MB,
 }
+
+# Alert routes (a watchlist's notify: list; README "Alerts")
+NOTIFY_WAIT = 60.0  # seconds an immediate route waits after an event, for others to join it
+NOTIFY_RATE_COUNT = 10  # at most this many messages leave one route...
+NOTIFY_RATE_SECONDS = 3600.0  # ...in this many seconds
+NOTIFY_SUMMARIZE_OVER = 5  # more events than this at once become one summary message
+NOTIFY_RETRY = 30.0  # seconds before the first retry of a failed delivery (then doubling)
+NOTIFY_MAX_BACKOFF = 3600.0  # a failing destination is still retried at least hourly
+NOTIFY_MIN_DIGEST = 300.0  # the shortest digest period

@@ -25,7 +25,9 @@ from .fields import (
     _check_select,
     _check_url,
     _none_to_dict,
+    _none_to_list,
 )
+from .routes import ROUTE_KEYS, RouteEntry
 
 
 class _Strict(BaseModel):
@@ -83,6 +85,7 @@ class _File(_Strict):
     defaults: Annotated[_Rules, BeforeValidator(_none_to_dict)] = _Rules()
     watches: list[_WatchEntry] = Field(min_length=1)
     settings: Annotated[_SettingsEntry, BeforeValidator(_none_to_dict)] = _SettingsEntry()
+    notify: Annotated[list[RouteEntry], BeforeValidator(_none_to_list)] = []
 
 
 _ALLOWED_KEYS: dict[str, tuple[str, ...]] = {
@@ -91,4 +94,5 @@ _ALLOWED_KEYS: dict[str, tuple[str, ...]] = {
     "settings": tuple(_SettingsEntry.model_fields),
     "watch": ("name", "url", *_Rules.model_fields),
     "browser": tuple(_BrowserEntry.model_fields),
+    "route": ROUTE_KEYS,
 }

@@ -69,6 +69,7 @@ def _parse_yaml(text: str, path: str) -> tuple[yaml.Node, Any]:
             line=line,
             entry=_entry_label(data, loc),
             field=_field_label(loc),
+            kind=_entry_kind(loc),
         )
     return root, data
 
@@ -152,11 +153,11 @@ def _find_pair(node: yaml.MappingNode, part: str | int) -> tuple[yaml.Node, yaml
 
 
 def _entry_label(data: Any, loc: Sequence[str | int]) -> str | None:
-    """The watch's name, or '#N' (1-based) when the name is missing or bad."""
-    if len(loc) < 2 or loc[0] != "watches" or not isinstance(loc[1], int):
+    """The watch's (or route's) name, or '#N' (1-based) when the name is missing or bad."""
+    if len(loc) < 2 or loc[0] not in _ENTRY_LISTS or not isinstance(loc[1], int):
         return None
     index = loc[1]
-    watches = data.get("watches") if isinstance(data, dict) else None
+    watches = data.get(loc[0]) if isinstance(data, dict) else None
     item = watches[index] if isinstance(watches, list) and index < len(watches) else None
     name = item.get("name") if isinstance(item, dict) else None
     if isinstance(name, str) and len(name) <= MAX_NAME_LENGTH and _NAME.fullmatch(name):
@@ -164,12 +165,20 @@ def _entry_label(data: Any, loc: Sequence[str | int]) -> str | None:
     return f"#{index + 1}"
 
 
+# Top-level lists of named entries, and what one entry is called in messages.
+_ENTRY_LISTS = {"watches": "watch", "notify": "route"}
+
+
+def _entry_kind(loc: Sequence[str | int]) -> str:
+    return _ENTRY_LISTS.get(str(loc[0]), "watch") if loc else "watch"
+
+
 def _field_label(loc: Sequence[str | int]) -> str | None:
     """'every' in a watch, 'defaults.every', 'settings.per_host', or a top-level key."""
     if not loc:
         return None
     head = str(loc[0])
-    if head == "watches" and len(loc) >= 2 and isinstance(loc[1], int):
+    if head in _ENTRY_LISTS and len(loc) >= 2 and isinstance(loc[1], int):
         return str(loc[2]) if len(loc) >= 3 else None
     if head in ("defaults", "settings") and len(loc) >= 2:
         return f"{head}.{loc[1]}"
@@ -179,8 +188,8 @@ def _field_label(loc: Sequence[str | int]) -> str | None:
 def _section(loc: Sequence[str | int]) -> str:
     if "browser" in loc[:-1]:
         return "browser"  # a key inside a watch's (or the defaults') browser: block
-    if len(loc) >= 3 and loc[0] == "watches":
-        return "watch"
+    if len(loc) >= 3 and loc[0] in _ENTRY_LISTS:
+        return _ENTRY_LISTS[str(loc[0])]
     if len(loc) >= 2 and loc[0] in ("defaults", "settings"):
         return str(loc[0])
     return "top"
@@ -205,6 +214,7 @@ def _first_error(error: ValidationError, root: yaml.Node, data: Any, path: str) 
         line=line,
         entry=_entry_label(data, loc),
         field=_field_label(loc),
+        kind=_entry_kind(loc),
     )
 
 
@@ -231,6 +241,7 @@ _MISSING_HINTS = {
     "url": "; add the page address, like url: https://example.com/docs/page",
     "name": "; add a unique name, like name: aliyun-face-api",
     "watches": "; add a 'watches:' list with at least one watch",
+    "urls": "; add apprise URLs under urls, or urls_env naming an environment variable",
 }
 _TYPE_REASONS = {
     "string_type": "expected text, got {got}; put the value in quotes",
@@ -284,4 +295,5 @@ class _Located:
             line=_line_of(self.root, loc),
             entry=_entry_label(self.data, loc),
             field=_field_label(loc),
+            kind=_entry_kind(loc),
         )

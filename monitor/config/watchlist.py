@@ -37,6 +37,7 @@ from pydantic import ValidationError
 from ..errors import WatchlistError
 from . import defaults as default_values
 from .fields import format_interval
+from .routes import Route, route_from_entry
 from .schema import _File, _Rules, _WatchEntry
 from .settings import Settings
 from .source import Loc, _first_error, _line_of, _Located, _parse_yaml, _read_text
@@ -108,6 +109,7 @@ class Watchlist:
     path: str
     watches: tuple[Watch, ...]
     settings: Settings
+    routes: tuple[Route, ...] = ()  # alert routes (notify:)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -168,7 +170,13 @@ def loads_watchlist(text: str, path: str = "<string>") -> Watchlist:
     _check_every_and_cron(parsed, located)
     _check_unique_names(parsed, located)
     watches = tuple(_merge(parsed.defaults, entry) for entry in parsed.watches)
-    return Watchlist(path=path, watches=watches, settings=Settings(**parsed.settings.model_dump()))
+    _check_routes(parsed, watches, located)
+    return Watchlist(
+        path=path,
+        watches=watches,
+        settings=Settings(**parsed.settings.model_dump()),
+        routes=tuple(route_from_entry(entry) for entry in parsed.notify),
+    )
 
 
 def _rule_sections(parsed: _File) -> Iterator[tuple[Loc, _Rules]]:
@@ -199,6 +207,45 @@ def _check_unique_names(parsed: _File, located: _Located) -> None:
                 "every watch needs its own name",
             )
         first[entry.name] = line
+
+
+def _check_routes(parsed: _File, watches: Sequence[Watch], located: _Located) -> None:
+    """What one route cannot know alone: a destination, a unique name, filters that match.
+
+    A filter that matches no watch is a typo that would silence the route for ever.
+    """
+    first: dict[str, int] = {}
+    known = {
+        "watches": [w.name for w in watches],
+        "tags": list(dict.fromkeys(t for w in watches for t in w.tags)),
+        "vendors": list(dict.fromkeys(w.vendor for w in watches if w.vendor)),
+    }
+    for index, route in enumerate(parsed.notify):
+        loc: Loc = ("notify", index)
+        if route.name in first:
+            raise located.error(
+                (*loc, "name"),
+                f"duplicate route name {route.name!r} (first used on line {first[route.name]}); "
+                "every route needs its own name",
+            )
+        first[route.name] = _line_of(located.root, (*loc, "name"))
+        if not route.urls and not route.urls_env:
+            raise located.error(
+                loc,
+                "no destination: add urls (apprise URLs) or urls_env (an environment variable "
+                "holding them, which keeps passwords and tokens out of this file)",
+            )
+        filters = (("watches", route.watches), ("tags", route.tags), ("vendors", route.vendors))
+        for key, values in filters:
+            unknown = [v for v in values if v not in known[key]]
+            if unknown:
+                close = difflib.get_close_matches(unknown[0], known[key], n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise located.error(
+                    (*loc, key),
+                    f"no watch has {key[:-1]} {unknown[0]!r}{hint}; this route would never "
+                    f"hear of it. Known {key}: {', '.join(known[key]) or '(none)'}",
+                )
 
 
 # ---------------------------------------------------------------------------

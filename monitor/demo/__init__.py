@@ -5,12 +5,15 @@ for Cloud Shield face attributes (which listed 是否是维族, "is it Uyghur") 
 international counterpart (which never did). Three checks run the real fetch, store,
 extract, compare and flag stages: a first capture; a recapture where only the page's
 "更新时间" timestamp changed (no event, thanks to an ``ignore`` rule); and a recapture
-after the silent edit, which is flagged.
+after the silent edit, which is flagged. The demo's watchlist has an alert route to a
+local webhook (standing in for e-mail or a team chat), and the alert it received is
+shown at the end.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
 import threading
 from collections.abc import Callable
@@ -21,6 +24,7 @@ from pathlib import Path
 from ..check import CheckResult, run_checks
 from ..config.watchlist import load_watchlist
 from ..fetch.http import FetchPolicy
+from ..notify import Notifier, open_outbox
 from ..report.html import change_html
 from ..report.text import change_text
 from ..report.view import load_change
@@ -54,6 +58,12 @@ watches:
     select: "main"
     exclude: [".feedback", ".sidebar", "nav"]
     ignore: ['^Last [Uu]pdated:? .*$']
+notify:
+  # Alerts (README, Alerts): a local webhook stands in for your inbox or team chat.
+  # For e-mail: urls_env: MONITOR_NOTIFY_TEAM, with that variable holding mailtos://…
+  - name: demo-alerts
+    urls: ["json://{host}/alerts"]
+    flagged_only: true
 """
 
 
@@ -66,6 +76,7 @@ class Pages:
 
     def __init__(self) -> None:
         self.bodies: dict[str, bytes | Callable[[], bytes]] = {}
+        self.posted: list[bytes] = []  # what alert webhooks delivered here
         self.lock = threading.Lock()
 
     def set(self, path: str, body: bytes | Callable[[], bytes]) -> None:
@@ -92,6 +103,14 @@ def serve(pages: Pages) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(body)
 
+        def do_POST(self) -> None:  # the demo's alert webhook
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with pages.lock:
+                pages.posted.append(body)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
         def log_message(self, *_: object) -> None:  # keep the demo output readable
             pass
 
@@ -108,10 +127,11 @@ def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
     pages = Pages()
     server = serve(pages)
     try:
-        base = f"http://127.0.0.1:{server.server_address[1]}"
+        host = f"127.0.0.1:{server.server_address[1]}"
         watchlist_path = root / "demo-watchlist.yaml"
         watchlist_path.write_text(
-            WATCHLIST.format(base=base, zh=ZH_PATH, en=EN_PATH), encoding="utf-8"
+            WATCHLIST.format(base=f"http://{host}", host=host, zh=ZH_PATH, en=EN_PATH),
+            encoding="utf-8",
         )
         watchlist = load_watchlist(watchlist_path)
         policy = FetchPolicy(host_delay=0.0, retries=0)
@@ -126,7 +146,9 @@ def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
             ),
             ("aliyun-zh-v3.html", "3. Recapture after the silent edit", ""),
         ]
-        with Store(root) as store:
+        with Store(root) as store, open_outbox(store.location) as outbox:
+            notifier = Notifier(outbox, watchlist.routes, store.location)
+            notifier.start()
             results: list[CheckResult] = []
             for page, title, explanation in steps:
                 pages.set(ZH_PATH, demo_page(page))
@@ -138,7 +160,10 @@ def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
                 echo(f"   {summarize(results)}")
                 if explanation:
                     echo(explanation)
-            return _report(store, results, root, echo)
+                notifier.run_once(batch_complete=True)  # as at the end of `monitor check`
+            report = _report(store, results, root, echo)
+        _alerts(pages.posted, echo)
+        return report
     finally:
         server.shutdown()
         server.server_close()
@@ -160,3 +185,24 @@ def _report(
     echo(f"   HTML report:    {report.resolve()}")
     echo(f"   try: monitor --data-dir {root} changes --format json")
     return report
+
+
+def _alerts(posted: list[bytes], echo: Callable[[str], None]) -> None:
+    """Show what the demo's alert route delivered."""
+    echo("\n== How it alerted")
+    if len(posted) != 1:
+        echo(f"   the alert route delivered {len(posted)} messages (expected 1)")
+        return
+    message = json.loads(posted[0])
+    echo(
+        "   the watchlist's notify: route 'demo-alerts' (flagged changes only) sent one\n"
+        "   message through apprise to a local webhook, standing in for e-mail or chat:\n"
+    )
+    echo(f"   {message['title']}")
+    for line in message["message"].splitlines()[:14]:
+        echo(f"   {line}")
+    echo("   …")
+    echo(
+        "\n   E-mail gets all of it (HTML and plain text, UTF-8); chat services a shortened\n"
+        "   version; see README, Alerts, and 'monitor notify test'."
+    )

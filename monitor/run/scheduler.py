@@ -14,6 +14,7 @@ import random
 import signal
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -23,6 +24,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from ..check import Checker, CheckResult
 from ..config.watchlist import Watch
 from ..store import EvidenceStore
+
+if TYPE_CHECKING:
+    from .alerts import AlertLoop
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +78,14 @@ class Runner:
         watches: tuple[Watch, ...],
         on_result: Callable[[CheckResult], None] | None = None,
         startup_spread: float = STARTUP_SPREAD_SECONDS,
+        alerts: AlertLoop | None = None,
     ) -> None:
         self.checker = checker
         self.store = store
         self.startup_spread = startup_spread
         self.watches = watches
         self.on_result = on_result
+        self.alerts = alerts  # notification passes alongside the checks (alerts.py)
         self.stopping = asyncio.Event()
         self._in_flight: set[asyncio.Task[CheckResult]] = set()
 
@@ -92,6 +98,8 @@ class Runner:
             result = await asyncio.shield(task)
         finally:
             self._in_flight.discard(task)
+        if self.alerts is not None and result.events:
+            self.alerts.poke()
         if self.on_result is not None:
             self.on_result(result)
 
@@ -125,6 +133,9 @@ class Runner:
         scheduler.start()
         for job in scheduler.get_jobs():
             log.info("%s: next check %s", job.name, job.next_run_time)
+        alerting = (
+            asyncio.ensure_future(self.alerts.run(self.stopping)) if self.alerts else None
+        )
         try:
             await self.stopping.wait()
         finally:
@@ -132,6 +143,9 @@ class Runner:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)
             await self._finish_in_flight()
+            if alerting is not None and self.alerts is not None:
+                await alerting
+                await self.alerts.last_pass()  # sends what the last checks found
 
     async def _finish_in_flight(self) -> None:
         if not self._in_flight:

@@ -77,6 +77,51 @@ ALTER TABLE captures ADD COLUMN source_capture INTEGER REFERENCES captures (id);
 ALTER TABLE captures ADD COLUMN screenshot_sha256 TEXT;
 """,
     ),
+    (
+        3,
+        # Alerts (monitor/notify/outbox.py): routes and their cursors over `changes`, the
+        # outbox of messages, and the deliveries ledger. Destinations are stored by their
+        # masked URL only: no password or token ever reaches the data directory.
+        """
+CREATE TABLE notify_routes (
+    name TEXT PRIMARY KEY,
+    cursor INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    last_digest_at TEXT,
+    config TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE notify_messages (
+    id INTEGER PRIMARY KEY,
+    route TEXT NOT NULL REFERENCES notify_routes (name),
+    kind TEXT NOT NULL,
+    changes TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    done_at TEXT
+);
+CREATE INDEX notify_messages_open ON notify_messages (route, done_at, id);
+CREATE INDEX notify_messages_by_time ON notify_messages (route, created_at);
+CREATE TABLE notify_deliveries (
+    message INTEGER NOT NULL REFERENCES notify_messages (id),
+    target TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    lease_until TEXT,
+    lease_owner TEXT,
+    last_error TEXT,
+    delivered_at TEXT,
+    delivered_with TEXT,
+    PRIMARY KEY (message, target)
+);
+CREATE TRIGGER notify_delivered_is_final BEFORE UPDATE ON notify_deliveries
+    WHEN OLD.delivered_at IS NOT NULL
+    BEGIN SELECT RAISE(ABORT, 'a delivered notification is final'); END;
+CREATE TRIGGER notify_deliveries_no_delete BEFORE DELETE ON notify_deliveries
+    BEGIN SELECT RAISE(ABORT, 'the deliveries ledger keeps every delivery'); END;
+CREATE TRIGGER notify_messages_no_delete BEFORE DELETE ON notify_messages
+    BEGIN SELECT RAISE(ABORT, 'the outbox keeps every message'); END;
+""",
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]
