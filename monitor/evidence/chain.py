@@ -59,6 +59,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "outcome",
         "error_class",
         "error",
+        "fetched_with",
+        "source_capture",
+        "screenshot_sha256",
     ),
     "change": (
         "id",

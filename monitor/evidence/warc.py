@@ -54,7 +54,7 @@ def sha256_label(hex_digest: str) -> str:
     """A hex SHA-256 in the WARC ``sha256:BASE32`` form.
 
     >>> sha256_label("00" * 32)[:16]
-    'sha256:AAAAAAAA'
+    'sha256:AAAAAAAAA'
     """
     return "sha256:" + base64.b32encode(bytes.fromhex(hex_digest)).decode("ascii")
 
