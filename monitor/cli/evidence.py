@@ -65,7 +65,9 @@ def key(obj: Context, output_format: str) -> None:
 @click.option("--tsa", "authority", help="Also timestamp it at this RFC 3161 authority URL.")
 @_FORMAT
 @click.pass_obj
-def checkpoint(obj: Context, out_path: str | None, authority: str | None, output_format: str) -> None:
+def checkpoint(
+    obj: Context, out_path: str | None, authority: str | None, output_format: str
+) -> None:
     """Sign a checkpoint of the evidence chain now (and export it with --out).
 
     Anyone who keeps an exported checkpoint can later detect any edit, deletion,

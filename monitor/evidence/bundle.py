@@ -187,7 +187,9 @@ def build_bundle(source: BundleSource, ring_public_key: str, out: Path) -> dict[
         "witnesses": source.witnesses,
     }
     files["VERIFY.txt"] = verify_text(manifest, files).encode("utf-8")
-    manifest["files"] = {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())}
+    manifest["files"] = {
+        name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())
+    }
     body = json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8")
     temporary = out.with_name(f".{out.name}.part")
     with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -210,7 +212,7 @@ def verify_text(manifest: dict[str, Any], files: Mapping[str, bytes]) -> str:
         "--verify THIS.zip` runs all of these checks at once.",
         "",
         "1. Files are intact",
-        "   Every file's SHA-256 is listed under \"files\" in manifest.json:",
+        '   Every file\'s SHA-256 is listed under "files" in manifest.json:',
         "     unzip BUNDLE.zip -d bundle && cd bundle && sha256sum captures/* texts/* change.json",
         "   and compare. The raw bodies are exactly the bytes the server sent (after",
         "   content-decoding), so their SHA-256 is the body_sha256 in the chain records:",
@@ -231,9 +233,9 @@ def verify_text(manifest: dict[str, Any], files: Mapping[str, bytes]) -> str:
         "   manifest.json -> chain.records holds, for both captures and the change, the",
         "   record's canonical JSON (the exact bytes hashed), its digest and its chain hash.",
         "   digest = SHA-256 of the canonical bytes; check one with:",
-        "     python3 -c \"import json,hashlib; m=json.load(open('manifest.json'));",
-        "       [print(r['role'], hashlib.sha256(r['canonical'].encode()).hexdigest() == r['digest'])",
-        "        for r in m['chain']['records']]\"",
+        "     python3 -c \"import json,hashlib; m=json.load(open('manifest.json')); "
+        "[print(r['role'], hashlib.sha256(r['canonical'].encode()).hexdigest() == r['digest']) "
+        "for r in m['chain']['records']]\"",
         "   The change record's removed/added wording and flags are in its canonical JSON;",
         "   change.json and report.html show the same, readably.",
         "",
@@ -245,7 +247,7 @@ def verify_text(manifest: dict[str, Any], files: Mapping[str, bytes]) -> str:
         "   give the checkpoint's head; the records above appear in digests.txt at their",
         "   positions. In a shell:",
         f"     h={segment['start_hash']}",
-        "     while read n d; do h=$(printf '%s%s' \"$h\" \"$d\" | sha256sum | cut -c1-64); done \\",
+        '     while read n d; do h=$(printf \'%s%s\' "$h" "$d" | sha256sum | cut -c1-64); done \\',
         "       < chain/digests.txt; echo $h",
         f"   expect: {json.loads(point['payload'])['head']}",
         "",
@@ -337,7 +339,9 @@ def _verify_manifest(manifest: dict[str, Any], contents: dict[str, bytes]) -> li
     return problems
 
 
-def _verify_chain(manifest: dict[str, Any], contents: dict[str, bytes], point: Checkpoint) -> list[str]:
+def _verify_chain(
+    manifest: dict[str, Any], contents: dict[str, bytes], point: Checkpoint
+) -> list[str]:
     problems = []
     segment = manifest["chain"]["segment"]
     digests: dict[int, str] = {}
@@ -373,14 +377,19 @@ def _verify_chain(manifest: dict[str, Any], contents: dict[str, bytes], point: C
     return problems
 
 
-def _verify_records_against_files(manifest: dict[str, Any], contents: dict[str, bytes]) -> list[str]:
+def _verify_records_against_files(
+    manifest: dict[str, Any], contents: dict[str, bytes]
+) -> list[str]:
     problems = []
     records = {r["role"]: json.loads(r["canonical"]) for r in manifest["chain"]["records"]}
     for role in ROLES:
         fields = records.get(f"{role}_capture")
         if fields is None:
             continue
-        for stored, name in (("body_sha256", f"captures/{role}.body"), ("text_sha256", f"texts/{role}.json")):
+        for stored, name in (
+            ("body_sha256", f"captures/{role}.body"),
+            ("text_sha256", f"texts/{role}.json"),
+        ):
             if fields[stored] is None:
                 continue
             data = contents.get(name)

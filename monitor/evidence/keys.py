@@ -190,8 +190,10 @@ class KeyRing:
 
     def public_key_b64(self) -> str:
         """The Ed25519 public key, raw 32 bytes in base64 (what checkpoints name)."""
-        raw = self.signing_key().public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        raw = (
+            self.signing_key()
+            .public_key()
+            .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         )
         return base64.b64encode(raw).decode("ascii")
 
@@ -203,8 +205,12 @@ class KeyRing:
         return base64.b64encode(self.signing_key().sign(payload)).decode("ascii")
 
     def wacz_public_spki_b64(self) -> str:
-        der = self.wacz_key().public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        der = (
+            self.wacz_key()
+            .public_key()
+            .public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
         )
         return base64.b64encode(der).decode("ascii")
 

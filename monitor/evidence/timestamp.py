@@ -182,7 +182,9 @@ def check_timestamp(
     if problem:
         return TimestampCheck(f"the timestamp by {authority} does not verify: {problem}")
     if roots and not _chains_to(leaf, certificates, roots):
-        return TimestampCheck(f"the timestamp's certificate ({authority}) is not from a trusted root")
+        return TimestampCheck(
+            f"the timestamp's certificate ({authority}) is not from a trusted root"
+        )
     return TimestampCheck(None, gen_time, authority, trusted=bool(roots))
 
 

@@ -98,9 +98,15 @@ def write_wacz(
     software = f"monitor {__version__}"
     with tempfile.TemporaryDirectory(prefix="monitor-wacz-") as work:
         root = Path(work)
-        warc_path, pages_path, index_path = root / "data.warc.gz", root / "pages.jsonl", root / "index.cdx"
+        warc_path, pages_path, index_path = (
+            root / "data.warc.gz",
+            root / "pages.jsonl",
+            root / "index.cdx",
+        )
         with warc_path.open("wb") as warc_out, pages_path.open("w", encoding="utf-8") as pages:
-            pages.write(json.dumps({"format": "json-pages-1.0", "id": "pages", "title": title}) + "\n")
+            pages.write(
+                json.dumps({"format": "json-pages-1.0", "id": "pages", "title": title}) + "\n"
+            )
 
             def page(entry: dict[str, Any]) -> None:
                 ts = entry["ts"]

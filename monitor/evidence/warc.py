@@ -99,7 +99,9 @@ def _request_record(writer: WARCWriter, url: str, date: str) -> Any:
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
-    http = StatusAndHeaders(f"GET {target} HTTP/1.1", [("Host", parts.netloc)], is_http_request=True)
+    http = StatusAndHeaders(
+        f"GET {target} HTTP/1.1", [("Host", parts.netloc)], is_http_request=True
+    )
     return writer.create_warc_record(
         url,
         "request",
@@ -115,22 +117,29 @@ def capture_records(
 ) -> Iterator[tuple[str, Any]]:
     """The WARC records of one capture, in order: hops, request, response, metadata."""
     date = warc_date(row["fetched_at"])
-    redirects = json.loads(row["redirects"]) if isinstance(row["redirects"], str) else row["redirects"]
+    redirects = (
+        json.loads(row["redirects"]) if isinstance(row["redirects"], str) else row["redirects"]
+    )
     headers = json.loads(row["headers"]) if isinstance(row["headers"], str) else row["headers"]
     final_url = row["final_url"] or row["url"]
     hops = [(int(status), str(url)) for status, url in redirects]
     for index, (status, url) in enumerate(hops):
         target = hops[index + 1][1] if index + 1 < len(hops) else final_url
         http = StatusAndHeaders(
-            _status_line(status), [("Location", target), ("Content-Length", "0")], protocol="HTTP/1.1"
+            _status_line(status),
+            [("Location", target), ("Content-Length", "0")],
+            protocol="HTTP/1.1",
         )
-        yield "hop", writer.create_warc_record(
-            url,
-            "response",
-            payload=BytesIO(b""),
-            length=0,
-            http_headers=http,
-            warc_headers_dict={"WARC-Date": date},
+        yield (
+            "hop",
+            writer.create_warc_record(
+                url,
+                "response",
+                payload=BytesIO(b""),
+                length=0,
+                http_headers=http,
+                warc_headers_dict={"WARC-Date": date},
+            ),
         )
     request = _request_record(writer, final_url, date)
     yield "request", request
@@ -178,12 +187,15 @@ def capture_records(
     warc_headers = {"WARC-Date": date}
     if response is not None:
         warc_headers["WARC-Refers-To"] = response.rec_headers.get_header("WARC-Record-ID")
-    yield "metadata", writer.create_warc_record(
-        final_url,
+    yield (
         "metadata",
-        payload=BytesIO(json.dumps(meta, ensure_ascii=False, sort_keys=True).encode("utf-8")),
-        warc_content_type="application/json",
-        warc_headers_dict=warc_headers,
+        writer.create_warc_record(
+            final_url,
+            "metadata",
+            payload=BytesIO(json.dumps(meta, ensure_ascii=False, sort_keys=True).encode("utf-8")),
+            warc_content_type="application/json",
+            warc_headers_dict=warc_headers,
+        ),
     )
 
 

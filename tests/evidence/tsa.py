@@ -44,7 +44,10 @@ def _name(common: str) -> x509.Name:
 
 
 def _certificate(
-    subject: str, key: ec.EllipticCurvePrivateKey, issuer: str, signer: ec.EllipticCurvePrivateKey,
+    subject: str,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: str,
+    signer: ec.EllipticCurvePrivateKey,
     ca: bool,
 ) -> x509.Certificate:
     now = datetime.datetime.now(datetime.UTC)
@@ -60,11 +63,13 @@ def _certificate(
     )
     if ca:
         builder = builder.add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
         )
     else:
         builder = builder.add_extension(
-            x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True
+            x509.KeyUsage(True, True, False, False, False, False, False, False, False),
+            critical=True,
         ).add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
     return builder.sign(signer, hashes.SHA256())
 
@@ -106,8 +111,17 @@ class LocalTSA:
             query_file.write_bytes(query)
             out = self.dir / "reply.tsr"
             subprocess.run(
-                ["openssl", "ts", "-reply", "-config", str(self.config), "-queryfile",
-                 str(query_file), "-out", str(out)],
+                [
+                    "openssl",
+                    "ts",
+                    "-reply",
+                    "-config",
+                    str(self.config),
+                    "-queryfile",
+                    str(query_file),
+                    "-out",
+                    str(out),
+                ],
                 check=True,
                 capture_output=True,
             )
