@@ -126,8 +126,10 @@ def _table_entries(
     db: sqlite3.Connection, record_type: str, from_seq: int
 ) -> Iterator[tuple[int, int, Entry]]:
     cursor = db.execute(
+        # By position, not id: a row renumbered by hand is still met where it claims to be.
+        # (SQLite sorts without an index, on disk when large; only verify and bundle read.)
         f"SELECT * FROM {TABLES[record_type]} WHERE chain_seq >= ? OR chain_seq IS NULL "
-        "ORDER BY id",
+        "ORDER BY chain_seq, id",
         (from_seq,),
     )
     while rows := cursor.fetchmany(_BATCH):
