@@ -133,22 +133,35 @@ def export(
 @click.argument("target")
 @click.argument("out", required=False, type=click.Path(dir_okay=False))
 @click.option("--verify", "check", is_flag=True, help="Check the bundle TARGET (no data dir).")
+@click.option(
+    "--key",
+    "expected_key",
+    help="With --verify: the signer's published key fingerprint; any other key fails.",
+)
 @click.pass_obj
-def bundle(obj: Context, target: str, out: str | None, check: bool) -> None:
+def bundle(
+    obj: Context, target: str, out: str | None, check: bool, expected_key: str | None
+) -> None:
     """Write the evidence bundle of one change, or check one (exit 3 if it fails).
 
     \b
     Examples:
       monitor bundle 12 change-12.zip
-      monitor bundle --verify change-12.zip
+      monitor bundle --verify change-12.zip --key 782ded56ea0b2ba9
     """
     if check:
-        from ..evidence.bundle import verify_bundle
+        from ..evidence.bundle_verify import bundle_key, verify_bundle
 
-        problems = verify_bundle(Path(target))
+        problems = verify_bundle(Path(target), expected_key)
         for problem in problems:
             click.echo(problem)
-        click.echo(f"{target}: bundle OK" if not problems else f"{len(problems)} problem(s)")
+        if not problems:
+            click.echo(
+                f"{target}: bundle OK, signed by key {bundle_key(Path(target))} "
+                "(compare with the fingerprint its author published)"
+            )
+        else:
+            click.echo(f"{len(problems)} problem(s)")
         if problems:
             sys.exit(3)
         return

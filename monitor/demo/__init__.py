@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ..check import CheckResult, run_checks
 from ..config.watchlist import load_watchlist
-from ..evidence.bundle import verify_bundle
+from ..evidence.bundle_verify import verify_bundle
 from ..evidence.exporting import write_bundle
 from ..evidence.keys import fingerprint
 from ..evidence.service import make_checkpoint
