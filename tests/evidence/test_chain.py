@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from conftest import run_cli
-from evidence_fixtures import data_dir, demo_master, raw_db  # noqa: F401 (fixtures)
+from evidence_fixtures import data_dir_fixture, demo_master_fixture, raw_db_fixture  # noqa: F401
 
 from monitor.evidence import chain
 from monitor.store import open_store
@@ -57,10 +57,10 @@ def _old_data_dir(new: Path, old: Path) -> None:
     source.row_factory = sqlite3.Row
     for table in ("watches", "captures", "changes"):
         for row in source.execute(f"SELECT * FROM {table} ORDER BY rowid"):
-            values = {k: row[k] for k in row.keys() if not k.startswith("chain_")}
+            values = {k: row[k] for k in row.keys() if not k.startswith("chain_")}  # noqa: SIM118
+            marks = ", ".join("?" * len(values))
             db.execute(
-                f"INSERT INTO {table} ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
-                list(values.values()),
+                f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks})", list(values.values())
             )
     db.close()
 
@@ -78,7 +78,9 @@ def test_an_old_data_directory_is_chained_in_place(data_dir: Path, tmp_path: Pat
     # Same rows, same chain as if they had been chained when written.
     with open_store(data_dir) as store:
         fresh = {(e.record_type, e.row["id"]): e.stored_hash for e in store.chain_entries()}
-    assert all(fresh[key] == e.stored_hash for key, e in zip(order, entries) if key in fresh)
+    assert all(
+        fresh[key] == e.stored_hash for key, e in zip(order, entries, strict=False) if key in fresh
+    )
     result = run_cli("--data-dir", str(old), "verify")
     assert result.code == 0, result.out
     assert run_script(old).returncode == 0

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
-from evidence_fixtures import data_dir, demo_master, raw_db  # noqa: F401 (fixtures)
+from evidence_fixtures import data_dir_fixture, demo_master_fixture, raw_db_fixture  # noqa: F401
 
 from monitor.evidence import chain
 from monitor.evidence.chain import FIELDS
@@ -166,7 +166,7 @@ FIELD_CASES = [("capture", 4, f) for f in FIELDS["capture"]] + [
 def _edited(value: object, field: str) -> object:
     if field in chain.JSON_FIELDS:
         decoded = json.loads(str(value))
-        return json.dumps(decoded + ["x"] if isinstance(decoded, list) else {**decoded, "x": 1})
+        return json.dumps([*decoded, "x"] if isinstance(decoded, list) else {**decoded, "x": 1})
     if field == "id":
         return int(str(value)) + 100  # renumbered to an unused id
     if value is None or isinstance(value, int):
