@@ -78,13 +78,13 @@ def checkpoint(
       monitor checkpoint --out checkpoint-2026-12-01.json
       monitor checkpoint --tsa https://freetsa.org/tsr --format json
     """
-    from ..errors import MonitorError
+    from ..errors import ConfigError
     from ..evidence.service import make_checkpoint
 
     with obj.store() as store:
         point = make_checkpoint(store, authority=authority)
     if point is None:
-        raise MonitorError("the evidence chain is empty: nothing to sign yet (run a check)")
+        raise ConfigError("the evidence chain is empty: nothing to sign yet (run a check)")
     exported = point.to_export()
     if out_path:
         Path(out_path).write_text(json.dumps(exported, indent=2) + "\n", encoding="utf-8")

@@ -142,6 +142,8 @@ def verify_store(
         name = f"exported checkpoint {source} (position {point.seq})"
         problems, note = _check_point(point, name, walk.head.seq, walk.hashes, None, roots)
         result.problems += problems
+        if not problems:
+            result.notes.append(f"{name}: the chain still holds what it signed on {point.at}")
         if key is not None and point.public_key != key:
             result.notes.append(
                 f"{name}: signed by key {fingerprint(point.public_key)}, "
