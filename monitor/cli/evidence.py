@@ -9,25 +9,20 @@ from pathlib import Path
 
 import click
 
-from .common import Context, parse_time_option
+from .common import Context, echo_json, format_option, parse_time_option
 
-_FORMAT = click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+_FORMAT = format_option()
 
 
 @click.command()
 @_FORMAT
 @click.pass_obj
 def key(obj: Context, output_format: str) -> None:
-    """Print the data directory's public signing key (created on first use).
+    """Print the data directory's public signing key.
 
-    Publish its fingerprint: it is how others know a checkpoint or bundle is yours.
-    The private key stays in DATA_DIR/keys (or $MONITOR_KEY_DIR), owner-only.
+    Created on first use. Publish its fingerprint: it is how others know a checkpoint
+    or bundle is yours. The private key stays in DATA_DIR/keys (or $MONITOR_KEY_DIR),
+    owner-only, and is never printed.
 
     \b
     Examples:
@@ -48,7 +43,7 @@ def key(obj: Context, output_format: str) -> None:
             "wacz_public_key": ring.wacz_public_spki_b64(),
         }
     if output_format == "json":
-        click.echo(json.dumps(info, indent=2))
+        echo_json(info)
         return
     click.echo(f"ed25519 {public}")
     click.echo(f"fingerprint {info['fingerprint']}")
@@ -68,7 +63,9 @@ def key(obj: Context, output_format: str) -> None:
 def checkpoint(
     obj: Context, out_path: str | None, authority: str | None, output_format: str
 ) -> None:
-    """Sign a checkpoint of the evidence chain now (and export it with --out).
+    """Sign a checkpoint of the evidence now; export it.
+
+    With --out, the checkpoint is also written to a file, to publish or keep elsewhere.
 
     Anyone who keeps an exported checkpoint can later detect any edit, deletion,
     insertion or truncation of the records it covers: monitor verify --checkpoint FILE.
@@ -89,7 +86,7 @@ def checkpoint(
     if out_path:
         Path(out_path).write_text(json.dumps(exported, indent=2) + "\n", encoding="utf-8")
     if output_format == "json":
-        click.echo(json.dumps({"seq": point.seq, "head": point.head, "at": point.at, **exported}))
+        echo_json({"seq": point.seq, "head": point.head, "at": point.at, **exported})
         return
     stamp = f", timestamped by {point.authority}" if point.timestamp else ""
     click.echo(f"checkpoint: {point.seq} records, head {point.head}, signed {point.at}{stamp}")
@@ -112,7 +109,9 @@ def export(
     since: datetime | None,
     until: datetime | None,
 ) -> None:
-    """Export captures as a standard web archive: WARC 1.1, or a signed WACZ.
+    """Export captures as WARC or WACZ.
+
+    A standard web archive: WARC 1.1 (gzip), or a signed WACZ 1.1.1, streamed.
 
     \b
     Examples:
@@ -142,7 +141,9 @@ def export(
 def bundle(
     obj: Context, target: str, out: str | None, check: bool, expected_key: str | None
 ) -> None:
-    """Write the evidence bundle of one change, or check one (exit 3 if it fails).
+    """Write (or --verify) the evidence bundle of one change.
+
+    --verify checks a bundle with nothing but the zip; exit status 3 if it fails.
 
     \b
     Examples:

@@ -203,9 +203,11 @@ def test_a_bundle_resigned_with_another_key_fails_only_against_the_published_key
     assert code == 3 and f"not the expected {published}" in out
 
 
-def test_bad_input(tmp_path: Path) -> None:
+def test_bad_input(data_dir: Path, tmp_path: Path) -> None:
     (tmp_path / "not.zip").write_bytes(b"nothing")
     assert check(tmp_path / "not.zip")[0] == 3
     assert run_cli("bundle", "x", str(tmp_path / "o.zip")).code == 2
-    result = run_cli("--data-dir", str(tmp_path / "d"), "bundle", "99", str(tmp_path / "o.zip"))
+    result = run_cli("--data-dir", str(data_dir), "bundle", "99", str(tmp_path / "o.zip"))
     assert result.code == 2 and "no change with id 99" in result.err
+    result = run_cli("--data-dir", str(tmp_path / "d"), "bundle", "1", str(tmp_path / "o.zip"))
+    assert result.code == 2 and "no monitor data" in result.err and not (tmp_path / "d").exists()

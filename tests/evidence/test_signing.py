@@ -7,6 +7,7 @@ import asyncio
 import base64
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,8 +37,9 @@ def watchlist(tmp_path: Path, site: Site, extra_settings: str = "") -> Path:
     )
 
 
-def test_key_is_created_once_private_and_never_printed(tmp_path: Path) -> None:
-    data = tmp_path / "data"
+def test_key_is_created_once_private_and_never_printed(data_dir: Path) -> None:
+    data = data_dir
+    shutil.rmtree(data / "keys")
     first = run_cli("--data-dir", str(data), "key", "--format", "json")
     again = run_cli("--data-dir", str(data), "key")
     assert first.code == 0 and again.code == 0
@@ -49,21 +51,21 @@ def test_key_is_created_once_private_and_never_printed(tmp_path: Path) -> None:
     assert os.stat(data / "keys").st_mode & 0o777 == 0o700
 
 
-def test_a_readable_private_key_is_refused(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    run_cli("--data-dir", str(data), "key")
+def test_a_readable_private_key_is_refused(data_dir: Path) -> None:
+    data = data_dir
     (data / "keys" / "signing-key.pem").chmod(0o644)
     result = run_cli("--data-dir", str(data), "key")
     assert result.code == 1 and "chmod 600" in result.err
 
 
 def test_key_directory_from_the_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    shutil.rmtree(data_dir / "keys")
     monkeypatch.setenv("MONITOR_KEY_DIR", str(tmp_path / "elsewhere"))
-    assert run_cli("--data-dir", str(tmp_path / "data"), "key").code == 0
+    assert run_cli("--data-dir", str(data_dir), "key").code == 0
     assert (tmp_path / "elsewhere" / "signing-key.pem").exists()
-    assert not (tmp_path / "data" / "keys").exists()
+    assert not (data_dir / "keys").exists()
 
 
 def test_every_check_ends_with_a_checkpoint(tmp_path: Path, site: Site) -> None:
@@ -172,6 +174,7 @@ def test_bad_input(tmp_path: Path) -> None:
     bad.write_text('{"format": "something else"}')
     result = run_cli("--data-dir", str(tmp_path / "d"), "verify", "--checkpoint", str(bad))
     assert result.code == 2 and "not an exported monitor checkpoint" in result.err
+    open_store(tmp_path / "d").close()  # a store with no record yet
     result = run_cli("--data-dir", str(tmp_path / "d"), "checkpoint")
     assert result.code == 2 and "nothing to sign yet" in result.err
     wl = write_watchlist(
