@@ -23,9 +23,15 @@ from .common import Context
     type=click.Path(exists=True, dir_okay=False),
     help="PEM root certificates of trusted time-stamping authorities.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
+@click.option(
+    "--details",
+    is_flag=True,
+    help="Also print what was checked: records, chain head, checkpoints, timestamps, key.",
+)
 @click.pass_obj
-def verify(obj: Context, checkpoints: tuple[str, ...], tsa_roots: str | None, quiet: bool) -> None:
+def verify(
+    obj: Context, checkpoints: tuple[str, ...], tsa_roots: str | None, details: bool
+) -> None:
     """Check the store and its evidence.
 
     SQLite integrity, every blob against its SHA-256, the evidence chain, signed
@@ -37,7 +43,7 @@ def verify(obj: Context, checkpoints: tuple[str, ...], tsa_roots: str | None, qu
     \b
     Examples:
       monitor --data-dir monitor-data verify
-      monitor verify --checkpoint checkpoint-2026-12-01.json --tsa-roots tsa-root.pem
+      monitor verify --details --checkpoint checkpoint-2026-12-01.json --tsa-roots root.pem
     """
     from ..evidence.checkpoint import Checkpoint
     from ..evidence.service import verify_store
@@ -55,7 +61,7 @@ def verify(obj: Context, checkpoints: tuple[str, ...], tsa_roots: str | None, qu
         result = verify_store(store, exported, roots)
     for problem in result.problems:
         click.echo(problem)
-    if not quiet:
+    if details:
         for note in result.notes:
             click.echo(note)
     click.echo("store OK" if not result.problems else f"{len(result.problems)} problem(s)")

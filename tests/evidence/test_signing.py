@@ -114,9 +114,11 @@ def test_timestamps_from_a_local_authority(tmp_path: Path, site: Site, tsa: Loca
     data = tmp_path / "data"
     assert run_cli("--data-dir", str(data), "check", "--watchlist", str(path)).code == 0
     assert tsa.requests == 1
-    result = run_cli("--data-dir", str(data), "verify", "--tsa-roots", str(tsa.root_pem))
+    result = run_cli(
+        "--data-dir", str(data), "verify", "--details", "--tsa-roots", str(tsa.root_pem)
+    )
     assert result.code == 0 and "by CN=monitor test TSA (trusted root)" in result.out
-    result = run_cli("--data-dir", str(data), "verify")
+    result = run_cli("--data-dir", str(data), "verify", "--details")
     assert result.code == 0 and "root not checked" in result.out
     # The stored token is what OpenSSL checks, too.
     with open_store(data) as store:

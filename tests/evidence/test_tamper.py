@@ -24,7 +24,7 @@ Tamper = Callable[[Path, sqlite3.Connection], None]
 
 
 def verify(data_dir: Path, *args: str) -> tuple[int, str]:
-    result = run_cli("--data-dir", str(data_dir), "verify", *args)
+    result = run_cli("--data-dir", str(data_dir), "verify", "--details", *args)
     return result.code, result.out + result.err
 
 
