@@ -13,6 +13,7 @@ import heapq
 import json
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
@@ -29,6 +30,36 @@ _NO_UPDATE = {
     "changes": "CREATE TRIGGER changes_no_update BEFORE UPDATE ON changes "
     "BEGIN SELECT RAISE(ABORT, 'changes are append-only evidence'); END",
 }
+
+
+@dataclass
+class ChainCursor:
+    """Where the next records go: the head, and the next ids (read lazily).
+
+    Kept by the store between its own transactions and trusted again only while
+    ``PRAGMA data_version`` says no other connection has committed since: an unchanged
+    check then costs one pragma instead of reading the head back (measured: ~35 us of
+    a ~300 us recording transaction on this machine).
+    """
+
+    version: int
+    head: Head
+    next_capture: int | None = None
+    next_change: int | None = None
+
+    def take_id(self, db: sqlite3.Connection, table: str) -> int:
+        attribute = "next_capture" if table == "captures" else "next_change"
+        value = getattr(self, attribute) or next_id(db, table)
+        setattr(self, attribute, value + 1)
+        return int(value)
+
+
+def chain_cursor(db: sqlite3.Connection, cached: ChainCursor | None) -> ChainCursor:
+    """The cursor for a transaction just begun (the write lock is held)."""
+    version = int(db.execute("PRAGMA data_version").fetchone()[0])
+    if cached is not None and cached.version == version:
+        return ChainCursor(version, cached.head, cached.next_capture, cached.next_change)
+    return ChainCursor(version, read_head(db))
 
 
 def read_head(db: sqlite3.Connection) -> Head:

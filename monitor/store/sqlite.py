@@ -29,7 +29,7 @@ from ..evidence.chain import Head, chain_hash
 from ..model import iso, parse_time, utc_now
 from .base import CaptureRecord, Row
 from .blobs import BlobStore
-from .chaining import EvidenceReads, next_id, read_head
+from .chaining import ChainCursor, EvidenceReads, chain_cursor
 from .migrations import MIGRATIONS, UPGRADES
 
 # A change event with its watch's URL and both snapshots' raw-body hashes.
@@ -112,6 +112,7 @@ class SQLiteStore(EvidenceReads):
                 "Check the path and its permissions, or pick another with --data-dir."
             ) from error
         self._lock = threading.RLock()
+        self._cursor: ChainCursor | None = None  # see chaining.ChainCursor
         self.location = str(self.root.resolve())
         self._open = True
         _count_open(+1)
@@ -193,7 +194,9 @@ class SQLiteStore(EvidenceReads):
         read inside cannot change underneath it (the write lock is held).
         """
         with self._transaction() as db:
-            yield _Writer(db)
+            writer = _Writer(db, chain_cursor(db, self._cursor))
+            yield writer
+        self._cursor = writer.cursor  # committed: the next transaction may start from it
 
     # -- reading ------------------------------------------------------------------
 
@@ -288,21 +291,24 @@ Store = SQLiteStore  # the name the rest of the code and older scripts use
 class _Writer:
     """The writes of one check, inside :meth:`SQLiteStore.recording`'s transaction."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, cursor: ChainCursor) -> None:
         self._db = db
-        self._head: Head | None = None  # read once per transaction, then carried along
+        self.cursor = cursor
 
-    def _chain(self, record_type: str, row: dict[str, Any]) -> None:
-        """Give a row its chain position and hash (monitor/evidence/chain.py)."""
-        head = self._head if self._head is not None else read_head(self._db)
+    def _chain(self, record_type: str, row: dict[str, Any], values: dict[str, Any]) -> None:
+        """Give a row its chain position and hash (monitor/evidence/chain.py).
+
+        ``values``: decoded values of JSON columns, when at hand (saves parsing them back).
+        """
+        head = self.cursor.head
         seq = head.seq + 1
         row["chain_seq"] = seq
-        row["chain_hash"] = chain_hash(head.hash, record_type, seq, row)
-        self._head = Head(seq, row["chain_hash"])
+        row["chain_hash"] = chain_hash(head.hash, record_type, seq, {**row, **values})
+        self.cursor.head = Head(seq, row["chain_hash"])
 
     def add_capture(self, capture: CaptureRecord) -> int:
         row: dict[str, Any] = {
-            "id": next_id(self._db, "captures"),
+            "id": self.cursor.take_id(self._db, "captures"),
             "watch": capture.watch,
             "url": capture.url,
             "fetched_at": iso(capture.fetched_at),
@@ -323,7 +329,13 @@ class _Writer:
             "source_capture": capture.source_capture,
             "screenshot_sha256": capture.screenshot_sha256,
         }
-        self._chain("capture", row)
+        # Headers and redirects are lists of strings and numbers: their decoded form is
+        # exactly the Python lists (no need to parse the JSON text back).
+        decoded = {
+            "headers": [list(h) for h in capture.headers],
+            "redirects": [list(r) for r in capture.redirects],
+        }
+        self._chain("capture", row, decoded)
         self._db.execute(_INSERT_CAPTURE, row)
         return int(row["id"])
 
@@ -335,7 +347,7 @@ class _Writer:
 
     def add_change(self, capture: CaptureRecord, draft: EventDraft) -> int:
         row: dict[str, Any] = {
-            "id": next_id(self._db, "changes"),
+            "id": self.cursor.take_id(self._db, "changes"),
             "watch": capture.watch,
             "kind": str(draft.kind),
             "detected_at": iso(capture.fetched_at),
@@ -346,7 +358,7 @@ class _Writer:
             "flags": json.dumps([f.to_dict() for f in draft.flags], ensure_ascii=False),
             "detail": json.dumps(draft.detail, ensure_ascii=False),
         }
-        self._chain("change", row)
+        self._chain("change", row, {})  # details are parsed back: exactly what is stored
         self._db.execute(_INSERT_CHANGE, row)
         return int(row["id"])
 
