@@ -121,6 +121,8 @@ def build_bundle(source: BundleSource, ring_public_key: str, out: Path) -> dict[
         if row["body_sha256"]:
             files[f"captures/{role}.body"] = source.blobs(row["body_sha256"])
         files[f"captures/{role}.headers.json"] = _headers_file(row)
+        if row.get("screenshot_sha256"):  # a rendered page's screenshot (fetch: browser)
+            files[f"captures/{role}.screenshot.png"] = source.blobs(row["screenshot_sha256"])
         if row["text_sha256"]:
             document = source.blobs(row["text_sha256"])
             files[f"texts/{role}.json"] = document

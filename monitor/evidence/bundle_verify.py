@@ -147,8 +147,9 @@ def _verify_records_against_files(
         for stored, name in (
             ("body_sha256", f"captures/{role}.body"),
             ("text_sha256", f"texts/{role}.json"),
+            ("screenshot_sha256", f"captures/{role}.screenshot.png"),
         ):
-            if fields[stored] is None:
+            if fields.get(stored) is None:
                 continue
             data = contents.get(name)
             if data is None or hashlib.sha256(data).hexdigest() != fields[stored]:

@@ -248,7 +248,8 @@ class EvidenceReads:
                 "SELECT d, MIN(id) AS first, COUNT(*) AS n, kind FROM ("
                 "SELECT body_sha256 AS d, id, 'body' AS kind FROM captures "
                 "WHERE body_sha256 NOT NULL UNION ALL SELECT text_sha256, id, 'text' "
-                "FROM captures WHERE text_sha256 NOT NULL"
+                "FROM captures WHERE text_sha256 NOT NULL UNION ALL SELECT screenshot_sha256, "
+                "id, 'screenshot' FROM captures WHERE screenshot_sha256 NOT NULL"
                 ") GROUP BY d, kind ORDER BY first"
             )
             while rows := cursor.fetchmany(_BATCH):

@@ -35,6 +35,9 @@ FIELDS = {
         "outcome",
         "error_class",
         "error",
+        "fetched_with",
+        "source_capture",
+        "screenshot_sha256",
     ],
     "change": [
         "id",

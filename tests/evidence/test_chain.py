@@ -14,7 +14,7 @@ from evidence_fixtures import data_dir_fixture, demo_master_fixture, raw_db_fixt
 
 from monitor.evidence import chain
 from monitor.store import open_store
-from monitor.store.migrations import MIGRATIONS
+from monitor.store.migrations import MIGRATIONS, UPGRADES
 
 SCRIPT = Path(__file__).with_name("independent_chain.py")
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "evidence.md"
@@ -47,12 +47,15 @@ def test_the_docs_state_the_field_lists_the_code_uses() -> None:
 
 
 def _old_data_dir(new: Path, old: Path) -> None:
-    """A data directory as the version before the chain wrote it (schema 1)."""
+    """A data directory as the version before the chain wrote it (the schema before it)."""
     old.mkdir()
     shutil.copytree(new / "blobs", old / "blobs")
     db = sqlite3.connect(old / "monitor.db", isolation_level=None)
-    db.executescript(MIGRATIONS[0][1])
-    db.execute("INSERT INTO meta VALUES ('schema', '1')")
+    (chained_from,) = UPGRADES  # the migration that introduced the chain
+    for version, sql in MIGRATIONS:
+        if version < chained_from:
+            db.executescript(sql)
+    db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(chained_from - 1),))
     source = sqlite3.connect(new / "monitor.db")
     source.row_factory = sqlite3.Row
     for table in ("watches", "captures", "changes"):
