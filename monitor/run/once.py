@@ -13,7 +13,6 @@ from collections.abc import Sequence
 
 from ..check import CheckResult, run_checks, thresholds, watch_config
 from ..config.watchlist import Watch, Watchlist
-from ..evidence.service import make_checkpoint
 from ..fetch.http import FetchPolicy
 from ..model import Outcome
 from ..store import open_store
@@ -54,6 +53,8 @@ def _check_once(
     workers: int,
     policy: FetchPolicy | None,
 ) -> list[CheckResult]:
+    from ..evidence.service import make_checkpoint  # cryptography: only when checking
+
     policy = policy or FetchPolicy.from_settings(watchlist.settings)
     workers = workers or default_workers(len(watches))
     if workers > 1:

@@ -25,7 +25,6 @@ from ..check import Checker, CheckResult
 from ..config import defaults
 from ..config.watchlist import Watch
 from ..errors import MonitorError
-from ..evidence.service import make_checkpoint
 from ..store import EvidenceStore
 
 if TYPE_CHECKING:
@@ -113,6 +112,8 @@ class Runner:
 
     async def checkpoint(self) -> None:
         """Sign (and timestamp) a checkpoint if records were added since the last one."""
+        from ..evidence.service import make_checkpoint  # cryptography: only when signing
+
         try:
             if self.store.chain_head().seq == self._checkpointed:
                 return
