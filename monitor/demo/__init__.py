@@ -166,8 +166,16 @@ def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
                 if explanation:
                     echo(explanation)
                 notifier.run_once(batch_complete=True)  # as at the end of `monitor check`
-            report = _report(store, results, root, echo)
+            change_id, report = _report(store, results, root, echo)
         _alerts(pages.posted, echo)
+        with Store(root) as store:  # last: the evidence a third party can check
+            bundle = _bundle(store, change_id, root, echo)
+        echo("\n== Where things are")
+        echo(f"   data directory: {root.resolve()}")
+        echo(f"   HTML report:    {report.resolve()}")
+        echo(f"   evidence:       {bundle.resolve()}")
+        echo(f"   try: monitor --data-dir {root} changes --format json")
+        echo(f"        monitor bundle --verify {bundle}")
         return report
     finally:
         server.shutdown()
@@ -176,7 +184,7 @@ def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
 
 def _report(
     store: Store, results: list[CheckResult], root: Path, echo: Callable[[str], None]
-) -> Path:
+) -> tuple[int, Path]:
     change_ids = [i for r in results for i in r.change_ids]
     if not change_ids:
         raise RuntimeError("the demo's silent edit produced no change event")
@@ -185,13 +193,7 @@ def _report(
     echo(change_text(view))
     report = root / f"change-{change_ids[0]}.html"
     report.write_text(change_html(view), encoding="utf-8")
-    bundle = _bundle(store, change_ids[0], root, echo)
-    echo("\n== Where things are")
-    echo(f"   data directory: {root.resolve()}")
-    echo(f"   HTML report:    {report.resolve()}")
-    echo(f"   evidence:       {bundle.resolve()}")
-    echo(f"   try: monitor --data-dir {root} changes --format json")
-    return report
+    return change_ids[0], report
 
 
 def _alerts(posted: list[bytes], echo: Callable[[str], None]) -> None:
@@ -221,10 +223,10 @@ def _bundle(store: Store, change_id: int, root: Path, echo: Callable[[str], None
     manifest = write_bundle(store, change_id, path)
     echo("\n== Evidence bundle of the removal (for an editor, a lawyer, a court)")
     echo(
-        f"   {path.name}: both raw captures, their texts, a WARC, the report, the chained "
-        f"records and the checkpoint at position {manifest['chain']['segment']['end_seq']}, "
-        f"signed by key {fingerprint(manifest['public_key'])}; VERIFY.txt says how to check "
-        "each claim with sha256sum and openssl"
+        f"   {path.name}: both raw captures, their texts, a WARC, the report, the\n"
+        "   chained records and the signed checkpoint at position "
+        f"{manifest['chain']['segment']['end_seq']} (key {fingerprint(manifest['public_key'])});\n"
+        "   VERIFY.txt says how to check each claim with sha256sum and openssl"
     )
     problems = verify_bundle(path)
     if problems:
