@@ -28,6 +28,7 @@ TIERS: dict[str, int] = {
     "monitor.tune": 6,
     "monitor.report": 6,
     "monitor.evidence": 7,
+    "monitor.evidence.chain": 0,  # pure; every store computes the chain with it
     "monitor.notify": 7,
     "monitor.archives": 7,
     "monitor.sites": 7,

@@ -147,6 +147,7 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
                     startup_spread=startup_spread,
                     on_result=lambda r: click.echo(f"{iso_seconds(utc_now())}  {result_line(r)}"),
                     alerts=AlertLoop(notifier, on_line=show_alert) if notifier else None,
+                    timestamp_authority=watchlist.settings.timestamp_authority,
                 )
                 click.echo(
                     f"monitoring {len(watchlist.watches)} watch(es); data in "

@@ -21,6 +21,7 @@ ATTENTION_AFTER = 2  # confirmations of a bot wall or a missing selector
 BROWSER_PAGES = 2  # pages a run renders at once in its one headless browser
 BROWSER_MEMORY_MB = 1536  # the browser's processes together; past it, it is restarted
 BROWSER_TIMEOUT = 30.0  # seconds for a page to load and meet its wait conditions
+CHECKPOINT_EVERY_SECONDS = 300.0  # `monitor run` signs a checkpoint this often (if new records)
 
 # The settings a watchlist's `settings:` block may set, with their defaults, in the
 # order the README lists them.

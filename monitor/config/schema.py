@@ -79,6 +79,8 @@ class _SettingsEntry(_Strict):
     max_body_mb: float = Field(defaults.MAX_BODY_MB, gt=0, le=1024, allow_inf_nan=False)
     browser_pages: int = Field(defaults.BROWSER_PAGES, ge=1, le=16)
     browser_memory_mb: int = Field(defaults.BROWSER_MEMORY_MB, ge=256, le=65536)
+    # RFC 3161 time-stamping authority for checkpoints (off unless set; docs/evidence.md)
+    timestamp_authority: Annotated[str | None, AfterValidator(_check_url)] = None
 
 
 class _File(_Strict):

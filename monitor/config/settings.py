@@ -23,6 +23,7 @@ class Settings:
     max_body_mb: float = defaults.MAX_BODY_MB  # decoded body cap
     browser_pages: int = defaults.BROWSER_PAGES  # pages rendered at once (fetch: browser)
     browser_memory_mb: int = defaults.BROWSER_MEMORY_MB  # the browser's memory ceiling
+    timestamp_authority: str | None = None  # RFC 3161 TSA URL for checkpoints (off by default)
 
     @property
     def contact(self) -> str | None:

@@ -23,6 +23,10 @@ from pathlib import Path
 
 from ..check import CheckResult, run_checks
 from ..config.watchlist import load_watchlist
+from ..evidence.bundle_verify import verify_bundle
+from ..evidence.exporting import write_bundle
+from ..evidence.keys import fingerprint
+from ..evidence.service import make_checkpoint
 from ..fetch.http import FetchPolicy
 from ..notify import Notifier, open_outbox
 from ..report.html import change_html
@@ -154,6 +158,7 @@ def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
                 pages.set(ZH_PATH, demo_page(page))
                 echo(f"\n== {title}")
                 results = asyncio.run(run_checks(store, watchlist, watchlist.watches, policy))
+                make_checkpoint(store)  # as `monitor check` does after every check
                 for result in results:
                     events = ", ".join(result.events) or "no event"
                     echo(f"   {result.watch:<36} {result.outcome:<10} {events}")
@@ -161,8 +166,16 @@ def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
                 if explanation:
                     echo(explanation)
                 notifier.run_once(batch_complete=True)  # as at the end of `monitor check`
-            report = _report(store, results, root, echo)
+            change_id, report = _report(store, results, root, echo)
         _alerts(pages.posted, echo)
+        with Store(root) as store:  # last: the evidence a third party can check
+            bundle = _bundle(store, change_id, root, echo)
+        echo("\n== Where things are")
+        echo(f"   data directory: {root.resolve()}")
+        echo(f"   HTML report:    {report.resolve()}")
+        echo(f"   evidence:       {bundle.resolve()}")
+        echo(f"   try: monitor --data-dir {root} changes --format json")
+        echo(f"        monitor bundle --verify {bundle}")
         return report
     finally:
         server.shutdown()
@@ -171,7 +184,7 @@ def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
 
 def _report(
     store: Store, results: list[CheckResult], root: Path, echo: Callable[[str], None]
-) -> Path:
+) -> tuple[int, Path]:
     change_ids = [i for r in results for i in r.change_ids]
     if not change_ids:
         raise RuntimeError("the demo's silent edit produced no change event")
@@ -180,11 +193,7 @@ def _report(
     echo(change_text(view))
     report = root / f"change-{change_ids[0]}.html"
     report.write_text(change_html(view), encoding="utf-8")
-    echo("\n== Where things are")
-    echo(f"   data directory: {root.resolve()}")
-    echo(f"   HTML report:    {report.resolve()}")
-    echo(f"   try: monitor --data-dir {root} changes --format json")
-    return report
+    return change_ids[0], report
 
 
 def _alerts(posted: list[bytes], echo: Callable[[str], None]) -> None:
@@ -206,3 +215,21 @@ def _alerts(posted: list[bytes], echo: Callable[[str], None]) -> None:
         "\n   E-mail gets all of it (HTML and plain text, UTF-8); chat services a shortened\n"
         "   version; see README, Alerts, and 'monitor notify test'."
     )
+
+
+def _bundle(store: Store, change_id: int, root: Path, echo: Callable[[str], None]) -> Path:
+    """Write the removal's evidence bundle and check it as a third party would."""
+    path = root / f"change-{change_id}-evidence.zip"
+    manifest = write_bundle(store, change_id, path)
+    echo("\n== Evidence bundle of the removal (for an editor, a lawyer, a court)")
+    echo(
+        f"   {path.name}: both raw captures, their texts, a WARC, the report, the\n"
+        "   chained records and the signed checkpoint at position "
+        f"{manifest['chain']['segment']['end_seq']} (key {fingerprint(manifest['public_key'])});\n"
+        "   VERIFY.txt says how to check each claim with sha256sum and openssl"
+    )
+    problems = verify_bundle(path)
+    if problems:
+        raise RuntimeError("the demo's evidence bundle does not verify: " + "; ".join(problems))
+    echo(f"   monitor bundle --verify {path.name}: every file, record, link and signature OK")
+    return path

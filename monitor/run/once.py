@@ -53,6 +53,8 @@ def _check_once(
     workers: int,
     policy: FetchPolicy | None,
 ) -> list[CheckResult]:
+    from ..evidence.service import make_checkpoint  # cryptography: only when checking
+
     policy = policy or FetchPolicy.from_settings(watchlist.settings)
     workers = workers or default_workers(len(watches))
     if workers > 1:
@@ -62,9 +64,17 @@ def _check_once(
             store.ensure_watches([(w.name, w.url, watch_config(w)) for w in watches])
             where = store.location
         # The store is closed before the workers start, so they can be forked (workers.py).
-        return check_in_processes(where, watches, policy, thresholds(watchlist.settings), workers)
+        results = check_in_processes(
+            where, watches, policy, thresholds(watchlist.settings), workers
+        )
+        with open_store(location) as store:
+            make_checkpoint(store, authority=watchlist.settings.timestamp_authority)
+        return results
     with open_store(location) as store:
-        return asyncio.run(run_checks(store, watchlist, watches, policy))
+        results = asyncio.run(run_checks(store, watchlist, watches, policy))
+        # Every check ends with a signed checkpoint (docs/evidence.md).
+        make_checkpoint(store, authority=watchlist.settings.timestamp_authority)
+        return results
 
 
 def summarize(results: Sequence[CheckResult]) -> str:

@@ -22,7 +22,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from ..check import Checker, CheckResult
+from ..config import defaults
 from ..config.watchlist import Watch
+from ..errors import MonitorError
 from ..store import EvidenceStore
 
 if TYPE_CHECKING:
@@ -79,8 +81,13 @@ class Runner:
         on_result: Callable[[CheckResult], None] | None = None,
         startup_spread: float = STARTUP_SPREAD_SECONDS,
         alerts: AlertLoop | None = None,
+        checkpoint_every: float = defaults.CHECKPOINT_EVERY_SECONDS,
+        timestamp_authority: str | None = None,
     ) -> None:
         self.checker = checker
+        self.checkpoint_every = checkpoint_every
+        self.timestamp_authority = timestamp_authority
+        self._checkpointed = -1  # chain position of the last checkpoint this run signed
         self.store = store
         self.startup_spread = startup_spread
         self.watches = watches
@@ -102,6 +109,24 @@ class Runner:
             self.alerts.poke()
         if self.on_result is not None:
             self.on_result(result)
+
+    async def checkpoint(self) -> None:
+        """Sign (and timestamp) a checkpoint if records were added since the last one."""
+        from ..evidence.service import make_checkpoint  # cryptography: only when signing
+
+        try:
+            if self.store.chain_head().seq == self._checkpointed:
+                return
+            # Signing is instant; a timestamp is a network call: off the event loop.
+            point = await asyncio.to_thread(
+                make_checkpoint, self.store, None, self.timestamp_authority
+            )
+        except MonitorError as error:
+            log.warning("no checkpoint signed: %s", error)
+            return
+        if point is not None:
+            self._checkpointed = point.seq
+            log.info("checkpoint signed at chain position %d", point.seq)
 
     def schedule(self, scheduler: AsyncIOScheduler, last_checks: Mapping[str, datetime]) -> None:
         now = datetime.now(UTC)
@@ -127,6 +152,14 @@ class Runner:
         self.checker.register(self.watches)
         scheduler = AsyncIOScheduler(timezone=UTC)
         self.schedule(scheduler, self.store.last_checks())
+        scheduler.add_job(
+            self.checkpoint,
+            IntervalTrigger(seconds=self.checkpoint_every),
+            id="monitor:checkpoint",
+            name="signed checkpoint",
+            max_instances=1,
+            coalesce=True,
+        )
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, self.stopping.set)
@@ -146,6 +179,7 @@ class Runner:
             if alerting is not None and self.alerts is not None:
                 await alerting
                 await self.alerts.last_pass()  # sends what the last checks found
+            await self.checkpoint()  # what this run recorded is covered when it stops
 
     async def _finish_in_flight(self) -> None:
         if not self._in_flight:

@@ -13,7 +13,7 @@ interface changes. The rules every implementation keeps:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from ..analysis.events import EventDraft, WatchState
 from ..config import defaults
+from ..evidence.chain import Entry, Head
 from ..model import Capture, Outcome
 
 DEFAULT_DATA_DIR = defaults.DATA_DIR
@@ -110,3 +111,13 @@ class EvidenceStore(Protocol):
         self, since: datetime | None = None, watch: str | None = None, flagged: bool = False
     ) -> list[Row]: ...
     def verify(self) -> list[str]: ...
+
+    # The evidence chain (docs/evidence.md): rows carry ``chain_seq`` and ``chain_hash``,
+    # computed with monitor/evidence/chain.py inside the recording transaction.
+    def chain_head(self) -> Head: ...
+    def chain_entries(self, from_seq: int = 1) -> Iterator[Entry]: ...
+    def iter_captures(
+        self, watches: tuple[str, ...] = (), since: str | None = None, until: str | None = None
+    ) -> Iterator[dict[str, Any]]: ...
+    def add_checkpoint(self, fields: dict[str, Any]) -> int: ...
+    def checkpoints(self) -> list[dict[str, Any]]: ...

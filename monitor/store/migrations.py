@@ -8,6 +8,11 @@ version a data directory is at. Version 1 is the original schema, written with
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
+
+from .chaining import chain_existing_rows
+
 MIGRATIONS: list[tuple[int, str]] = [
     (
         1,
@@ -122,6 +127,57 @@ CREATE TRIGGER notify_messages_no_delete BEFORE DELETE ON notify_messages
     BEGIN SELECT RAISE(ABORT, 'the outbox keeps every message'); END;
 """,
     ),
+    (
+        4,
+        # The evidence chain (monitor/evidence/chain.py, docs/evidence.md): every capture,
+        # change and note gets its position and chain hash, written in the same
+        # transaction as the row. Rows that predate it are chained by UPGRADES[4].
+        """
+ALTER TABLE captures ADD COLUMN chain_seq INTEGER;
+ALTER TABLE captures ADD COLUMN chain_hash TEXT;
+ALTER TABLE changes ADD COLUMN chain_seq INTEGER;
+ALTER TABLE changes ADD COLUMN chain_hash TEXT;
+CREATE TABLE chain_notes (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    chain_seq INTEGER NOT NULL,
+    chain_hash TEXT NOT NULL
+);
+CREATE TABLE checkpoints (
+    id INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    head TEXT NOT NULL,
+    at TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    timestamp BLOB,
+    authority TEXT
+);
+CREATE TRIGGER chain_notes_no_update BEFORE UPDATE ON chain_notes
+    BEGIN SELECT RAISE(ABORT, 'chain notes are append-only evidence'); END;
+CREATE TRIGGER chain_notes_no_delete BEFORE DELETE ON chain_notes
+    BEGIN SELECT RAISE(ABORT, 'chain notes are append-only evidence'); END;
+CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints
+    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only evidence'); END;
+CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
+    BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only evidence'); END;
+""",
+    ),
+    (
+        5,
+        # Nothing enters the evidence tables around the chain (an older monitor, a script).
+        """
+CREATE TRIGGER captures_chained BEFORE INSERT ON captures WHEN NEW.chain_hash IS NULL
+    BEGIN SELECT RAISE(ABORT, 'captures must be chained (monitor/evidence/chain.py)'); END;
+CREATE TRIGGER changes_chained BEFORE INSERT ON changes WHEN NEW.chain_hash IS NULL
+    BEGIN SELECT RAISE(ABORT, 'changes must be chained (monitor/evidence/chain.py)'); END;
+""",
+    ),
 ]
+
+# Python steps run right after the SQL of their version, in the same transaction.
+UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {4: chain_existing_rows}
 
 LATEST = MIGRATIONS[-1][0]

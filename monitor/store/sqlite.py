@@ -25,10 +25,12 @@ from typing import Any
 
 from ..analysis.events import EventDraft, WatchState
 from ..errors import NotFoundError, StoreError
+from ..evidence.chain import Head, chain_hash
 from ..model import iso, parse_time, utc_now
 from .base import CaptureRecord, Row
 from .blobs import BlobStore
-from .migrations import MIGRATIONS
+from .chaining import ChainCursor, EvidenceReads, chain_cursor
+from .migrations import MIGRATIONS, UPGRADES
 
 # A change event with its watch's URL and both snapshots' raw-body hashes.
 _CHANGE_SELECT = (
@@ -41,6 +43,24 @@ _CHANGE_SELECT = (
 
 
 DATABASE = "monitor.db"
+
+_CAPTURE_COLUMNS = (
+    "id, watch, url, fetched_at, status, final_url, headers, redirects, body_sha256, "
+    "body_size, text_sha256, encoding, elapsed_ms, attempts, outcome, error_class, error, "
+    "fetched_with, source_capture, screenshot_sha256, chain_seq, chain_hash"
+)
+_INSERT_CAPTURE = (
+    f"INSERT INTO captures ({_CAPTURE_COLUMNS}) VALUES "
+    f"({', '.join(':' + c.strip() for c in _CAPTURE_COLUMNS.split(','))})"
+)
+_CHANGE_COLUMNS = (
+    "id, watch, kind, detected_at, from_capture, to_capture, removed, added, flags, detail, "
+    "chain_seq, chain_hash"
+)
+_INSERT_CHANGE = (
+    f"INSERT INTO changes ({_CHANGE_COLUMNS}) VALUES "
+    f"({', '.join(':' + c.strip() for c in _CHANGE_COLUMNS.split(','))})"
+)
 
 _open_stores = 0  # Store connections open in this process (see open_stores)
 _open_stores_lock = threading.Lock()
@@ -62,7 +82,7 @@ def _count_open(change: int) -> None:
         _open_stores += change
 
 
-class SQLiteStore:
+class SQLiteStore(EvidenceReads):
     """SQLite + blob store in one data directory (an :class:`EvidenceStore`).
 
     Safe to share between threads.
@@ -92,6 +112,7 @@ class SQLiteStore:
                 "Check the path and its permissions, or pick another with --data-dir."
             ) from error
         self._lock = threading.RLock()
+        self._cursor: ChainCursor | None = None  # see chaining.ChainCursor
         self.location = str(self.root.resolve())
         self._open = True
         _count_open(+1)
@@ -173,7 +194,9 @@ class SQLiteStore:
         read inside cannot change underneath it (the write lock is held).
         """
         with self._transaction() as db:
-            yield _Writer(db)
+            writer = _Writer(db, chain_cursor(db, self._cursor))
+            yield writer
+        self._cursor = writer.cursor  # committed: the next transaction may start from it
 
     # -- reading ------------------------------------------------------------------
 
@@ -250,23 +273,16 @@ class SQLiteStore:
     # -- integrity ----------------------------------------------------------------
 
     def verify(self) -> list[str]:
-        """Problems found: SQLite integrity, blobs missing or not matching their hash."""
+        """Problems found: SQLite integrity, blobs missing or not matching their hash.
+
+        The evidence chain and its checkpoints are checked by ``monitor.evidence.verify``.
+        """
         problems = [
             f"sqlite: {row['integrity_check']}"
             for row in self._query("PRAGMA integrity_check")
             if row["integrity_check"] != "ok"
         ]
-        digests = self._query(
-            "SELECT body_sha256 AS d FROM captures WHERE body_sha256 NOT NULL "
-            "UNION SELECT text_sha256 FROM captures WHERE text_sha256 NOT NULL "
-            "UNION SELECT screenshot_sha256 FROM captures WHERE screenshot_sha256 NOT NULL"
-        )
-        problems += [
-            f"blob {row['d']} is missing or does not match its hash"
-            for row in digests
-            if not self.blobs.verify(row["d"])
-        ]
-        return problems
+        return problems + list(self.blob_problems())
 
 
 Store = SQLiteStore  # the name the rest of the code and older scripts use
@@ -275,39 +291,53 @@ Store = SQLiteStore  # the name the rest of the code and older scripts use
 class _Writer:
     """The writes of one check, inside :meth:`SQLiteStore.recording`'s transaction."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, cursor: ChainCursor) -> None:
         self._db = db
+        self.cursor = cursor
+
+    def _chain(self, record_type: str, row: dict[str, Any], values: dict[str, Any]) -> None:
+        """Give a row its chain position and hash (monitor/evidence/chain.py).
+
+        ``values``: decoded values of JSON columns, when at hand (saves parsing them back).
+        """
+        head = self.cursor.head
+        seq = head.seq + 1
+        row["chain_seq"] = seq
+        row["chain_hash"] = chain_hash(head.hash, record_type, seq, {**row, **values})
+        self.cursor.head = Head(seq, row["chain_hash"])
 
     def add_capture(self, capture: CaptureRecord) -> int:
-        cursor = self._db.execute(
-            "INSERT INTO captures (watch, url, fetched_at, status, final_url, headers, "
-            "redirects, body_sha256, body_size, text_sha256, encoding, elapsed_ms, "
-            "attempts, outcome, error_class, error, fetched_with, source_capture, "
-            "screenshot_sha256) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                capture.watch,
-                capture.url,
-                iso(capture.fetched_at),
-                capture.status,
-                capture.final_url,
-                json.dumps([list(h) for h in capture.headers], ensure_ascii=False),
-                json.dumps([list(r) for r in capture.redirects], ensure_ascii=False),
-                capture.body_sha256,
-                capture.body_size,
-                capture.text_sha256,
-                capture.encoding,
-                capture.elapsed_ms,
-                capture.attempts,
-                str(capture.outcome),
-                capture.error_class and str(capture.error_class),
-                capture.error,
-                capture.fetched_with,
-                capture.source_capture,
-                capture.screenshot_sha256,
-            ),
-        )
-        return int(cursor.lastrowid or 0)
+        row: dict[str, Any] = {
+            "id": self.cursor.take_id(self._db, "captures"),
+            "watch": capture.watch,
+            "url": capture.url,
+            "fetched_at": iso(capture.fetched_at),
+            "status": capture.status,
+            "final_url": capture.final_url,
+            "headers": json.dumps([list(h) for h in capture.headers], ensure_ascii=False),
+            "redirects": json.dumps([list(r) for r in capture.redirects], ensure_ascii=False),
+            "body_sha256": capture.body_sha256,
+            "body_size": capture.body_size,
+            "text_sha256": capture.text_sha256,
+            "encoding": capture.encoding,
+            "elapsed_ms": capture.elapsed_ms,
+            "attempts": capture.attempts,
+            "outcome": str(capture.outcome),
+            "error_class": capture.error_class and str(capture.error_class),
+            "error": capture.error,
+            "fetched_with": capture.fetched_with,
+            "source_capture": capture.source_capture,
+            "screenshot_sha256": capture.screenshot_sha256,
+        }
+        # Headers and redirects are lists of strings and numbers: their decoded form is
+        # exactly the Python lists (no need to parse the JSON text back).
+        decoded = {
+            "headers": [list(h) for h in capture.headers],
+            "redirects": [list(r) for r in capture.redirects],
+        }
+        self._chain("capture", row, decoded)
+        self._db.execute(_INSERT_CAPTURE, row)
+        return int(row["id"])
 
     def state(self, watch: str) -> WatchState:
         row = self._db.execute("SELECT state FROM watches WHERE name = ?", (watch,)).fetchone()
@@ -316,22 +346,21 @@ class _Writer:
         return WatchState.from_dict(json.loads(row["state"]))
 
     def add_change(self, capture: CaptureRecord, draft: EventDraft) -> int:
-        cursor = self._db.execute(
-            "INSERT INTO changes (watch, kind, detected_at, from_capture, to_capture, removed, "
-            "added, flags, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                capture.watch,
-                str(draft.kind),
-                iso(capture.fetched_at),
-                draft.from_capture,
-                draft.to_capture,
-                json.dumps(list(draft.removed), ensure_ascii=False),
-                json.dumps(list(draft.added), ensure_ascii=False),
-                json.dumps([f.to_dict() for f in draft.flags], ensure_ascii=False),
-                json.dumps(draft.detail, ensure_ascii=False),
-            ),
-        )
-        return int(cursor.lastrowid or 0)
+        row: dict[str, Any] = {
+            "id": self.cursor.take_id(self._db, "changes"),
+            "watch": capture.watch,
+            "kind": str(draft.kind),
+            "detected_at": iso(capture.fetched_at),
+            "from_capture": draft.from_capture,
+            "to_capture": draft.to_capture,
+            "removed": json.dumps(list(draft.removed), ensure_ascii=False),
+            "added": json.dumps(list(draft.added), ensure_ascii=False),
+            "flags": json.dumps([f.to_dict() for f in draft.flags], ensure_ascii=False),
+            "detail": json.dumps(draft.detail, ensure_ascii=False),
+        }
+        self._chain("change", row, {})  # details are parsed back: exactly what is stored
+        self._db.execute(_INSERT_CHANGE, row)
+        return int(row["id"])
 
     def set_state(self, watch: str, state: WatchState) -> None:
         self._db.execute(
@@ -350,6 +379,8 @@ def _migrate(db: sqlite3.Connection) -> None:
             if version > current:
                 for statement in _statements(sql):
                     db.execute(statement)
+                if version in UPGRADES:
+                    UPGRADES[version](db)
                 current = version
         db.execute(
             "INSERT INTO meta (key, value) VALUES ('schema', ?) "
