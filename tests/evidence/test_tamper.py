@@ -38,8 +38,18 @@ def _body(db: sqlite3.Connection, capture_id: int) -> str:
     )
 
 
+ZH = "aliyun-cloud-shield-face-api"
+
+
+def _zh_capture(db: sqlite3.Connection, n: int) -> int:
+    """The id of the zh watch's n-th capture (1-based). The demo checks both watches at
+    once, so which of them gets which id depends on which finishes first."""
+    rows = db.execute("SELECT id FROM captures WHERE watch = ? ORDER BY id", (ZH,)).fetchall()
+    return int(rows[n - 1][0])
+
+
 def flip_one_byte(data_dir: Path, db: sqlite3.Connection) -> None:
-    path = _blob(data_dir, _body(db, 4))
+    path = _blob(data_dir, _body(db, _zh_capture(db, 2)))
     data = bytearray(gzip.decompress(path.read_bytes()))
     data[len(data) // 2] ^= 0x01
     path.chmod(0o644)
@@ -51,7 +61,10 @@ def delete_blob(data_dir: Path, db: sqlite3.Connection) -> None:
 
 
 def point_at_other_blob(data_dir: Path, db: sqlite3.Connection) -> None:
-    db.execute("UPDATE captures SET body_sha256 = ? WHERE id = 4", (_body(db, 2),))
+    db.execute(
+        "UPDATE captures SET body_sha256 = ? WHERE id = ?",
+        (_body(db, _zh_capture(db, 1)), _zh_capture(db, 2)),
+    )
 
 
 def delete_capture(data_dir: Path, db: sqlite3.Connection) -> None:
@@ -127,9 +140,9 @@ def replace_key(data_dir: Path, db: sqlite3.Connection) -> None:
 
 
 CASES: list[tuple[str, Tamper, str]] = [
-    ("blob altered by one byte", flip_one_byte, "capture 4: body blob"),
+    ("blob altered by one byte", flip_one_byte, "capture {zh2}: body blob"),
     ("blob deleted", delete_blob, "is missing"),
-    ("capture pointed at another existing blob", point_at_other_blob, "capture 4: its fields"),
+    ("capture pointed at another existing blob", point_at_other_blob, "capture {zh2}: its fields"),
     ("row deleted mid-chain", delete_capture, "record 3 missing before capture 4"),
     ("row inserted mid-chain", insert_capture, "capture 100: chain position 3 is taken twice"),
     ("row inserted and chain recomputed", insert_and_rechain, "history before it was rewritten"),
@@ -153,7 +166,7 @@ def test_tampering_is_caught(
     code, out = verify(data_dir, "--checkpoint", str(exported))
     assert code == 3, out
     if expected is not None:
-        assert expected in out, out
+        assert expected.format(zh2=_zh_capture(raw_db, 2)) in out, out
     else:  # without the published checkpoint, this one would pass
         assert "signed 7 records but the chain has only 4" in out, out
 
