@@ -283,11 +283,18 @@ class Part:
 class Structure:
     """The identifiable parts of one version of a document."""
 
-    sections: tuple[Part, ...]
-    rows: tuple[Part, ...]
+    parts: tuple[Part, ...]  # sections and rows, in reading order
     code_identifiers: frozenset[str]
     unidentified_sections: int  # headings with no identifier: never compared
     unidentified_rows: int
+
+    @property
+    def sections(self) -> tuple[Part, ...]:
+        return tuple(p for p in self.parts if p.kind == "section")
+
+    @property
+    def rows(self) -> tuple[Part, ...]:
+        return tuple(p for p in self.parts if p.kind == "row")
 
 
 def _tokens(document: Document) -> frozenset[str]:
@@ -307,13 +314,14 @@ def structure(document: Document, shared: frozenset[str] = frozenset()) -> Struc
     >>> [p.key for p in s.sections], [p.key for p in s.rows], s.unidentified_sections
     (['DetectFace'], ['uygur'], 1)
     """
-    sections, rows, code = [], [], set()
+    parts: list[Part] = []
+    code: set[str] = set()
     no_id_sections = no_id_rows = 0
     for block in document.blocks:
         if block.kind == "heading":
             keys = [t for t in _TOKEN.findall(block.text) if code_shaped(t) or t in shared]
             if keys:
-                sections.extend(Part("section", k, block.text, block.path) for k in keys[:1])
+                parts.append(Part("section", keys[0], block.text, block.path))
             else:
                 no_id_sections += 1
         elif block.kind == "row":
@@ -321,11 +329,11 @@ def structure(document: Document, shared: frozenset[str] = frozenset()) -> Struc
             if key is None:
                 no_id_rows += 1
             else:
-                rows.append(Part("row", key, block.text, block.path))
+                parts.append(Part("row", key, block.text, block.path))
         if block.kind == "code":
             code.update(_JSON_KEY.findall(block.text))
         code.update(identifiers(block.text))
-    return Structure(tuple(sections), tuple(rows), frozenset(code), no_id_sections, no_id_rows)
+    return Structure(tuple(parts), frozenset(code), no_id_sections, no_id_rows)
 
 
 @dataclass(frozen=True)
@@ -387,8 +395,8 @@ def structural_difference(first: Document, second: Document) -> StructuralDiffer
     """
     shared = _tokens(first) & _tokens(second)
     a, b = structure(first, shared), structure(second, shared)
-    only_a, matched_a = _unmatched([*a.sections, *a.rows], [*b.sections, *b.rows])
-    only_b, _ = _unmatched([*b.sections, *b.rows], [*a.sections, *a.rows])
+    only_a, matched_a = _unmatched(a.parts, b.parts)
+    only_b, _ = _unmatched(b.parts, a.parts)
     # Identifiers already reported through a row or section are not repeated.
     reported = {p.key for p in [*only_a, *only_b]}
     ids_a = sorted(i for i in a.code_identifiers - b.code_identifiers - reported if i not in shared)

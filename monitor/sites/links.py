@@ -30,7 +30,11 @@ MAX_LINKS = 100_000  # per start page: a table of contents, not a link farm
 
 
 def page_links(body: bytes, url: str, content_type: str | None = None) -> list[str]:
-    """Canonical absolute URLs a start page links to, first occurrence first."""
+    """Canonical absolute URLs a start page links to, first occurrence first.
+
+    Raises ValueError when a JSON start page cannot be read (the run then counts as
+    incomplete: a table of contents that lists nothing must not retire every page).
+    """
     text = decode_body(body, content_type).text
     if _is_json(content_type, text):
         hrefs: Iterator[str] = _json_hrefs(text)
@@ -56,8 +60,10 @@ def _is_json(content_type: str | None, text: str) -> bool:
 def _json_hrefs(text: str) -> Iterator[str]:
     try:
         data = json.loads(text)
-    except ValueError:
-        return iter(())
+    except ValueError as error:
+        raise ValueError(f"the start page is not valid JSON: {error}") from None
+    except RecursionError:
+        raise ValueError("the start page's JSON is nested too deeply to read") from None
     return _walk(data)
 
 
