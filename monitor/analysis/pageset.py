@@ -42,8 +42,9 @@ class PageStatus:
     GONE = "gone"  # delisted and answering 404/410 (the watch reported gone)
     MOVED = "moved"  # renamed to a URL another watch of the site already follows
     OUT_OF_SCOPE = "out_of_scope"  # the site's include/exclude rules changed
+    DISALLOWED = "disallowed"  # robots.txt no longer lets monitor fetch it
 
-    RETIRED = frozenset((REMOVED, GONE, MOVED, OUT_OF_SCOPE))
+    RETIRED = frozenset((REMOVED, GONE, MOVED, OUT_OF_SCOPE, DISALLOWED))
     WATCHED = frozenset((ACTIVE, MISSING))
 
 
@@ -55,7 +56,9 @@ class Page:
     watch: str
     status: str = PageStatus.ACTIVE
     missing_runs: int = 0  # consecutive complete runs that did not list it
-    listed_capture: int | None = None  # the source capture that last listed it
+    # A source capture that listed it: the one that first did, or (when it goes
+    # missing) the one of the last run that did, from that run's manifest.
+    listed_capture: int | None = None
 
     @property
     def watched(self) -> bool:
@@ -125,8 +128,9 @@ class Settlement:
     pages: list[Page]  # every page whose record is new or changed
     events: list[PageEvent]
     renamed: dict[str, str]  # watch name -> its new URL
-    over_limit: int  # listed new pages left out by max_pages
-    waiting: int  # missing pages not yet settled
+    added: list[Page]  # pages that became watched this run (new, or listed again)
+    over_limit: int = 0  # listed new pages left out by max_pages
+    waiting: int = 0  # missing pages not yet settled
 
 
 def settle(
@@ -212,7 +216,9 @@ def settle(
             waiting += 1
             pages.append(replace(page, status=PageStatus.MISSING, missing_runs=runs))
 
-    # Pages listed again: back to active (a retired one returns as page_added).
+    # Pages listed again: back to active (a retired one returns as page_added). A page
+    # listed as before is left alone: its record is not rewritten on every run (the
+    # run's manifest says which capture listed it).
     for page in planned.listed:
         if page.watched and (page.status != PageStatus.ACTIVE or page.missing_runs):
             pages.append(
@@ -223,24 +229,24 @@ def settle(
                     listed_capture=listed[page.url],
                 )
             )
-        elif page.watched and page.listed_capture != listed[page.url]:
-            pages.append(replace(page, listed_capture=listed[page.url]))
 
     # Every record in ``pages`` so far is a watched page's: those no longer watched left.
     watched = sum(p.watched for p in known) - sum(not p.watched for p in pages)
     room = max(0, max_pages - watched)
     over_limit = max(0, len(new) - room)
+    added = []
     for url in new[:room]:
         previous = by_url.get(url)
         watch = previous.watch if previous is not None else name_for(url)
-        pages.append(Page(url, watch, PageStatus.ACTIVE, 0, listed[url]))
+        added.append(Page(url, watch, PageStatus.ACTIVE, 0, listed[url]))
+        pages.append(added[-1])
         if not baseline:
             detail: dict[str, Any] = {}
             if previous is not None:
                 detail["returned"] = True
                 detail["was"] = previous.status
             events.append(PageEvent("page_added", watch, url, None, listed[url], detail))
-    return Settlement(pages, events, renamed, over_limit, waiting)
+    return Settlement(pages, events, renamed, added, over_limit, waiting)
 
 
 def rescope(known: Sequence[Page], in_scope: Callable[[str], bool]) -> list[Page]:

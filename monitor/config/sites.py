@@ -1,5 +1,7 @@
 """The watchlist keys for whole sites and language versions: ``sites:``,
-``counterparts:`` and ``term_groups:`` (schema, checks, and the loaded forms).
+``counterparts:`` and ``term_groups:``, as loaded (their schema is in schema.py, their
+field checks in fields.py), and the checks that need the whole file (names unique across
+watches and sites, counterparts naming what exists, a term in one group only).
 
 >>> from monitor.config.watchlist import loads_watchlist
 >>> wl = loads_watchlist('''
@@ -31,151 +33,19 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
-
-from .fields import _check_interval, _check_name, _check_term, _check_url, _one_or_list
-from .schema import _Rules, _Strict
+from . import defaults
+from .schema import _CounterpartEntry, _SiteEntry
 
 if TYPE_CHECKING:
     from .source import Loc, _Located
     from .watchlist import Watch
 
-DEFAULT_MAX_PAGES = 1000
-MAX_MAX_PAGES = 100_000
-DEFAULT_DISCOVER_SECONDS = 86400.0  # a site's page set is read again once a day
 _LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:[-_][a-z0-9]{2,8})*", re.IGNORECASE)
-
-# ---------------------------------------------------------------------------
-# Field checks
-
-
-def _check_url_pattern(pattern: str) -> str:
-    """A site's include/exclude pattern: a URL or /path prefix, or a glob."""
-    pattern = pattern.strip()
-    if not pattern:
-        raise ValueError("empty pattern; remove it or write a URL prefix like https://x/docs/")
-    if any(c.isspace() for c in pattern):
-        raise ValueError(f"pattern {pattern!r} contains spaces; percent-encode them (%20)")
-    if pattern.startswith(("/", "*")):
-        return pattern
-    if "://" not in pattern:
-        raise ValueError(
-            f"{pattern!r} is not a URL pattern: write a URL prefix (https://docs.example.com"
-            "/zh/), a path prefix (/zh/) or a glob (*/archive/*). To drop parts of each "
-            "page, use exclude_css"
-        )
-    scheme = urlsplit(pattern).scheme
-    if scheme not in ("http", "https"):
-        raise ValueError(f"pattern {pattern!r} must start with https://, http:// or /")
-    return pattern
-
-
-def _check_url_map(mapping: dict[str, str]) -> dict[str, str]:
-    if len(mapping) != 1:
-        raise ValueError(
-            "map takes exactly one pair, the part of the first site's URLs to replace and "
-            'what replaces it, like {"/zh/": "/en/"}'
-        )
-    ((source, target),) = mapping.items()
-    if not source or source == target:
-        raise ValueError(f"map {source!r} -> {target!r} does not change a URL")
-    return mapping
-
-
-def _check_group_name(name: str) -> str:
-    if not name.strip() or any(ord(c) < 32 for c in name):
-        raise ValueError(f"bad term group name {name!r}: use a word like uyghur")
-    return name
-
-
-def _list_to_watches(value: object) -> object:
-    """``- [a, b]`` is short for ``- {watches: [a, b]}``."""
-    return {"watches": value} if isinstance(value, list) else value
-
-
-Urls = Annotated[list[Annotated[str, AfterValidator(_check_url)]], BeforeValidator(_one_or_list)]
-UrlPatterns = Annotated[
-    list[Annotated[str, AfterValidator(_check_url_pattern)]], BeforeValidator(_one_or_list)
-]
-Names = Annotated[str, AfterValidator(_check_name)]
-
-
-# ---------------------------------------------------------------------------
-# Schema
-
-
-class _SiteEntry(_Rules):
-    """A site: where its pages are listed, which belong to it, and the page rules.
-
-    The rules (select, ignore, terms, every, ...) apply to every page found, exactly as
-    to a watch; ``exclude`` is the site's URL patterns, so the CSS parts to drop from
-    each page are ``exclude_css``.
-    """
-
-    name: Names
-    sitemap: Urls | None = None  # None: the sitemaps robots.txt lists
-    start: Urls = []
-    include: UrlPatterns = []
-    exclude: UrlPatterns = []  # type: ignore[assignment]  # URL patterns here, not CSS
-    exclude_css: Annotated[list[str], BeforeValidator(_one_or_list)] = []
-    max_pages: int = Field(DEFAULT_MAX_PAGES, ge=1, le=MAX_MAX_PAGES)
-    discover_every: Annotated[Any, AfterValidator(_check_interval)] = None
-
-    @model_validator(mode="after")
-    def _has_a_source(self) -> _SiteEntry:
-        if not self.start and not self.sitemap and self.sitemap is not None:
-            raise ValueError(
-                "sitemap: [] leaves the site with no source; add start pages (start: [URL]) "
-                "or remove 'sitemap' to use the sitemaps robots.txt lists"
-            )
-        if not self.start and self.sitemap is None:
-            raise ValueError(
-                "a site needs a sitemap (sitemap: URL; a robots.txt URL uses the sitemaps "
-                "it lists) or start pages (start: [URL]) to find its pages"
-            )
-        return self
-
-
-class _CounterpartEntry(_Strict):
-    """Language versions: watches, or two sites paired page by page through a URL map."""
-
-    name: Names | None = None
-    watches: list[Names] | dict[str, Names] | None = None
-    sites: list[Names] | dict[str, Names] | None = None
-    map: Annotated[dict[str, str], AfterValidator(_check_url_map)] | None = None
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> _CounterpartEntry:
-        if (self.watches is None) == (self.sites is None):
-            raise ValueError(
-                "give either watches (a list of watch names, or locale: name pairs) "
-                "or sites (two site names) with a map like {'/zh/': '/en/'}"
-            )
-        members = self.watches if self.watches is not None else self.sites
-        count = len(members or ())
-        if self.watches is not None and count < 2:
-            raise ValueError(f"counterparts need at least two watches, got {count}")
-        if self.sites is not None:
-            if count != 2:
-                raise ValueError(f"site counterparts pair exactly two sites, got {count}")
-            if self.map is None:
-                raise ValueError("site counterparts need a map, like map: {'/zh/': '/en/'}")
-        elif self.map is not None:
-            raise ValueError("map pairs the pages of two sites; remove it, or use sites")
-        return self
-
-
-CounterpartEntry = Annotated[_CounterpartEntry, BeforeValidator(_list_to_watches)]
-TermGroupsEntry = dict[
-    Annotated[str, AfterValidator(_check_group_name)],
-    Annotated[list[Annotated[str, AfterValidator(_check_term)]], Field(min_length=1)],
-]
-
 
 # ---------------------------------------------------------------------------
 # Loaded forms
@@ -238,21 +108,25 @@ def locale_of(watch: Watch) -> str:
     ('zh-CN', 'b')
     """
     for tag in watch.tags:
-        if _LANGUAGE_TAG.fullmatch(tag) and tag.split("-")[0].split("_")[0].lower() in _LANGUAGES:
+        primary = tag.replace("_", "-").split("-")[0].lower()
+        if _LANGUAGE_TAG.fullmatch(tag) and primary in _LANGUAGES:
             return tag
     return watch.name
 
 
 # ISO 639-1 codes of languages vendors publish documentation in (a tag like "aws" or
 # "api" must not be taken for a language).
-_LANGUAGES = frozenset(
+_LANGUAGE_CODES = (
     "ar bg bn cs da de el en es et fa fi fr he hi hr hu id it ja kk ko lt lv ms nb nl no "
-    "pl pt ro ru sk sl sr sv th tr ug uk ur uz vi zh".split(" ")
+    "pl pt ro ru sk sl sr sv th tr ug uk ur uz vi zh"
 )
+_LANGUAGES = frozenset(_LANGUAGE_CODES.split(" "))
 
 
-def build_sites(entries: Sequence[_SiteEntry], merge: Any) -> tuple[Site, ...]:
-    """Sites from their entries; ``merge(entry)`` gives the rules' template watch."""
+def build_sites(
+    entries: Sequence[_SiteEntry], merge: Callable[[_SiteEntry, str], Watch]
+) -> tuple[Site, ...]:
+    """Sites from their entries; ``merge(entry, url)`` gives the rules' template watch."""
     sites = []
     for entry in entries:
         first = (entry.sitemap or entry.start)[0]
@@ -266,7 +140,7 @@ def build_sites(entries: Sequence[_SiteEntry], merge: Any) -> tuple[Site, ...]:
                 include=tuple(entry.include),
                 exclude=tuple(entry.exclude),
                 max_pages=entry.max_pages,
-                discover_every_seconds=float(every or DEFAULT_DISCOVER_SECONDS),
+                discover_every_seconds=float(every or defaults.SITE_DISCOVER_EVERY),
                 template=dataclasses.replace(template, tags=(*template.tags, entry.name)),
             )
         )
@@ -380,9 +254,3 @@ def _check_groups(term_groups: dict[str, list[str]], located: _Located) -> None:
                     "a term belongs to one group",
                 )
             owner.setdefault(key, (group, term))
-
-
-def site_sections(sites: Sequence[_SiteEntry]) -> Iterator[tuple[Loc, _Rules]]:
-    """The sites' rule sections, for the checks every rule section gets."""
-    for index, entry in enumerate(sites):
-        yield ("sites", index), entry

@@ -23,7 +23,7 @@ import re
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 # Files a documentation page links to that are not documents: never watched as pages.
 _ASSETS = (
@@ -33,6 +33,9 @@ _ASSETS = (
 )
 ASSET_EXTENSIONS = frozenset(_ASSETS.split(" "))
 _GLOB = re.compile(r"[*?\[]")
+# Most listed URLs are canonical already (lower-case host, no port, no fragment): they
+# skip the split and rejoin, the cost of a discovery run of a big site.
+_PLAIN = re.compile(r"https?://[a-z0-9.\-]+/[^\s#@\\]*")
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
 MAX_NAME_LENGTH = 100
 _HASH_CHARS = 8
@@ -51,6 +54,8 @@ def canonical_url(url: str, base: str | None = None) -> str | None:
     """
     from urllib.parse import urljoin
 
+    if base is None and _PLAIN.fullmatch(url):
+        return url
     try:
         parts = urlsplit(urljoin(base, url.strip()) if base else url.strip())
         port = parts.port
@@ -79,9 +84,8 @@ def is_asset(url: str) -> bool:
     return extension in ASSET_EXTENSIONS
 
 
-def _matches(pattern: str, url: str, hosts: Container[str]) -> bool:
+def _matches(pattern: str, url: str, parts: SplitResult, hosts: Container[str]) -> bool:
     if pattern.startswith("/"):
-        parts = urlsplit(url)
         if parts.netloc not in hosts:
             return False
         target = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -109,14 +113,15 @@ class Scope:
         return frozenset(self.hosts)
 
     def contains(self, url: str) -> bool:
-        if is_asset(url):
+        parts = urlsplit(url)
+        if posixpath.splitext(parts.path)[1].lower() in ASSET_EXTENSIONS:
             return False
         if self.include:
-            if not any(_matches(p, url, self._hosts) for p in self.include):
+            if not any(_matches(p, url, parts, self._hosts) for p in self.include):
                 return False
-        elif urlsplit(url).netloc not in self._hosts:
+        elif parts.netloc not in self._hosts:
             return False
-        return not any(_matches(p, url, self._hosts) for p in self.exclude)
+        return not any(_matches(p, url, parts, self._hosts) for p in self.exclude)
 
     def fingerprint(self, sources: Sequence[str], max_pages: int) -> str:
         """What a change of scope is recognised by (a changed scope re-baselines).
