@@ -48,6 +48,9 @@ def test_check_then_sites_and_locales(cli, watchlist: Path, docs: Docs) -> None:
     text = cli("sites").out
     assert "docs-zh" in text and "active 7" in text
 
+    # Discovery's captures, manifests and events are evidence like any: they verify.
+    verified = cli("verify")
+    assert verified.code == 0 and "store OK" in verified.out, verified.out
     history = cli("history", "docs-zh")
     assert history.code == 0 and "sitemap_index.xml" not in history.err
 
