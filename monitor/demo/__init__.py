@@ -76,6 +76,9 @@ notify:
   - name: demo-alerts
     urls: ["json://{host}/alerts"]
     flagged_only: true
+"""
+# The language versions (sites/counterparts.py); left out by run_demo(languages=False).
+LANGUAGES = """\
 # One concept in every language and script it is written in.
 term_groups:
   uyghur: [维族, 维吾尔, Uyghur, Uighur, Uygur]
@@ -139,8 +142,14 @@ def serve(pages: Pages) -> ThreadingHTTPServer:
     return server
 
 
-def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
-    """Run the demonstration; returns the path of the HTML report."""
+def run_demo(
+    data_dir: str | None, echo: Callable[[str], None] = print, languages: bool = True
+) -> Path:
+    """Run the demonstration; returns the path of the HTML report.
+
+    ``languages=False`` leaves out the counterparts and term groups (and so the
+    locale_gap events): the evidence tests pin the chain positions of that run.
+    """
     root = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="monitor-demo-"))
     root.mkdir(parents=True, exist_ok=True)
     pages = Pages()
@@ -148,8 +157,9 @@ def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
     try:
         host = f"127.0.0.1:{server.server_address[1]}"
         watchlist_path = root / "demo-watchlist.yaml"
+        text = WATCHLIST + (LANGUAGES if languages else "")
         watchlist_path.write_text(
-            WATCHLIST.format(base=f"http://{host}", host=host, zh=ZH_PATH, en=EN_PATH),
+            text.format(base=f"http://{host}", host=host, zh=ZH_PATH, en=EN_PATH),
             encoding="utf-8",
         )
         watchlist = load_watchlist(watchlist_path)
@@ -183,7 +193,7 @@ def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
                 echo(f"   {summarize(results)}")
                 if explanation:
                     echo(explanation)
-                if number == 1:
+                if number == 1 and watchlist.counterparts:
                     echo("\n== What the two language versions say (monitor locales)\n")
                     echo(locales_text(describe(store, watchlist, watchlist.counterparts[0])))
                 notifier.run_once(batch_complete=True)  # as at the end of `monitor check`
@@ -197,10 +207,11 @@ def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
         echo(f"   evidence:       {bundle.resolve()}")
         echo(f"   try: monitor --data-dir {root} changes --format json")
         echo(f"        monitor bundle --verify {bundle}")
-        echo(
-            f"        monitor --data-dir {root} locales aliyun-cloud-shield-face-api "
-            f"--watchlist {root / 'demo-watchlist.yaml'}"
-        )
+        if languages:
+            echo(
+                f"        monitor --data-dir {root} locales aliyun-cloud-shield-face-api "
+                f"--watchlist {root / 'demo-watchlist.yaml'}"
+            )
         return report
     finally:
         server.shutdown()
