@@ -583,7 +583,8 @@ def print_documents(spec: str | None, reps: int) -> None:
             for get in (lambda s: s.extract_s, lambda s: s.compare_s, lambda s: s.total_s)
         ]
         print(
-            f"{name:<16}{len(old) // 1024:>7}" + "".join(f"{_ms(m):>9}" for m in medians)
+            f"{name:<16}{len(old) // 1024:>7}"
+            + "".join(f"{_ms(m):>9}" for m in medians)
             + f"{last.removed:>6}{last.added:>6}{last.edits:>6}{last.flags:>4}",
             flush=True,
         )

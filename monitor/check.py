@@ -224,7 +224,9 @@ class Checker:
             else:
                 comparison = compare_documents(reference, document)
                 if comparison.changed_for(watch.moves):
-                    flags = flag_terms(reference.text, document.text, watch.terms)
+                    flags = flag_terms(
+                        reference.text, document.text, watch.terms, watch.term_groups
+                    )
         if found.outcome in _LOSS_OUTCOMES and state.reference_text and watch.terms:
             flags = self._terms_lost(watch, found, state.reference_text)
         why = {"error": capture.error or found.reason or None, "encoding": found.encoding}
@@ -282,7 +284,7 @@ class Checker:
         """
         reference = Document.from_json(self.store.get_blob(reference_text))
         left = found.document.text if found.document is not None else ""
-        return flag_terms(reference.text, left, watch.terms)
+        return flag_terms(reference.text, left, watch.terms, watch.term_groups)
 
     def _examine(
         self, watch: Watch, capture: Capture, state: WatchState, body_sha: str | None

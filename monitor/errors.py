@@ -23,6 +23,9 @@ class WatchlistError(ConfigError):
     >>> str(WatchlistError("w.yaml", "no such tag", line=9, entry="team", field="tags",
     ...                    kind="route"))
     "w.yaml:9: route 'team', field 'tags': no such tag"
+    >>> str(WatchlistError("w.yaml", "empty pattern", line=9, entry="docs", field="include",
+    ...                    kind="site"))
+    "w.yaml:9: site 'docs', field 'include': empty pattern"
     """
 
     def __init__(
@@ -36,7 +39,7 @@ class WatchlistError(ConfigError):
         kind: str = "watch",
     ) -> None:
         self.file = file
-        self.kind = kind  # what the entry is: a watch, or an alert route
+        self.kind = kind  # what the entry is: a watch, an alert route, a site, counterparts
         self.reason = reason
         self.line = line
         self.entry = entry

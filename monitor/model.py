@@ -71,6 +71,9 @@ class EventKind(StrEnum):
     BLOCKED = "blocked"
     SELECTOR_MISSING = "selector_missing"
     NO_TEXT_LAYER = "no_text_layer"
+    PAGE_ADDED = "page_added"  # a site's discovery lists a new page (monitor/sites)
+    PAGE_REMOVED = "page_removed"  # a page left the site's listing, confirmed, still served
+    LOCALE_GAP = "locale_gap"  # a term group one language version has and another lacks
 
 
 # Events that ask a person to look at the watch rather than at new wording.

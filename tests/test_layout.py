@@ -96,9 +96,7 @@ def test_imports_point_down(path: Path) -> None:
         return  # `python -m monitor` runs the command line
     mine = tier(module)
     upward = [
-        target
-        for target in imports(path, module)
-        if target != "monitor" and tier(target) > mine
+        target for target in imports(path, module) if target != "monitor" and tier(target) > mine
     ]
     assert not upward, f"{module} (tier {mine}) imports upward: {upward}"
 

@@ -209,19 +209,13 @@ def _good(state: WatchState, seen: Observation) -> tuple[WatchState, list[EventD
                 EventKind.RESTORED, state.last_problem, seen.capture, detail={"after": state.status}
             )
         )
-    if seen.outcome == Outcome.NOT_MODIFIED or seen.outcome == Outcome.UNCHANGED:
-        not_modified = state.not_modified_streak + 1 if seen.outcome == Outcome.NOT_MODIFIED else 0
-        return replace(
-            state,
-            status=WatchStatus.UP,
-            failures=0,
-            gone_streak=0,
-            attention_streak=0,
-            not_modified_streak=not_modified,
-            last_problem=None,
-        ), events
     final_url = seen.final_url
-    if state.reference is not None and final_url and _moved(state.reference_url, final_url):
+    moved = bool(
+        state.reference is not None and final_url and _moved(state.reference_url, final_url)
+    )
+    if moved:
+        # Checked before the same-bytes shortcut: a page renamed with its content intact
+        # (a 301 to a new URL serving the very same bytes) has moved all the same.
         events.append(
             EventDraft(
                 EventKind.MOVED,
@@ -230,6 +224,18 @@ def _good(state: WatchState, seen: Observation) -> tuple[WatchState, list[EventD
                 detail={"from_url": state.reference_url, "to_url": final_url},
             )
         )
+    if seen.outcome == Outcome.NOT_MODIFIED or seen.outcome == Outcome.UNCHANGED:
+        not_modified = state.not_modified_streak + 1 if seen.outcome == Outcome.NOT_MODIFIED else 0
+        return replace(
+            state,
+            status=WatchStatus.UP,
+            reference_url=final_url if moved else state.reference_url,
+            failures=0,
+            gone_streak=0,
+            attention_streak=0,
+            not_modified_streak=not_modified,
+            last_problem=None,
+        ), events
     comparison = seen.comparison
     if (
         state.reference is not None

@@ -8,6 +8,13 @@ digit must also start a word, so "race" does not count "trace" or "embrace" (whi
 
 >>> [f.to_dict() for f in flag_terms("是否戴眼镜、是否是維族", "是否戴眼镜", ["维族", "眼镜"])]
 [{'term': '维族', 'direction': 'removed', 'before': 1, 'after': 0}]
+
+A term that belongs to a term group (one concept across languages and scripts, the
+watchlist's ``term_groups``) is flagged with its group as well:
+
+>>> groups = (("uyghur", ("维族", "Uyghur")),)
+>>> [f.to_dict() for f in flag_terms("是否是维族", "", ["维族"], groups)]
+[{'term': '维族', 'direction': 'removed', 'before': 1, 'after': 0, 'group': 'uyghur'}]
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..documents.textnorm import fold
 
@@ -44,14 +52,35 @@ class Flag:
     direction: str  # "removed" (count fell) or "added" (count rose)
     before: int
     after: int
+    group: str | None = None  # the term group the term belongs to, if any
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        found: dict[str, object] = {
             "term": self.term,
             "direction": self.direction,
             "before": self.before,
             "after": self.after,
         }
+        if self.group is not None:  # a field added for term groups; none renamed
+            found["group"] = self.group
+        return found
+
+
+TermGroupPairs = tuple[tuple[str, tuple[str, ...]], ...]  # ((group, (term, ...)), ...)
+
+
+@lru_cache(maxsize=64)
+def group_index(groups: TermGroupPairs) -> dict[str, str]:
+    """Folded term -> its group (the first group a term is declared in).
+
+    >>> group_index((("uyghur", ("维族", "Uyghur")),))["uyghur"]
+    'uyghur'
+    """
+    index: dict[str, str] = {}
+    for name, terms in groups:
+        for term in terms:
+            index.setdefault(fold(term), name)
+    return index
 
 
 def count_terms(text: str, terms: Iterable[str]) -> dict[str, int]:
@@ -66,20 +95,24 @@ def count_terms(text: str, terms: Iterable[str]) -> dict[str, int]:
     return {term: sum(1 for _ in _occurrences(folded, fold(term))) for term in terms if fold(term)}
 
 
-def flag_terms(old_text: str, new_text: str, terms: Sequence[str]) -> list[Flag]:
+def flag_terms(
+    old_text: str, new_text: str, terms: Sequence[str], groups: TermGroupPairs = ()
+) -> list[Flag]:
     """Flags for every watched term whose count changed between two texts.
 
     >>> flag_terms("a\\nUyghur\\nb", "b\\na", ["uyghur", "a"])
-    [Flag(term='uyghur', direction='removed', before=1, after=0)]
+    [Flag(term='uyghur', direction='removed', before=1, after=0, group=None)]
     """
     if not terms or not _counts_may_differ(old_text, new_text, terms):
         return []
     before, after = count_terms(old_text, terms), count_terms(new_text, terms)
+    index = group_index(groups) if groups else {}
     flags = []
     for term, was in before.items():
         now = after[term]
         if now != was:
-            flags.append(Flag(term, REMOVED if now < was else ADDED, was, now))
+            group = index.get(fold(term)) if index else None
+            flags.append(Flag(term, REMOVED if now < was else ADDED, was, now, group))
     return flags
 
 

@@ -29,6 +29,22 @@ Outcomes (one per watch):
   internal_error    a bug of ours: exit status 1, please report it"""
 
 
+def discovery_line(found: dict[str, object]) -> str:
+    """One line for a discovery run (``monitor check``, ``monitor sites``)."""
+    state = "baseline" if found["baseline"] else ("complete" if found["complete"] else "INCOMPLETE")
+    counts = ", ".join(
+        f"{key} {found[key]}"
+        for key in ("added", "removed", "moved", "gone", "missing", "left_out")
+        if found.get(key)
+    )
+    errors = found.get("errors") or []
+    tail = f"; {len(errors)} problem(s): {errors[0]}" if errors else ""  # type: ignore[index, arg-type]
+    return (
+        f"site {found['site']}: {state}, {found['pages']} page(s), listed {found['listed']}"
+        f"{', ' + counts if counts else ''}{tail}"
+    )
+
+
 def result_line(result: CheckResult) -> str:
     """One line per watch; a failed or odd check says why.
 
@@ -64,27 +80,53 @@ def check(
 ) -> None:
     """Check the named watches (default: all) once, now.
 
+    Sites are discovered first (their new pages become watches), then every watch and
+    site page is checked, then language versions are compared. NAME may be a watch, a
+    site or a site page's watch.
+
     \b
     Examples:
       monitor check --watchlist watchlists/face-and-moderation.yaml
       monitor check --watchlist my.yaml aliyun-cloud-shield-face-api --format json
     """
     from ..run.alerts import notify_after_check, register_routes
-    from ..run.once import check_once, summarize, summary
+    from ..run.once import check_watchlist, summarize, summary
 
     watchlist = load_watchlist(watchlist_path)
-    watches = watchlist.select(names)
+    if not watchlist.sites and not watchlist.counterparts:
+        watchlist.select(names)  # unknown names: the usual error before any fetch
     register_routes(obj.data_dir, watchlist)  # a new route starts from now
-    results = check_once(obj.data_dir, watchlist, watches, workers)
+    report = check_watchlist(obj.data_dir, watchlist, names, workers)
     alerts = notify_after_check(obj.data_dir, watchlist)  # what this check found, sent
+    results = report.results
+    gaps = [
+        {"counterparts": gap.counterparts, "pair": gap.pair or None, **change.to_dict()}
+        for gap in report.gaps
+        for change in gap.changes
+    ]
     if output_format == "json":
-        shown = {"results": [r.to_json() for r in results], "summary": summary(results)}
+        shown: dict[str, object] = {
+            "results": [r.to_json() for r in results],
+            "summary": summary(results),
+        }
+        if watchlist.sites:
+            shown["discoveries"] = [d.to_dict() for d in report.discoveries]
+        if watchlist.counterparts:
+            shown["locale_gaps"] = gaps
         if alerts is not None:
             shown["notify"] = alerts.to_json()
         echo_json(shown)
     else:
+        for discovery in report.discoveries:
+            click.echo(discovery_line(discovery.to_dict()))
         for result in results:
             click.echo(result_line(result))
+        for gap in gaps:
+            where = f" {gap['pair']}" if gap["pair"] else ""
+            click.echo(
+                f"locale_gap {gap['state']}: {gap['counterparts']}{where}: {gap['group']} in "
+                f"{', '.join(gap['present_in'])}, not in {', '.join(gap['absent_in'])}"
+            )
         click.echo(summarize(results))
         if alerts is not None:
             for line in alerts.lines:
@@ -120,10 +162,10 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
     from contextlib import nullcontext
 
     from ..check import check_session, thresholds
-    from ..fetch.http import FetchPolicy
+    from ..fetch.http import FetchPolicy, HttpFetcher
     from ..run.alerts import AlertLoop, notifier_for
     from ..run.lock import checking_lock
-    from ..run.scheduler import Runner
+    from ..run.scheduler import Extension, Runner
 
     watchlist = load_watchlist(watchlist_path)
 
@@ -140,6 +182,24 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
         ):
             policy = FetchPolicy.from_settings(watchlist.settings)
             async with check_session(store, policy, thresholds(watchlist.settings)) as checker:
+                extensions: tuple[Extension, ...] = ()
+                if watchlist.sites or watchlist.counterparts:
+                    # Imported only for such watchlists: the sitemap parser and its
+                    # dependencies cost start-up time a plain watchlist need not pay.
+                    from ..run.sites import SiteJobs
+                    from ..sites.discover import Discoverer
+
+                    assert isinstance(checker.fetcher, HttpFetcher)
+                    discoverer = Discoverer(store, checker.fetcher, checker, watchlist.watches)
+                    extensions = (
+                        SiteJobs(
+                            store,
+                            watchlist,
+                            discoverer,
+                            echo=click.echo,
+                            on_discovery=lambda d: click.echo(discovery_line(d.to_dict())),
+                        ),
+                    )
                 runner = Runner(
                     checker,
                     store,
@@ -148,9 +208,11 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
                     on_result=lambda r: click.echo(f"{iso_seconds(utc_now())}  {result_line(r)}"),
                     alerts=AlertLoop(notifier, on_line=show_alert) if notifier else None,
                     timestamp_authority=watchlist.settings.timestamp_authority,
+                    extensions=extensions,
                 )
+                sites = f" and {len(watchlist.sites)} site(s)" if watchlist.sites else ""
                 click.echo(
-                    f"monitoring {len(watchlist.watches)} watch(es); data in "
+                    f"monitoring {len(watchlist.watches)} watch(es){sites}; data in "
                     f"{store.location}; stop with Ctrl-C"
                 )
                 await runner.run()

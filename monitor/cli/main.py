@@ -38,6 +38,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "bundle": ("evidence", "bundle", "Write (or --verify) the evidence bundle of one change."),
     "watchlist": ("watchlist", "watchlist_group", "Validate a watchlist, or tune a watch."),
     "notify": ("notify", "notify_group", "Alert routes: pending/failed deliveries, test, send."),
+    "sites": ("sites", "sites", "Documentation sites: page counts and the last discovery run."),
+    "locales": ("sites", "locales", "What the language versions of a document mention and omit."),
     "demo": ("demo", "demo", "Offline end-to-end demonstration of the 2020 Cloud Shield case."),
 }
 

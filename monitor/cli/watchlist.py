@@ -32,31 +32,75 @@ def watchlist_validate(path: str, output_format: str) -> None:
       monitor watchlist validate watchlists/face-and-moderation.yaml
       monitor watchlist validate my.yaml --format json
     """
+    from ..config.fields import format_interval
+
     watchlist = load_watchlist(path)
     if output_format == "json":
-        echo_json(
-            {
-                "path": path,
-                "valid": True,
-                "watches": [
-                    {
-                        "name": w.name,
-                        "url": w.url,
-                        "schedule": w.schedule,
-                        "vendor": w.vendor,
-                        "tags": list(w.tags),
-                        "terms": list(w.terms),
-                    }
-                    for w in watchlist.watches
-                ],
-            }
-        )
+        found: dict[str, object] = {
+            "path": path,
+            "valid": True,
+            "watches": [
+                {
+                    "name": w.name,
+                    "url": w.url,
+                    "schedule": w.schedule,
+                    "vendor": w.vendor,
+                    "tags": list(w.tags),
+                    "terms": list(w.terms),
+                }
+                for w in watchlist.watches
+            ],
+        }
+        # Keys a watchlist with sites, counterparts or term groups adds (docs/cli.md).
+        if watchlist.sites:
+            found["sites"] = [
+                {
+                    "name": s.name,
+                    "sitemaps": list(s.sitemaps) if s.sitemaps is not None else None,
+                    "start": list(s.start),
+                    "include": list(s.include),
+                    "exclude": list(s.exclude),
+                    "max_pages": s.max_pages,
+                    "schedule": s.template.schedule,
+                    "discover_every": format_interval(s.discover_every_seconds),
+                }
+                for s in watchlist.sites
+            ]
+        if watchlist.counterparts:
+            found["counterparts"] = [
+                {
+                    "name": c.name,
+                    "kind": "watches" if c.versions else "sites",
+                    "members": dict(c.versions or c.sites),
+                    "map": list(c.url_map) if c.url_map else None,
+                }
+                for c in watchlist.counterparts
+            ]
+        if watchlist.term_groups:
+            found["term_groups"] = {g: list(terms) for g, terms in watchlist.term_groups}
+        echo_json(found)
         return
     for watch in watchlist.watches:
         click.echo(f"{watch.name:<40} {watch.schedule:<22} {watch.url}")
     for route in watchlist.routes:
         click.echo(f"route {route.name:<34} {route.describe()}")
-    click.echo(f"{path}: {len(watchlist.watches)} watch(es), valid")
+    for site in watchlist.sites:
+        sources = site.sources or ("the sitemaps robots.txt lists",)
+        every = format_interval(site.discover_every_seconds)
+        click.echo(
+            f"site {site.name:<35} pages {site.template.schedule}, discovered every {every}, "
+            f"at most {site.max_pages} page(s): {', '.join(sources)}"
+        )
+    for group in watchlist.counterparts:
+        members = ", ".join(f"{locale}: {name}" for locale, name in group.versions or group.sites)
+        mapping = f" ({group.url_map[0]} -> {group.url_map[1]})" if group.url_map else ""
+        click.echo(f"counterparts {group.name}: {members}{mapping}")
+    extra = ""
+    if watchlist.sites or watchlist.counterparts:
+        extra = (
+            f", {len(watchlist.sites)} site(s), {len(watchlist.counterparts)} counterpart set(s)"
+        )
+    click.echo(f"{path}: {len(watchlist.watches)} watch(es){extra}, valid")
 
 
 @watchlist_group.command("test")

@@ -22,6 +22,10 @@ BROWSER_PAGES = 2  # pages a run renders at once in its one headless browser
 BROWSER_MEMORY_MB = 1536  # the browser's processes together; past it, it is restarted
 BROWSER_TIMEOUT = 30.0  # seconds for a page to load and meet its wait conditions
 CHECKPOINT_EVERY_SECONDS = 300.0  # `monitor run` signs a checkpoint this often (if new records)
+SITE_MAX_PAGES = 1000  # pages a site may have before new ones are left out
+SITE_MAX_PAGES_LIMIT = 100_000  # the largest max_pages a site may ask for
+SITE_DISCOVER_EVERY = 86400.0  # 1d between discovery runs of a site
+SITE_REMOVE_AFTER_RUNS = 2  # complete discovery runs a page must be missing from
 
 # The settings a watchlist's `settings:` block may set, with their defaults, in the
 # order the README lists them.

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from cssselect import SelectorError
 from lxml import etree
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from ..documents.css import css_selector
 
@@ -272,3 +272,64 @@ Headers = Annotated[
     BeforeValidator(_none_to_dict),
 ]
 Text = Annotated[str | None, AfterValidator(_check_text)]
+
+
+# ---------------------------------------------------------------------------
+# Sites, counterparts and term groups
+
+
+def _check_url_pattern(pattern: str) -> str:
+    """A site's include/exclude pattern: a URL or /path prefix, or a glob."""
+    pattern = pattern.strip()
+    if not pattern:
+        raise ValueError("empty pattern; remove it or write a URL prefix like https://x/docs/")
+    if any(c.isspace() for c in pattern):
+        raise ValueError(f"pattern {pattern!r} contains spaces; percent-encode them (%20)")
+    if pattern.startswith(("/", "*")):
+        return pattern
+    if "://" not in pattern:
+        raise ValueError(
+            f"{pattern!r} is not a URL pattern: write a URL prefix (https://docs.example.com"
+            "/zh/), a path prefix (/zh/) or a glob (*/archive/*); to drop parts of each "
+            "page, use exclude_css"
+        )
+    if urlsplit(pattern).scheme not in ("http", "https"):
+        raise ValueError(f"pattern {pattern!r} must start with https://, http:// or /")
+    return pattern
+
+
+def _check_url_map(mapping: dict[str, str]) -> dict[str, str]:
+    if len(mapping) != 1:
+        raise ValueError(
+            "map takes exactly one pair: the part of the first site's URLs to replace and "
+            "what replaces it, like {'/zh/': '/en/'}"
+        )
+    ((source, target),) = mapping.items()
+    if not source or source == target:
+        raise ValueError(f"map {source!r} -> {target!r} does not change a URL")
+    return mapping
+
+
+def _check_group_name(name: str) -> str:
+    if not name.strip() or any(ord(c) < 32 for c in name):
+        raise ValueError(f"bad term group name {name!r}: use a word like uyghur")
+    return name
+
+
+def _list_to_watches(value: object) -> object:
+    """A counterparts entry ``- [a, b]`` is short for ``- {watches: [a, b]}``."""
+    return {"watches": value} if isinstance(value, list) else value
+
+
+Urls = Annotated[list[Annotated[str, AfterValidator(_check_url)]], BeforeValidator(_one_or_list)]
+UrlPatterns = Annotated[
+    list[Annotated[str, AfterValidator(_check_url_pattern)]], BeforeValidator(_one_or_list)
+]
+Name = Annotated[str, AfterValidator(_check_name)]
+TermGroups = Annotated[
+    dict[
+        Annotated[str, AfterValidator(_check_group_name)],
+        Annotated[list[Annotated[str, AfterValidator(_check_term)]], Field(min_length=1)],
+    ],
+    BeforeValidator(_none_to_dict),
+]

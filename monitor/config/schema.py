@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from . import defaults
 from .fields import (
@@ -15,8 +15,11 @@ from .fields import (
     Patterns,
     Selectors,
     Tags,
+    TermGroups,
     Terms,
     Text,
+    UrlPatterns,
+    Urls,
     _check_contact,
     _check_cron,
     _check_interval,
@@ -24,8 +27,11 @@ from .fields import (
     _check_seconds,
     _check_select,
     _check_url,
+    _check_url_map,
+    _list_to_watches,
     _none_to_dict,
     _none_to_list,
+    _one_or_list,
 )
 from .routes import ROUTE_KEYS, RouteEntry
 
@@ -83,11 +89,80 @@ class _SettingsEntry(_Strict):
     timestamp_authority: Annotated[str | None, AfterValidator(_check_url)] = None
 
 
+class _SiteEntry(_Rules):
+    """A documentation site (config/sites.py): where its pages are listed, which pages
+    belong to it, and the rules every page gets, exactly as a watch's. ``exclude`` is
+    the site's URL patterns here; the CSS parts to drop from each page are
+    ``exclude_css``.
+    """
+
+    name: Annotated[str, AfterValidator(_check_name)]
+    sitemap: Urls | None = None  # None: the sitemaps robots.txt lists
+    start: Urls = []
+    include: UrlPatterns = []
+    exclude: UrlPatterns = []  # type: ignore[assignment]  # URL patterns, not CSS
+    exclude_css: Selectors = []
+    max_pages: int = Field(defaults.SITE_MAX_PAGES, ge=1, le=defaults.SITE_MAX_PAGES_LIMIT)
+    discover_every: Annotated[Any, AfterValidator(_check_interval)] = None
+
+    @model_validator(mode="after")
+    def _has_a_source(self) -> _SiteEntry:
+        if not self.start and self.sitemap is not None and not self.sitemap:
+            raise ValueError(
+                "sitemap: [] and no start pages leave the site nothing to read; add start "
+                "pages (start: [URL]) or remove 'sitemap' to use the sitemaps robots.txt lists"
+            )
+        if not self.start and self.sitemap is None:
+            raise ValueError(
+                "a site needs a sitemap (sitemap: URL; a robots.txt URL means the sitemaps "
+                "it lists) or start pages (start: [URL]) to find its pages"
+            )
+        return self
+
+
+Names = Annotated[list[Annotated[str, AfterValidator(_check_name)]], BeforeValidator(_one_or_list)]
+LocaleNames = dict[str, Annotated[str, AfterValidator(_check_name)]]
+
+
+class _CounterpartEntry(_Strict):
+    """Language versions of one document: watches, or two sites paired page by page."""
+
+    name: Annotated[str | None, AfterValidator(lambda v: v and _check_name(v))] = None
+    watches: Names | LocaleNames | None = None
+    sites: Names | LocaleNames | None = None
+    map: Annotated[dict[str, str], AfterValidator(_check_url_map)] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> _CounterpartEntry:
+        if (self.watches is None) == (self.sites is None):
+            raise ValueError(
+                "give either watches (a list of watch names, or locale: name pairs) or "
+                "sites (two site names) with a map like {'/zh/': '/en/'}"
+            )
+        count = len(self.watches if self.watches is not None else self.sites or ())
+        if self.watches is not None and count < 2:
+            raise ValueError(f"counterparts need at least two watches, got {count}")
+        if self.sites is not None and count != 2:
+            raise ValueError(f"site counterparts pair exactly two sites, got {count}")
+        if self.sites is not None and self.map is None:
+            raise ValueError("site counterparts need a map, like map: {'/zh/': '/en/'}")
+        if self.watches is not None and self.map is not None:
+            raise ValueError("map pairs the pages of two sites; remove it, or use sites")
+        return self
+
+
 class _File(_Strict):
     defaults: Annotated[_Rules, BeforeValidator(_none_to_dict)] = _Rules()
-    watches: list[_WatchEntry] = Field(min_length=1)
+    # Missing is allowed when there are sites (checked after validation); [] never is.
+    watches: list[_WatchEntry] = Field([], min_length=1)
     settings: Annotated[_SettingsEntry, BeforeValidator(_none_to_dict)] = _SettingsEntry()
     notify: Annotated[list[RouteEntry], BeforeValidator(_none_to_list)] = []
+    sites: Annotated[list[_SiteEntry], BeforeValidator(_none_to_list)] = []
+    counterparts: Annotated[
+        list[Annotated[_CounterpartEntry, BeforeValidator(_list_to_watches)]],
+        BeforeValidator(_none_to_list),
+    ] = []
+    term_groups: TermGroups = {}
 
 
 _ALLOWED_KEYS: dict[str, tuple[str, ...]] = {
@@ -97,4 +172,6 @@ _ALLOWED_KEYS: dict[str, tuple[str, ...]] = {
     "watch": ("name", "url", *_Rules.model_fields),
     "browser": tuple(_BrowserEntry.model_fields),
     "route": ROUTE_KEYS,
+    "site": tuple(_SiteEntry.model_fields),
+    "counterparts": tuple(_CounterpartEntry.model_fields),
 }

@@ -166,7 +166,12 @@ def _entry_label(data: Any, loc: Sequence[str | int]) -> str | None:
 
 
 # Top-level lists of named entries, and what one entry is called in messages.
-_ENTRY_LISTS = {"watches": "watch", "notify": "route"}
+_ENTRY_LISTS = {
+    "watches": "watch",
+    "notify": "route",
+    "sites": "site",
+    "counterparts": "counterparts",
+}
 
 
 def _entry_kind(loc: Sequence[str | int]) -> str:
@@ -180,7 +185,7 @@ def _field_label(loc: Sequence[str | int]) -> str | None:
     head = str(loc[0])
     if head in _ENTRY_LISTS and len(loc) >= 2 and isinstance(loc[1], int):
         return str(loc[2]) if len(loc) >= 3 else None
-    if head in ("defaults", "settings") and len(loc) >= 2:
+    if head in ("defaults", "settings", "term_groups") and len(loc) >= 2:
         return f"{head}.{loc[1]}"
     return head
 

@@ -25,6 +25,7 @@ the keys, ``fields.py`` checks values; this module merges defaults into watches.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from collections.abc import Iterator, Sequence
@@ -38,8 +39,9 @@ from ..errors import WatchlistError
 from . import defaults as default_values
 from .fields import format_interval
 from .routes import Route, route_from_entry
-from .schema import _File, _Rules, _WatchEntry
+from .schema import _File, _Rules
 from .settings import Settings
+from .sites import Counterparts, Site, build_counterparts, build_sites, check_references
 from .source import Loc, _first_error, _line_of, _Located, _parse_yaml, _read_text
 
 DEFAULT_EVERY_SECONDS = default_values.EVERY_SECONDS
@@ -87,6 +89,8 @@ class Watch:
     moves: str = default_values.MOVES  # does a moved block alone raise an event? (README)
     fetch: str = "http"  # http | browser (headless Chromium) | auto (browser if needed)
     browser: BrowserOptions = BrowserOptions()
+    # The watchlist's term groups ((group, (term, ...)), ...): flags name the group.
+    term_groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def schedule(self) -> str:
@@ -110,6 +114,12 @@ class Watchlist:
     watches: tuple[Watch, ...]
     settings: Settings
     routes: tuple[Route, ...] = ()  # alert routes (notify:)
+    sites: tuple[Site, ...] = ()
+    counterparts: tuple[Counterparts, ...] = ()
+    term_groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def site(self, name: str) -> Site | None:
+        return next((s for s in self.sites if s.name == name), None)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -167,15 +177,38 @@ def loads_watchlist(text: str, path: str = "<string>") -> Watchlist:
     except ValidationError as error:
         raise _first_error(error, root, data, path) from None
     located = _Located(root, data, path)
+    if "watches" not in parsed.model_fields_set and not parsed.sites:
+        raise located.error(
+            ("watches",),
+            "missing required key 'watches'; add a 'watches:' list with at least one watch "
+            "(or a 'sites:' list)",
+        )
     _check_every_and_cron(parsed, located)
     _check_unique_names(parsed, located)
-    watches = tuple(_merge(parsed.defaults, entry) for entry in parsed.watches)
+    entries = parsed.watches
+    check_references(
+        parsed.sites, parsed.counterparts, parsed.term_groups, [e.name for e in entries], located
+    )
+    groups = tuple((name, tuple(terms)) for name, terms in parsed.term_groups.items())
+    group_terms = tuple(t for _, terms in groups for t in terms)
+
+    def merge(entry: _Rules, name: str, url: str, exclude: Sequence[str]) -> Watch:
+        watch = _merge(parsed.defaults, entry, name, url, exclude)
+        terms = _union(watch.terms, group_terms)
+        return dataclasses.replace(watch, terms=terms, term_groups=groups)
+
+    watches = tuple(merge(e, e.name, e.url, e.exclude) for e in entries)
+    sites = build_sites(parsed.sites, lambda e, url: merge(e, e.name, url, e.exclude_css))
+    counterparts = build_counterparts(parsed.counterparts, {w.name: w for w in watches})
     _check_routes(parsed, watches, located)
     return Watchlist(
         path=path,
         watches=watches,
         settings=Settings(**parsed.settings.model_dump()),
         routes=tuple(route_from_entry(entry) for entry in parsed.notify),
+        sites=sites,
+        counterparts=counterparts,
+        term_groups=groups,
     )
 
 
@@ -183,6 +216,8 @@ def _rule_sections(parsed: _File) -> Iterator[tuple[Loc, _Rules]]:
     yield ("defaults",), parsed.defaults
     for index, entry in enumerate(parsed.watches):
         yield ("watches", index), entry
+    for index, site in enumerate(parsed.sites):
+        yield ("sites", index), site
 
 
 def _check_every_and_cron(parsed: _File, located: _Located) -> None:
@@ -252,15 +287,16 @@ def _check_routes(parsed: _File, watches: Sequence[Watch], located: _Located) ->
 # Merging defaults into a watch
 
 
-def _merge(defaults: _Rules, entry: _WatchEntry) -> Watch:
+def _merge(defaults: _Rules, entry: _Rules, name: str, url: str, exclude: Sequence[str]) -> Watch:
+    """A watch (or a site's page template) with the defaults merged in."""
     every, cron = _schedule(defaults, entry)
     return Watch(
-        name=entry.name,
-        url=entry.url,
+        name=name,
+        url=url,
         vendor=_scalar(defaults, entry, "vendor"),
         tags=_union(defaults.tags, entry.tags),
         select=_scalar(defaults, entry, "select"),
-        exclude=_union(defaults.exclude, entry.exclude),
+        exclude=_union(defaults.exclude, exclude),
         ignore=_union(defaults.ignore, entry.ignore),
         terms=_union(defaults.terms, entry.terms),
         every_seconds=every,
@@ -285,7 +321,7 @@ def _browser(entry: Any) -> BrowserOptions:
     )
 
 
-def _schedule(defaults: _Rules, entry: _WatchEntry) -> tuple[float | None, str | None]:
+def _schedule(defaults: _Rules, entry: _Rules) -> tuple[float | None, str | None]:
     # A watch's own every or cron wins over either from the defaults.
     for rules in (entry, defaults):
         if rules.cron is not None:
@@ -295,7 +331,7 @@ def _schedule(defaults: _Rules, entry: _WatchEntry) -> tuple[float | None, str |
     return DEFAULT_EVERY_SECONDS, None
 
 
-def _scalar(defaults: _Rules, entry: _WatchEntry, key: str) -> Any:
+def _scalar(defaults: _Rules, entry: _Rules, key: str) -> Any:
     # A key the watch sets, even to null, replaces the default.
     return getattr(entry if key in entry.model_fields_set else defaults, key)
 

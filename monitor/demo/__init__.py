@@ -8,6 +8,11 @@ extract, compare and flag stages: a first capture; a recapture where only the pa
 after the silent edit, which is flagged. The demo's watchlist has an alert route to a
 local webhook (standing in for e-mail or a team chat), and the alert it received is
 shown at the end.
+
+The two pages are declared counterparts, with the ``uyghur`` term group: the first
+capture already shows a ``locale_gap`` (the Chinese guide lists the attribute, the
+English one never did, and the ``uygur`` row is the structural difference), and the
+silent edit closes it.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 
+from ..analysis.locales import GapChange
 from ..check import CheckResult, run_checks
 from ..config.watchlist import load_watchlist
 from ..evidence.bundle_verify import verify_bundle
@@ -30,9 +36,11 @@ from ..evidence.service import make_checkpoint
 from ..fetch.http import FetchPolicy
 from ..notify import Notifier, open_outbox
 from ..report.html import change_html
+from ..report.locales import locales_text
 from ..report.text import change_text
 from ..report.view import load_change
 from ..run.once import summarize
+from ..sites.counterparts import compare_all, describe
 from ..store import Store
 
 ZH_PATH = "/document_detail/70429.html"
@@ -68,6 +76,16 @@ notify:
   - name: demo-alerts
     urls: ["json://{host}/alerts"]
     flagged_only: true
+"""
+# The language versions (sites/counterparts.py); left out by run_demo(languages=False).
+LANGUAGES = """\
+# One concept in every language and script it is written in.
+term_groups:
+  uyghur: [维族, 维吾尔, Uyghur, Uighur, Uygur]
+# The same API guide in Chinese and in English: what one says and the other omits.
+counterparts:
+  - name: aliyun-cloud-shield-face-api
+    watches: {{zh: aliyun-cloud-shield-face-api, en: aliyun-cloud-shield-face-api-en}}
 """
 
 
@@ -124,8 +142,14 @@ def serve(pages: Pages) -> ThreadingHTTPServer:
     return server
 
 
-def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
-    """Run the demonstration; returns the path of the HTML report."""
+def run_demo(
+    data_dir: str | None, echo: Callable[[str], None] = print, languages: bool = True
+) -> Path:
+    """Run the demonstration; returns the path of the HTML report.
+
+    ``languages=False`` leaves out the counterparts and term groups (and so the
+    locale_gap events): the evidence tests pin the chain positions of that run.
+    """
     root = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="monitor-demo-"))
     root.mkdir(parents=True, exist_ok=True)
     pages = Pages()
@@ -133,8 +157,9 @@ def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
     try:
         host = f"127.0.0.1:{server.server_address[1]}"
         watchlist_path = root / "demo-watchlist.yaml"
+        text = WATCHLIST + (LANGUAGES if languages else "")
         watchlist_path.write_text(
-            WATCHLIST.format(base=f"http://{host}", host=host, zh=ZH_PATH, en=EN_PATH),
+            text.format(base=f"http://{host}", host=host, zh=ZH_PATH, en=EN_PATH),
             encoding="utf-8",
         )
         watchlist = load_watchlist(watchlist_path)
@@ -154,7 +179,7 @@ def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
             notifier = Notifier(outbox, watchlist.routes, store.location)
             notifier.start()
             results: list[CheckResult] = []
-            for page, title, explanation in steps:
+            for number, (page, title, explanation) in enumerate(steps, 1):
                 pages.set(ZH_PATH, demo_page(page))
                 echo(f"\n== {title}")
                 results = asyncio.run(run_checks(store, watchlist, watchlist.watches, policy))
@@ -162,9 +187,15 @@ def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
                 for result in results:
                     events = ", ".join(result.events) or "no event"
                     echo(f"   {result.watch:<36} {result.outcome:<10} {events}")
+                for gap in compare_all(store, watchlist):
+                    for change in gap.changes:
+                        echo(_gap_line(change))
                 echo(f"   {summarize(results)}")
                 if explanation:
                     echo(explanation)
+                if number == 1 and watchlist.counterparts:
+                    echo("\n== What the two language versions say (monitor locales)\n")
+                    echo(locales_text(describe(store, watchlist, watchlist.counterparts[0])))
                 notifier.run_once(batch_complete=True)  # as at the end of `monitor check`
             change_id, report = _report(store, results, root, echo)
         _alerts(pages.posted, echo)
@@ -176,16 +207,32 @@ def run_demo(data_dir: str | None, echo: Callable[[str], None] = print) -> Path:
         echo(f"   evidence:       {bundle.resolve()}")
         echo(f"   try: monitor --data-dir {root} changes --format json")
         echo(f"        monitor bundle --verify {bundle}")
+        if languages:
+            echo(
+                f"        monitor --data-dir {root} locales aliyun-cloud-shield-face-api "
+                f"--watchlist {root / 'demo-watchlist.yaml'}"
+            )
         return report
     finally:
         server.shutdown()
         server.server_close()
 
 
+def _gap_line(change: GapChange) -> str:
+    gap = change.gap
+    present, absent = ", ".join(gap.present_in), ", ".join(gap.absent_in)
+    if change.state == "closed":
+        return (
+            f"   locale_gap closes: the versions agree on term group {gap.group!r} again "
+            f"(it was in {present}, not in {absent})"
+        )
+    return f"   locale_gap opens: term group {gap.group!r} in {present}, not in {absent}"
+
+
 def _report(
     store: Store, results: list[CheckResult], root: Path, echo: Callable[[str], None]
 ) -> tuple[int, Path]:
-    change_ids = [i for r in results for i in r.change_ids]
+    change_ids = [i for r in results for i in r.change_ids if store.change(i)["kind"] == "changed"]
     if not change_ids:
         raise RuntimeError("the demo's silent edit produced no change event")
     view = load_change(store, change_ids[0])

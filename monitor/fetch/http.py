@@ -60,6 +60,8 @@ class FetchPolicy:
     contact: str | None = None
     browser_pages: int = defaults.BROWSER_PAGES  # pages rendered at once (fetch: browser)
     browser_memory_mb: int = defaults.BROWSER_MEMORY_MB  # the browser's memory ceiling
+    # Longer delays for some hosts ((netloc, seconds), ...): robots.txt Crawl-delay.
+    host_delays: tuple[tuple[str, float], ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> FetchPolicy:
@@ -89,6 +91,7 @@ class _TooLarge(Exception):
 
 @dataclass
 class _Host:
+    key: str
     slots: asyncio.Semaphore
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last_start: float = 0.0
@@ -103,7 +106,19 @@ class HttpFetcher:
         self.policy = policy or FetchPolicy()
         self._transport = transport
         self._hosts: dict[str, _Host] = {}
+        self._delays: dict[str, float] = dict(self.policy.host_delays)
         self._client: httpx.AsyncClient | None = None
+
+    def set_host_delay(self, netloc: str, seconds: float) -> None:
+        """Space requests to one host at least this far apart (a robots.txt Crawl-delay).
+
+        Never shortens the policy's own ``host_delay``.
+        """
+        self._delays[netloc.lower()] = max(seconds, self._delays.get(netloc.lower(), 0.0))
+
+    def host_delays(self) -> tuple[tuple[str, float], ...]:
+        """The per-host delays in force, to hand on to other fetchers (worker processes)."""
+        return tuple(sorted(self._delays.items()))
 
     async def __aenter__(self) -> HttpFetcher:
         p = self.policy
@@ -168,7 +183,7 @@ class HttpFetcher:
         assert self._client is not None, "use 'async with Fetcher(...)'"
         host = self._host(url)
         async with host.slots:
-            await self._space_requests(host)
+            await self._space_requests(host, self._delays.get(host.key, 0.0))
             try:
                 async with asyncio.timeout(self.policy.attempt_deadline):
                     return await self._request(url, headers, fetched_at)
@@ -196,14 +211,15 @@ class HttpFetcher:
         key = urlsplit(url).netloc.lower()
         host = self._hosts.get(key)
         if host is None:
-            host = self._hosts[key] = _Host(asyncio.Semaphore(self.policy.per_host))
+            host = self._hosts[key] = _Host(key, asyncio.Semaphore(self.policy.per_host))
         return host
 
-    async def _space_requests(self, host: _Host) -> None:
-        if self.policy.host_delay <= 0:
+    async def _space_requests(self, host: _Host, own_delay: float = 0.0) -> None:
+        delay = max(self.policy.host_delay, own_delay)
+        if delay <= 0:
             return  # no spacing asked for: skip the lock's extra event-loop round trips
         async with host.lock:
-            wait = host.last_start + self.policy.host_delay - time.monotonic()
+            wait = host.last_start + delay - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
             host.last_start = time.monotonic()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..model import parse_time
+from ..model import EventKind, parse_time
 from ..store.base import Row
 
 # Every field of a change event in `changes --format json`, in output order.
@@ -29,6 +29,20 @@ CHANGE_FIELDS = (
     "moved",
     "edits",
 )
+# Fields some kinds add (docs/cli.md): ``site`` on the events of a site's discovery
+# (page_added, page_removed, and moved when a discovery run found the rename), and
+# ``locale_gap`` on locale_gap events.
+SITE_KINDS = frozenset((EventKind.PAGE_ADDED, EventKind.PAGE_REMOVED, EventKind.MOVED))
+LOCALE_GAP_FIELDS = (
+    "counterparts",
+    "pair",
+    "state",
+    "group",
+    "present_in",
+    "absent_in",
+    "locales",
+    "terms",
+)
 
 
 def contract_time(stored: str) -> str:
@@ -42,7 +56,8 @@ def contract_time(stored: str) -> str:
 
 def change_to_json(row: Row) -> dict[str, Any]:
     """A change event in the form outside tools rely on (DESIGN.md section 4)."""
-    return {
+    detail = json.loads(row["detail"])
+    event = {
         "id": row["id"],
         "watch": row["watch"],
         "url": row["url"],
@@ -55,8 +70,14 @@ def change_to_json(row: Row) -> dict[str, Any]:
         "to_snapshot": row["to_snapshot"],
         "from_capture": row["from_capture"],
         "to_capture": row["to_capture"],
-        **_located(json.loads(row["detail"])),
+        **_located(detail),
     }
+    kind = row["kind"]
+    if kind in SITE_KINDS and "site" in detail:
+        event["site"] = detail["site"]
+    if kind == EventKind.LOCALE_GAP:
+        event["locale_gap"] = {key: detail.get(key) for key in LOCALE_GAP_FIELDS}
+    return event
 
 
 def _located(detail: dict[str, Any]) -> dict[str, Any]:

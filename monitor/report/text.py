@@ -33,7 +33,16 @@ def _summary(event: dict[str, Any]) -> str:
         parts.append(f"+{len(event['added'])}")
     for flag in event["flags"]:
         arrow = "removed" if flag["direction"] == "removed" else "added"
-        parts.append(f"FLAG {flag['term']} {arrow} ({flag['before']}->{flag['after']})")
+        group = f" [{flag['group']}]" if flag.get("group") else ""
+        parts.append(f"FLAG {flag['term']}{group} {arrow} ({flag['before']}->{flag['after']})")
+    gap = event.get("locale_gap")
+    if gap:
+        parts.append(
+            f"{gap['group']} {gap['state']}: in {', '.join(gap['present_in'])}, "
+            f"not in {', '.join(gap['absent_in'])}"
+        )
+    if event.get("site"):
+        parts.append(f"site {event['site']}: {event['url']}")
     return " ".join(parts)
 
 
@@ -76,12 +85,25 @@ def change_text(view: ChangeView) -> str:
         f"to:       capture {event['to_capture']}  sha256 {event['to_snapshot']}",
     ]
     for flag in event["flags"]:
+        group = f"  (term group {flag['group']})" if flag.get("group") else ""
         lines.append(
             f"FLAG:     {flag['term']!r} {flag['direction']} ({flag['before']} -> {flag['after']})"
+            f"{group}"
         )
     for edit in view.detail.get("edits", []):
         at = f"  ({edit['pointer'] or edit['where']})" if edit["pointer"] or edit["where"] else ""
         lines.append(f"EDIT:     {edit['summary']}{at}")
+    gap = event.get("locale_gap")
+    if gap:
+        locales = gap.get("locales") or {}
+        present = ", ".join(f"{w} ({locales.get(w, '?')})" for w in gap["present_in"])
+        absent = ", ".join(f"{w} ({locales.get(w, '?')})" for w in gap["absent_in"])
+        lines.append(f"GAP:      term group {gap['group']!r} {gap['state']}")
+        lines.append(f"  in:     {present}")
+        lines.append(f"  not in: {absent}")
+        for watch, terms in (gap.get("terms") or {}).items():
+            found = ", ".join(f"{t} ×{n}" for t, n in terms.items())
+            lines.append(f"  {watch} mentions: {found}")
     for label, sign in (("removed", "-"), ("added", "+")):
         for fragment in view.detail.get(label, []):
             lines.append("")
@@ -100,6 +122,9 @@ def change_text(view: ChangeView) -> str:
         to = " > ".join(move["to_path"]) or "(top)"
         lines.append(f"\n~ moved unchanged: {move['text'][:80]}  ({where} -> {to})")
     for key in (
+        "site",
+        "runs_missing",
+        "final_url",
         "from_url",
         "to_url",
         "failures",

@@ -8,15 +8,24 @@ one place.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ..check import CheckResult, run_checks, thresholds, watch_config
+from ..check import CheckResult, check_session, run_checks, thresholds, watch_config
+from ..config.sites import Site
 from ..config.watchlist import Watch, Watchlist
-from ..fetch.http import FetchPolicy
+from ..fetch.http import FetchPolicy, HttpFetcher
 from ..model import Outcome
 from ..store import open_store
+from ..store.base import EvidenceStore
 from .lock import checking_lock
+
+if TYPE_CHECKING:  # imported when a watchlist has sites or counterparts (start-up cost)
+    from ..sites.counterparts import GapReport
+    from ..sites.discover import Discovery
 
 # Measured: a worker process costs ~0.5 s to start and pays off past ~200 pages.
 _PARALLEL_FROM = 200
@@ -97,3 +106,119 @@ def summary(results: Sequence[CheckResult]) -> dict[str, int]:
         "flagged": sum(r.flagged for r in results),
         "failed": sum(Outcome(r.outcome).failed for r in results),
     }
+
+
+@dataclass
+class RunReport:
+    """What checking a watchlist once did: discovery runs, checks, locale gaps."""
+
+    results: list[CheckResult]
+    discoveries: list[Discovery] = field(default_factory=list)
+    gaps: list[GapReport] = field(default_factory=list)
+
+
+def check_watchlist(
+    location: str,
+    watchlist: Watchlist,
+    names: Sequence[str] = (),
+    workers: int = 0,
+    policy: FetchPolicy | None = None,
+) -> RunReport:
+    """Check a watchlist once: discover its sites, check every watch and site page, and
+    compare the language versions.
+
+    ``names`` picks watches, sites (discovered, and their pages checked) and site pages
+    (by their watch names); none means everything.
+    """
+    with checking_lock(location, "check"):
+        return _check_watchlist(location, watchlist, names, workers, policy)
+
+
+def _check_watchlist(
+    location: str,
+    watchlist: Watchlist,
+    names: Sequence[str],
+    workers: int,
+    policy: FetchPolicy | None,
+) -> RunReport:
+    policy = policy or FetchPolicy.from_settings(watchlist.settings)
+    with open_store(location) as store:
+        watches, sites, pages = select(watchlist, names, store)
+        discoveries, checked = asyncio.run(_discover(store, watchlist, sites, policy))
+        for discovery in discoveries:
+            policy = _with_delays(policy, discovery.crawl_delays)
+        covered = set(watchlist.names)
+        for site in sites:
+            pages += site_watches(store, site, covered)
+    todo = list(dict.fromkeys([*watches, *pages]))
+    todo = [w for w in todo if w.name not in checked]
+    results = [*checked.values(), *_check_once(location, watchlist, todo, workers, policy)]
+    gaps: list[GapReport] = []
+    if watchlist.counterparts:
+        from ..sites.counterparts import compare_all
+
+        with open_store(location) as store:
+            names_checked = None if not names else [r.watch for r in results]
+            gaps = compare_all(store, watchlist, names_checked)
+    return RunReport(results, discoveries, gaps)
+
+
+async def _discover(
+    store: EvidenceStore, watchlist: Watchlist, sites: Sequence[Site], policy: FetchPolicy
+) -> tuple[list[Discovery], dict[str, CheckResult]]:
+    if not sites:
+        return [], {}
+    from ..sites.discover import Discoverer
+
+    async with check_session(store, policy, thresholds(watchlist.settings)) as checker:
+        assert isinstance(checker.fetcher, HttpFetcher)
+        discoverer = Discoverer(store, checker.fetcher, checker, watchlist.watches)
+        found = [await discoverer.discover(site) for site in sites]
+    checked = {name: r for d in found for name, r in d.checked.items()}
+    return found, checked
+
+
+def select(
+    watchlist: Watchlist, names: Sequence[str], store: EvidenceStore
+) -> tuple[list[Watch], list[Site], list[Watch]]:
+    """Watches, sites and site pages named (all watches and sites when none is)."""
+    if not names:
+        return list(watchlist.watches), list(watchlist.sites), []
+    watches: list[Watch] = []
+    sites: list[Site] = []
+    pages: list[Watch] = []
+    unknown: list[str] = []
+    for name in dict.fromkeys(names):
+        site = watchlist.site(name)
+        if name in watchlist.names:
+            watches.extend(watchlist.select([name]))
+        elif site is not None:
+            sites.append(site)
+        else:
+            page = store.sites().page_of(name)
+            owner = watchlist.site(page[0]) if page else None
+            if page is None or owner is None:
+                unknown.append(name)
+            else:
+                pages.append(owner.page_watch(page[1].watch, page[1].url))
+    if unknown:
+        watchlist.select(unknown)  # raises the usual error, with suggestions
+    return watches, sites, pages
+
+
+def site_watches(
+    store: EvidenceStore, site: Site, covered: frozenset[str] | set[str] = frozenset()
+) -> list[Watch]:
+    """The watches of a site's pages (those a watchlist watch already follows left out)."""
+    return [
+        site.page_watch(p.watch, p.url)
+        for p in store.sites().pages(site.name)
+        if p.watched and p.watch not in covered
+    ]
+
+
+def _with_delays(policy: FetchPolicy, delays: dict[str, float]) -> FetchPolicy:
+    merged = dict(policy.host_delays)
+    for host, delay in delays.items():
+        merged[host] = max(delay, merged.get(host, 0.0))
+    return dataclasses.replace(policy, host_delays=tuple(sorted(merged.items())))

@@ -12,9 +12,9 @@ import asyncio
 import logging
 import random
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -70,6 +70,14 @@ def first_run(
     return now + timedelta(seconds=rng.uniform(0, min(every, spread)))
 
 
+class Extension(Protocol):
+    """More jobs for a Runner (site discovery): scheduled when the Runner starts, told of
+    every check's result."""
+
+    def schedule(self, runner: Runner, last_checks: Mapping[str, datetime]) -> None: ...
+    def after_check(self, result: CheckResult) -> None: ...
+
+
 class Runner:
     """Runs a Checker on a schedule until stopped."""
 
@@ -83,6 +91,7 @@ class Runner:
         alerts: AlertLoop | None = None,
         checkpoint_every: float = defaults.CHECKPOINT_EVERY_SECONDS,
         timestamp_authority: str | None = None,
+        extensions: tuple[Extension, ...] = (),
     ) -> None:
         self.checker = checker
         self.checkpoint_every = checkpoint_every
@@ -93,20 +102,19 @@ class Runner:
         self.watches = watches
         self.on_result = on_result
         self.alerts = alerts  # notification passes alongside the checks (alerts.py)
+        self.extensions = extensions
         self.stopping = asyncio.Event()
-        self._in_flight: set[asyncio.Task[CheckResult]] = set()
+        self.scheduler: AsyncIOScheduler | None = None
+        self._in_flight: set[asyncio.Task[Any]] = set()
 
     async def _job(self, watch: Watch) -> None:
         if self.stopping.is_set():
             return
-        task = asyncio.ensure_future(self.checker.check(watch))
-        self._in_flight.add(task)
-        try:
-            result = await asyncio.shield(task)
-        finally:
-            self._in_flight.discard(task)
+        result = await self.guarded(self.checker.check(watch))
         if self.alerts is not None and result.events:
             self.alerts.poke()
+        for extension in self.extensions:
+            extension.after_check(result)
         if self.on_result is not None:
             self.on_result(result)
 
@@ -128,24 +136,45 @@ class Runner:
             self._checkpointed = point.seq
             log.info("checkpoint signed at chain position %d", point.seq)
 
+    async def guarded(self, work: Awaitable[Any]) -> Any:
+        """Run work that writes to the store so that a stop lets it finish."""
+        task = asyncio.ensure_future(work)
+        self._in_flight.add(task)
+        try:
+            return await asyncio.shield(task)
+        finally:
+            self._in_flight.discard(task)
+
+    def add_watch(self, watch: Watch, start: datetime | None) -> None:
+        """Schedule a watch (or reschedule it, e.g. at a new URL) while running."""
+        assert self.scheduler is not None
+        options: dict[str, object] = {} if start is None else {"next_run_time": start}
+        self.scheduler.add_job(
+            self._job,
+            trigger_for(watch),
+            args=[watch],
+            id=watch.name,
+            name=watch.name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            replace_existing=True,
+            **options,
+        )
+
+    def remove_watch(self, name: str) -> None:
+        assert self.scheduler is not None
+        if self.scheduler.get_job(name) is not None:
+            self.scheduler.remove_job(name)
+
     def schedule(self, scheduler: AsyncIOScheduler, last_checks: Mapping[str, datetime]) -> None:
         now = datetime.now(UTC)
+        self.scheduler = scheduler
         for watch in self.watches:
-            options: dict[str, object] = {}
             start = first_run(watch, last_checks.get(watch.name), now, spread=self.startup_spread)
-            if start is not None:
-                options["next_run_time"] = start
-            scheduler.add_job(
-                self._job,
-                trigger_for(watch),
-                args=[watch],
-                id=watch.name,
-                name=watch.name,
-                max_instances=1,
-                coalesce=True,
-                misfire_grace_time=None,
-                **options,
-            )
+            self.add_watch(watch, start)
+        for extension in self.extensions:
+            extension.schedule(self, last_checks)
 
     async def run(self) -> None:
         """Schedule every watch and run until SIGINT/SIGTERM (or ``stopping`` is set)."""
@@ -166,9 +195,7 @@ class Runner:
         scheduler.start()
         for job in scheduler.get_jobs():
             log.info("%s: next check %s", job.name, job.next_run_time)
-        alerting = (
-            asyncio.ensure_future(self.alerts.run(self.stopping)) if self.alerts else None
-        )
+        alerting = asyncio.ensure_future(self.alerts.run(self.stopping)) if self.alerts else None
         try:
             await self.stopping.wait()
         finally:

@@ -59,6 +59,7 @@ def plan_shards(
             max_connections=connections,
             per_host=policy.per_host // workers,
             host_delay=policy.host_delay * workers,
+            host_delays=tuple((host, delay * workers) for host, delay in policy.host_delays),
         )
         return shards, share
     shards = [[] for _ in range(workers)]

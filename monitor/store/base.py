@@ -17,12 +17,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..analysis.events import EventDraft, WatchState
 from ..config import defaults
 from ..evidence.chain import Entry, Head
 from ..model import Capture, Outcome
+
+if TYPE_CHECKING:
+    from .sites import SiteRecords
 
 DEFAULT_DATA_DIR = defaults.DATA_DIR
 
@@ -121,3 +124,4 @@ class EvidenceStore(Protocol):
     ) -> Iterator[dict[str, Any]]: ...
     def add_checkpoint(self, fields: dict[str, Any]) -> int: ...
     def checkpoints(self) -> list[dict[str, Any]]: ...
+    def sites(self) -> SiteRecords: ...

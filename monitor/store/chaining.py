@@ -259,5 +259,14 @@ class EvidenceReads:
                     state = "missing" if not self.blobs.path(row["d"]).exists() else "altered"  # type: ignore[attr-defined]
                     also = f" (and {row['n'] - 1} later capture(s))" if row["n"] > 1 else ""
                     yield f"capture {row['first']}{also}: {row['kind']} blob {row['d']} is {state}"
+            # A site's discovery runs keep their page lists as manifest blobs (sites/).
+            cursor = reader.execute(
+                "SELECT id, manifest_sha256 AS d FROM site_runs WHERE manifest_sha256 NOT NULL"
+            )
+            while rows := cursor.fetchmany(_BATCH):
+                for row in rows:
+                    if not self.blobs.verify(row["d"]):  # type: ignore[attr-defined]
+                        run, digest = row["id"], row["d"]
+                        yield f"site run {run}: manifest blob {digest} is missing or altered"
         finally:
             reader.close()

@@ -175,6 +175,58 @@ CREATE TRIGGER changes_chained BEFORE INSERT ON changes WHEN NEW.chain_hash IS N
     BEGIN SELECT RAISE(ABORT, 'changes must be chained (monitor/evidence/chain.py)'); END;
 """,
     ),
+    (
+        6,
+        """
+CREATE TABLE sites (
+    name TEXT PRIMARY KEY,
+    config TEXT NOT NULL,
+    scope TEXT NOT NULL DEFAULT '',
+    baselined INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE site_pages (
+    site TEXT NOT NULL REFERENCES sites (name),
+    watch TEXT NOT NULL,
+    url TEXT NOT NULL,
+    status TEXT NOT NULL,
+    missing_runs INTEGER NOT NULL DEFAULT 0,
+    listed_capture INTEGER REFERENCES captures (id),
+    first_run INTEGER NOT NULL,
+    last_run INTEGER NOT NULL,
+    PRIMARY KEY (site, watch)
+);
+CREATE INDEX site_pages_by_url ON site_pages (site, url);
+CREATE INDEX site_pages_by_watch ON site_pages (watch);
+CREATE TABLE site_runs (
+    id INTEGER PRIMARY KEY,
+    site TEXT NOT NULL REFERENCES sites (name),
+    started_at TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    complete INTEGER NOT NULL,
+    baseline INTEGER NOT NULL,
+    listed INTEGER NOT NULL,
+    pages INTEGER NOT NULL,
+    summary TEXT NOT NULL,
+    sources TEXT NOT NULL,
+    errors TEXT NOT NULL,
+    manifest_sha256 TEXT
+);
+CREATE INDEX site_runs_by_site ON site_runs (site, id);
+CREATE TRIGGER site_runs_no_update BEFORE UPDATE ON site_runs
+    BEGIN SELECT RAISE(ABORT, 'site runs are append-only evidence'); END;
+CREATE TRIGGER site_runs_no_delete BEFORE DELETE ON site_runs
+    BEGIN SELECT RAISE(ABORT, 'site runs are append-only evidence'); END;
+CREATE TABLE locale_state (
+    counterparts TEXT NOT NULL,
+    pair TEXT NOT NULL,
+    texts TEXT NOT NULL,
+    gaps TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (counterparts, pair)
+);
+""",
+    ),
 ]
 
 # Python steps run right after the SQL of their version, in the same transaction.

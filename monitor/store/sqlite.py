@@ -31,6 +31,7 @@ from .base import CaptureRecord, Row
 from .blobs import BlobStore
 from .chaining import ChainCursor, EvidenceReads, chain_cursor
 from .migrations import MIGRATIONS, UPGRADES
+from .sites import SQLiteSites
 
 # A change event with its watch's URL and both snapshots' raw-body hashes.
 _CHANGE_SELECT = (
@@ -198,6 +199,10 @@ class SQLiteStore(EvidenceReads):
             yield writer
         self._cursor = writer.cursor  # committed: the next transaction may start from it
 
+    def sites(self) -> SQLiteSites:
+        """The records of documentation sites and language versions (store/sites.py)."""
+        return SQLiteSites(self)
+
     # -- reading ------------------------------------------------------------------
 
     def capture(self, capture_id: int) -> Row:
@@ -295,6 +300,11 @@ class _Writer:
         self._db = db
         self.cursor = cursor
 
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The transaction's connection, for a store's own tables (store/sites.py)."""
+        return self._db
+
     def _chain(self, record_type: str, row: dict[str, Any], values: dict[str, Any]) -> None:
         """Give a row its chain position and hash (monitor/evidence/chain.py).
 
@@ -346,11 +356,16 @@ class _Writer:
         return WatchState.from_dict(json.loads(row["state"]))
 
     def add_change(self, capture: CaptureRecord, draft: EventDraft) -> int:
+        return self.add_event(capture.watch, iso(capture.fetched_at), draft)
+
+    def add_event(self, watch: str, detected_at: str, draft: EventDraft) -> int:
+        """An event, chained like any; site and locale events are not tied to a new
+        capture of their watch, so they give the time themselves."""
         row: dict[str, Any] = {
             "id": self.cursor.take_id(self._db, "changes"),
-            "watch": capture.watch,
+            "watch": watch,
             "kind": str(draft.kind),
-            "detected_at": iso(capture.fetched_at),
+            "detected_at": detected_at,
             "from_capture": draft.from_capture,
             "to_capture": draft.to_capture,
             "removed": json.dumps(list(draft.removed), ensure_ascii=False),

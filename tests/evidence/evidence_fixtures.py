@@ -17,7 +17,7 @@ from monitor.demo import run_demo
 @pytest.fixture(scope="session", name="demo_master")
 def demo_master_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("demo") / "data"
-    run_demo(str(root), echo=lambda _line: None)
+    run_demo(str(root), echo=lambda _line: None, languages=False)  # positions pinned below
     return root
 
 

@@ -92,7 +92,7 @@ def test_an_old_data_directory_is_chained_in_place(data_dir: Path, tmp_path: Pat
         assert [e.stored_hash for e in store.chain_entries()] == [e.stored_hash for e in entries]
     from monitor.demo import run_demo
 
-    run_demo(str(old), echo=lambda _line: None)
+    run_demo(str(old), echo=lambda _line: None, languages=False)
     assert run_cli("--data-dir", str(old), "verify").code == 0
 
 
