@@ -1,0 +1,390 @@
+"""Keeping the full-text index of every extracted text version up to date.
+
+The index lives in the store's SQLite database (tables made by migration 2 in
+``store/migrations.py``) and is derived data: ``monitor search --rebuild`` remakes it
+from the captures and their text blobs at any time, and nothing in it is evidence.
+
+What is indexed is *blocks* (paragraphs, list items, table rows...), not whole pages:
+consecutive versions of a page share almost all their blocks, so each distinct block
+is stored and tokenised once (``search_blocks`` and two FTS5 tables over it), and a
+page's history is a set of *spans*: block B was in watch W's text from capture C1 until
+capture C2 (or still is). A new version costs only its changed blocks, and a search
+reads where and when its wording appeared or vanished straight from the spans.
+
+Blocks are matched on ``textnorm.fold`` (NFKC, case-folded, traditional Chinese folded
+to simplified), as watched terms are. Two FTS5 tables serve two query lengths:
+
+* ``search_trigrams`` (trigram tokenizer) finds any substring of three characters or
+  more, in any script, Chinese without spaces included;
+* ``search_chars`` (unicode61, every Han/kana character its own token, contentless)
+  finds one- and two-character Chinese/Japanese terms (维族, 族) and short word
+  prefixes (AI), which trigrams cannot; other short terms fall back to a scan.
+
+Indexing runs beside checking, never inside a check's transaction: a capture is
+recorded whatever happens here. :meth:`SearchIndex.catch_up` indexes the text captures
+recorded since its mark (``meta.search_mark``); ``monitor run`` calls it from a
+background thread, ``monitor check`` and ``monitor search`` before they finish or
+answer. Each version is applied in its own short transaction, so a concurrent writer
+waits for at most one version's inserts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..documents.document import Document
+from ..documents.textnorm import fold
+from ..errors import StoreError
+from ..model import Outcome
+
+log = logging.getLogger(__name__)
+
+# Outcomes whose capture shows a text version of the page (the reference can move to
+# it). A selector_missing capture's near-empty text is not a version: nothing it lacks
+# was removed from the page, the watch lost sight of it (as for change events).
+TEXT_OUTCOMES = (str(Outcome.OK), str(Outcome.UNCHANGED), str(Outcome.NOT_MODIFIED))
+_BATCH = 200  # captures read per round of catch-up
+
+# Han ideographs and kana: one token each in ``search_chars``.
+_CJK_CHAR = re.compile("([\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
+
+
+def block_key(text: str) -> bytes:
+    """The identity of a block's text (128-bit BLAKE2b): equal texts are stored once.
+
+    >>> block_key("是否是维族").hex()[:8]
+    'a3c3d1e8'
+    """
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
+def char_tokens(folded: str) -> str:
+    """What ``search_chars`` indexes: every Han/kana character set apart by spaces.
+
+    >>> char_tokens("是否是维族api")
+    ' 是  否  是  维  族 api'
+    """
+    return _CJK_CHAR.sub(r" \1 ", folded)
+
+
+@dataclass(frozen=True)
+class Version:
+    """One text capture of a watch, as the index sees it."""
+
+    capture: int
+    watch: str
+    fetched_at: str  # as stored: ISO-8601 UTC, sortable as text
+    text_sha256: str
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the store the index covers (for warnings and ``--rebuild`` advice)."""
+
+    indexed_from: int  # text captures with an id at or below this predate the index
+    mark: int  # every capture up to this id has been looked at
+    latest: int  # the store's latest capture id
+    unindexed_before: int  # text captures recorded before the index existed
+
+    @property
+    def complete(self) -> bool:
+        return self.unindexed_before == 0 and self.mark >= self.latest
+
+
+class SearchIndex:
+    """The full-text index of one SQLite data directory, on a connection of its own.
+
+    ``load_text(text_sha256) -> bytes`` reads a text blob (``store.get_blob``). Use one
+    instance per thread; SQLite serialises the writers of several processes.
+    """
+
+    def __init__(self, database: str | Path, load_text: Callable[[str], bytes]) -> None:
+        self._load_text = load_text
+        try:
+            self._db = sqlite3.connect(
+                database, isolation_level=None, timeout=30, check_same_thread=False
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot open the search index in {database}: {error}") from error
+        if "search_blocks" not in tables:
+            raise StoreError(
+                f"{database} has no search index tables; open it with this version of "
+                "monitor once (any command) to bring its schema up to date"
+            )
+        self._documents: dict[str, Document] = {}
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        return self._db
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> SearchIndex:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- coverage -------------------------------------------------------------------
+
+    def _meta(self, key: str) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def coverage(self) -> Coverage:
+        indexed_from = self._meta("search_from")
+        unindexed = 0
+        if indexed_from:
+            unindexed = self._db.execute(
+                "SELECT COUNT(*) FROM captures WHERE id <= ? AND text_sha256 NOT NULL "
+                f"AND outcome IN ({_placeholders(TEXT_OUTCOMES)})",
+                (indexed_from, *TEXT_OUTCOMES),
+            ).fetchone()[0]
+        latest = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM captures").fetchone()[0]
+        return Coverage(indexed_from, self._meta("search_mark"), latest, unindexed)
+
+    # -- incremental ----------------------------------------------------------------
+
+    def catch_up(self, budget_seconds: float | None = None) -> int:
+        """Index the text captures recorded since the mark; returns how many were read.
+
+        With a budget, stops after about that many seconds (the rest waits for the next
+        call). Safe to run in several processes at once: each version is applied in a
+        transaction that re-reads the mark first.
+        """
+        started, done = time.monotonic(), 0
+        while budget_seconds is None or time.monotonic() - started < budget_seconds:
+            mark, versions, latest = self._pending()
+            if not versions:
+                if latest > mark:
+                    self._advance(mark, latest)
+                return done
+            for version in versions:
+                if budget_seconds is not None and time.monotonic() - started >= budget_seconds:
+                    return done
+                if not self._apply_pending(version):
+                    break  # another process moved the mark: read again
+                done += 1
+            else:
+                if len(versions) < _BATCH and latest > versions[-1].capture:
+                    self._advance(versions[-1].capture, latest)
+        return done
+
+    def _pending(self) -> tuple[int, list[Version], int]:
+        """The mark, the next text captures after it and the latest capture id, read
+        in one snapshot (so that no text capture up to ``latest`` is missed)."""
+        self._db.execute("BEGIN")
+        try:
+            mark = self._meta("search_mark")
+            rows = self._db.execute(
+                "SELECT id, watch, fetched_at, text_sha256 FROM captures "
+                "WHERE id > ? AND text_sha256 NOT NULL "
+                f"AND outcome IN ({_placeholders(TEXT_OUTCOMES)}) ORDER BY id LIMIT ?",
+                (mark, *TEXT_OUTCOMES, _BATCH),
+            ).fetchall()
+            latest = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM captures").fetchone()[0]
+        finally:
+            self._db.execute("COMMIT")
+        return mark, [Version(*row) for row in rows], latest
+
+    def _advance(self, expected: int, to: int) -> None:
+        self._db.execute(
+            "UPDATE meta SET value = ? WHERE key = 'search_mark' AND CAST(value AS INTEGER) = ?",
+            (str(to), expected),
+        )
+
+    def _apply_pending(self, version: Version) -> bool:
+        blocks = self._blocks_of(version)  # the slow part, before taking the write lock
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            if self._meta("search_mark") >= version.capture:
+                self._db.execute("ROLLBACK")
+                return False
+            self._apply(version, blocks)
+            self._db.execute(
+                "UPDATE meta SET value = ? WHERE key = 'search_mark'", (str(version.capture),)
+            )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        return True
+
+    # -- applying one version -----------------------------------------------------------
+
+    def _blocks_of(self, version: Version) -> list[tuple[bytes, str, str]]:
+        """(key, text, folded) of each distinct block of a version's text."""
+        document = self._documents.get(version.text_sha256)
+        if document is None:
+            try:
+                document = Document.from_json(self._load_text(version.text_sha256))
+            except Exception as error:  # a missing blob must not stop the index
+                log.warning(
+                    "search index: capture %s: text %s unreadable (%s); indexed as empty. "
+                    "'monitor verify' checks the blobs.",
+                    version.capture,
+                    version.text_sha256,
+                    error,
+                )
+                document = Document()
+            self._documents = {version.text_sha256: document}  # consecutive captures share
+        seen: dict[bytes, tuple[bytes, str, str]] = {}
+        for block in document.blocks:
+            key = block_key(block.text)
+            if key not in seen and block.text.strip():
+                seen[key] = (key, block.text, fold(block.text))
+        return list(seen.values())
+
+    def _apply(self, version: Version, blocks: list[tuple[bytes, str, str]]) -> bool:
+        """Record one text capture of a watch (inside a transaction).
+
+        Returns True when the version was older than the watch's indexed history and
+        the whole history was replayed instead.
+        """
+        db = self._db
+        last = db.execute(
+            "SELECT capture, fetched_at, text_sha256 FROM search_watches WHERE watch = ?",
+            (version.watch,),
+        ).fetchone()
+        if last is not None and (version.fetched_at, version.capture) < (last[1], last[0]):
+            # Older than what is indexed (an imported archive capture): replay the
+            # watch's history in time order rather than splice spans.
+            self._replay_watch(version.watch)
+            return True
+        if last is None or last[2] != version.text_sha256:
+            ids = {self._block_id(key, text, folded) for key, text, folded in blocks}
+            self._move_spans(version, ids)
+        db.execute(
+            "INSERT INTO search_watches (watch, capture, fetched_at, text_sha256) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (watch) DO UPDATE SET capture = excluded.capture, "
+            "fetched_at = excluded.fetched_at, text_sha256 = excluded.text_sha256",
+            (version.watch, version.capture, version.fetched_at, version.text_sha256),
+        )
+        return False
+
+    def _block_id(self, key: bytes, text: str, folded: str) -> int:
+        row = self._db.execute("SELECT id FROM search_blocks WHERE key = ?", (key,)).fetchone()
+        if row is not None:
+            return int(row[0])
+        cursor = self._db.execute(
+            "INSERT INTO search_blocks (key, text, folded) VALUES (?, ?, ?)", (key, text, folded)
+        )
+        block = int(cursor.lastrowid or 0)
+        self._db.execute("INSERT INTO search_trigrams (rowid, folded) VALUES (?, ?)", (block, folded))
+        self._db.execute(
+            "INSERT INTO search_chars (rowid, chars) VALUES (?, ?)", (block, char_tokens(folded))
+        )
+        return block
+
+    def _move_spans(self, version: Version, blocks: set[int]) -> None:
+        """Close the spans of blocks this version lacks; open spans for its new ones."""
+        db = self._db
+        open_spans = dict(
+            db.execute(
+                "SELECT block, id FROM search_spans WHERE watch = ? AND until_capture IS NULL",
+                (version.watch,),
+            ).fetchall()
+        )
+        gone = [span for block, span in open_spans.items() if block not in blocks]
+        db.executemany(
+            "UPDATE search_spans SET until_capture = ? WHERE id = ?",
+            [(version.capture, span) for span in gone],
+        )
+        db.executemany(
+            "INSERT INTO search_spans (watch, block, first_capture) VALUES (?, ?, ?)",
+            [(version.watch, block, version.capture) for block in blocks - open_spans.keys()],
+        )
+
+    def _replay_watch(self, watch: str) -> None:
+        """Recompute one watch's spans from all its text captures, in time order."""
+        db = self._db
+        db.execute("DELETE FROM search_spans WHERE watch = ?", (watch,))
+        db.execute("DELETE FROM search_watches WHERE watch = ?", (watch,))
+        for version in self._versions(watch):
+            self._apply(version, self._blocks_of(version))
+
+    def _versions(self, watch: str) -> list[Version]:
+        """A watch's text captures in time order, one per run of equal text."""
+        rows = self._db.execute(
+            "SELECT id, watch, fetched_at, text_sha256 FROM captures WHERE watch = ? "
+            f"AND text_sha256 NOT NULL AND outcome IN ({_placeholders(TEXT_OUTCOMES)}) "
+            "ORDER BY fetched_at, id",
+            (watch, *TEXT_OUTCOMES),
+        ).fetchall()
+        versions: list[Version] = []
+        for row in rows:
+            if not versions or versions[-1].text_sha256 != row[3]:
+                versions.append(Version(*row))
+        return versions
+
+    # -- rebuilding -----------------------------------------------------------------
+
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Remake the whole index from the captures and their text blobs.
+
+        Watch by watch, each in one transaction; captures recorded meanwhile are
+        indexed by the final catch-up. Returns the number of text versions indexed.
+        """
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for table in ("search_spans", "search_watches", "search_blocks"):
+                db.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)
+            for fts in ("search_trigrams", "search_chars"):
+                db.execute(f"INSERT INTO {fts} ({fts}) VALUES ('delete-all')")
+            latest = db.execute("SELECT COALESCE(MAX(id), 0) FROM captures").fetchone()[0]
+            watches = [
+                r[0] for r in db.execute("SELECT DISTINCT watch FROM captures ORDER BY watch")
+            ]
+            db.execute("UPDATE meta SET value = ? WHERE key = 'search_mark'", (str(latest),))
+            db.execute("UPDATE meta SET value = '0' WHERE key = 'search_from'")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        total = 0
+        for done, watch in enumerate(watches, 1):
+            total += self._rebuild_watch(watch, latest)
+            if progress:
+                progress(done, len(watches))
+        self.catch_up()
+        return total
+
+    def _rebuild_watch(self, watch: str, upto: int) -> int:
+        """Replay one watch's versions, in transactions of at most ~0.1 s each (a
+        ``monitor run`` writing meanwhile waits no longer than that)."""
+        versions = [v for v in self._versions(watch) if v.capture <= upto]
+        position, replayed = 0, False
+        while position < len(versions) and not replayed:
+            started = time.monotonic()
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                while (
+                    position < len(versions)
+                    and not replayed
+                    and time.monotonic() - started < 0.1
+                ):
+                    # A catch-up elsewhere may have indexed a newer capture meanwhile:
+                    # then this replays the whole watch, and the rest is done.
+                    replayed = self._apply(versions[position], self._blocks_of(versions[position]))
+                    position += 1
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return len(versions)
+
+
+def _placeholders(values: Sequence[object] | Iterable[object]) -> str:
+    return ", ".join("?" for _ in values)
