@@ -19,6 +19,7 @@ from ..config.sites import Site
 from ..config.watchlist import Watch, Watchlist
 from ..fetch.http import FetchPolicy, HttpFetcher
 from ..model import Outcome
+from ..search import catch_up as search_catch_up
 from ..store import open_store
 from ..store.base import EvidenceStore
 from .lock import checking_lock
@@ -78,12 +79,15 @@ def _check_once(
         )
         with open_store(location) as store:
             make_checkpoint(store, authority=watchlist.settings.timestamp_authority)
-        return results
+    else:
+        with open_store(location) as store:
+            results = asyncio.run(run_checks(store, watchlist, watches, policy))
+            # Every check ends with a signed checkpoint (docs/evidence.md).
+            make_checkpoint(store, authority=watchlist.settings.timestamp_authority)
+    # New text versions become searchable now, after the checks (never inside them).
     with open_store(location) as store:
-        results = asyncio.run(run_checks(store, watchlist, watches, policy))
-        # Every check ends with a signed checkpoint (docs/evidence.md).
-        make_checkpoint(store, authority=watchlist.settings.timestamp_authority)
-        return results
+        search_catch_up(store)
+    return results
 
 
 def summarize(results: Sequence[CheckResult]) -> str:
