@@ -29,14 +29,15 @@ from ..evidence.chain import Head, chain_hash
 from ..model import iso, parse_time, utc_now
 from .base import CaptureRecord, Row
 from .blobs import BlobStore
+from .browse import TRIAGE_COLUMN, SQLiteBrowsing
 from .chaining import ChainCursor, EvidenceReads, chain_cursor
 from .migrations import MIGRATIONS, UPGRADES
 from .sites import SQLiteSites
 
-# A change event with its watch's URL and both snapshots' raw-body hashes.
+# A change event with its watch's URL, both snapshots' raw-body hashes and its triage.
 _CHANGE_SELECT = (
     "SELECT c.*, w.url AS url, f.body_sha256 AS from_snapshot, "
-    "t.body_sha256 AS to_snapshot FROM changes c "
+    f"t.body_sha256 AS to_snapshot, {TRIAGE_COLUMN} FROM changes c "
     "JOIN watches w ON w.name = c.watch "
     "LEFT JOIN captures f ON f.id = c.from_capture "
     "JOIN captures t ON t.id = c.to_capture WHERE 1 = 1"
@@ -83,8 +84,8 @@ def _count_open(change: int) -> None:
         _open_stores += change
 
 
-class SQLiteStore(EvidenceReads):
-    """SQLite + blob store in one data directory (an :class:`EvidenceStore`).
+class SQLiteStore(EvidenceReads, SQLiteBrowsing):
+    """SQLite + blob store in one data directory (a :class:`BrowsableStore`).
 
     Safe to share between threads.
     """
@@ -114,6 +115,7 @@ class SQLiteStore(EvidenceReads):
             ) from error
         self._lock = threading.RLock()
         self._cursor: ChainCursor | None = None  # see chaining.ChainCursor
+        self._change_select = _CHANGE_SELECT
         self.location = str(self.root.resolve())
         self._open = True
         _count_open(+1)
