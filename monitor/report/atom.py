@@ -23,10 +23,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from datetime import datetime
+from urllib.parse import urlencode
+
 from lxml import etree
 
 from .. import __version__
-from ..store.base import Row
+from ..model import iso
+from ..store.base import ChangeFilter, Row
 from .json import change_to_json
 from .text import location
 
@@ -66,6 +70,31 @@ def feed_id(description: str) -> str:
     return f"urn:uuid:{uuid.uuid5(_NAMESPACE, 'feed ' + description)}"
 
 
+def feed_selection(selected: ChangeFilter) -> str:
+    """A filter in one canonical form (a sorted query string), so that the command line
+    and the dashboard give a feed with the same filters the same id.
+
+    >>> from datetime import UTC, datetime
+    >>> feed_selection(ChangeFilter(watch="w", flagged=True,
+    ...                             since=datetime(2020, 12, 1, tzinfo=UTC)))
+    'flagged=1&since=2020-12-01T00%3A00%3A00Z&watch=w'
+    >>> feed_selection(ChangeFilter())
+    ''
+    """
+    pairs: list[tuple[str, str]] = []
+    for name in sorted(selected.__dataclass_fields__):
+        value = getattr(selected, name)
+        if isinstance(value, datetime):
+            pairs.append((name, iso(value)[:19] + "Z"))
+        elif isinstance(value, tuple):
+            pairs += [(name, str(v)) for v in sorted(value)]
+        elif value is True:
+            pairs.append((name, "1"))
+        elif value:
+            pairs.append((name, str(value)))
+    return urlencode(pairs)
+
+
 @dataclass(frozen=True)
 class FeedLinks:
     """Where things live on the web, when the feed is served (all optional).
@@ -83,13 +112,13 @@ def changes_atom(
     rows: Sequence[Row],
     *,
     title: str = "monitor: changes",
-    selection: str = "all changes",
+    selection: str = "",
     links: FeedLinks | None = None,
     watches: dict[str, dict[str, Any]] | None = None,
 ) -> bytes:
     """An Atom document (UTF-8 bytes) with one entry per change row, newest first.
 
-    ``selection`` names the filters (it makes the feed's id: one id per filter set);
+    ``selection`` is :func:`feed_selection` of the filters (it makes the feed's id);
     ``watches`` maps watch names to their configuration (vendor, tags).
     """
     links = links or FeedLinks()
@@ -102,7 +131,7 @@ def changes_atom(
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
     _text(feed, "id", feed_id(selection))
     _text(feed, "title", title)
-    _text(feed, "subtitle", f"Change events of monitored pages: {selection}")
+    _text(feed, "subtitle", f"Change events of monitored pages: {selection or 'all'}")
     _text(feed, "updated", events[0][0]["detected_at"] if events else _EPOCH)
     generator = _text(feed, "generator", "monitor")
     generator.set("version", __version__)
@@ -201,10 +230,14 @@ def entry_html(event: dict[str, Any], detail: dict[str, Any]) -> str:
             out.append(f"<p>{label.capitalize()}:</p><ul>")
             for fragment in fragments:
                 where = f" <small>({e(location(fragment))})</small>" if "path" in fragment else ""
-                out.append(
-                    f"<li>…{e(fragment.get('before', ''))}<{tag}>{e(fragment['text'])}</{tag}>"
-                    f"{e(fragment.get('after', ''))}…{where}</li>"
+                wording = (
+                    f"{e(fragment.get('before', ''))}<{tag}>{e(fragment['text'])}</{tag}>"
+                    f"{e(fragment.get('after', ''))}"
                 )
+                if fragment.get("kind") == "code":  # keep its lines
+                    out.append(f"<li><pre>{wording}</pre>{where}</li>")
+                else:
+                    out.append(f"<li>…{wording}…{where}</li>")
             out.append("</ul>")
     out.append(
         f"<p>Before: SHA-256 {e(str(event['from_snapshot']))} (capture {event['from_capture']})"

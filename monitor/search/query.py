@@ -116,7 +116,7 @@ class _Period:
 
     start: tuple[str, int]  # (fetched_at, capture)
     end: tuple[str, int] | None  # None: still there
-    blocks: set[int] = field(default_factory=set)
+    blocks: dict[int, tuple[str, int]] = field(default_factory=dict)  # block -> its start
 
 
 def normalise_query(text: str) -> str:
@@ -223,9 +223,9 @@ def _merge(
         if current is not None and (current.end is None or start <= current.end):
             if current.end is not None and (end is None or end > current.end):
                 current.end = end
-            current.blocks.add(block)
+            current.blocks[block] = max(start, current.blocks.get(block, start))
         else:
-            periods.append(_Period(start, end, {block}))
+            periods.append(_Period(start, end, {block: start}))
     return periods
 
 
@@ -235,8 +235,10 @@ def _merge(
 def _hit(
     db: sqlite3.Connection, watch: str, periods: list[_Period], blocks: dict[int, str], text: str
 ) -> WatchHit:
-    first_indexed = db.execute(
-        "SELECT MIN(first_capture) FROM search_spans WHERE watch = ?", (watch,)
+    first_indexed = db.execute(  # the watch's earliest indexed version, in time
+        "SELECT s.first_capture FROM search_spans s JOIN captures c ON c.id = s.first_capture "
+        "WHERE s.watch = ? ORDER BY c.fetched_at, c.id LIMIT 1",
+        (watch,),
     ).fetchone()[0]
     changes = _changes_at(
         db, [p.start[1] for p in periods] + [p.end[1] for p in periods if p.end is not None]
@@ -311,7 +313,9 @@ def _last_text_capture(
 
 
 def _snippet(blocks: dict[int, str], period: _Period, query: str, capture: int) -> Snippet | None:
-    for block in sorted(period.blocks):
+    """From the block that entered the page last (the wording as it most recently read)."""
+    latest_first = sorted(period.blocks, key=lambda b: (period.blocks[b], blocks[b]), reverse=True)
+    for block in latest_first:
         text = blocks[block]
         spans = find_terms(text, [query])
         if spans:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..report.atom import MEDIA_TYPE, FeedLinks, changes_atom
+from ..report.atom import MEDIA_TYPE, FeedLinks, changes_atom, feed_selection
 from ..report.json import change_to_json
 from ..store.base import TRIAGE_MARKS, UNTRIAGED
 from .app import WebState, page, web_state
@@ -163,13 +163,15 @@ def feed(
         "until": until,
         "triage": triage,
     }
-    rows, _ = state.store.change_page(change_filter(**selected), limit, 0)
+    selection = change_filter(**selected)
+    rows, _ = state.store.change_page(selection, limit, 0)
     base = str(request.base_url).rstrip("/")
     query = filter_query(selected)
+    canonical = feed_selection(selection)
     body = changes_atom(
         rows,
-        title="monitor: changes" + (f" ({query})" if query else ""),
-        selection=query or "all changes",
+        title="monitor: changes" + (f" ({canonical})" if canonical else ""),
+        selection=canonical,
         links=FeedLinks(
             self_url=f"{base}/feed.atom" + (f"?{query}" if query else ""),
             home=f"{base}/changes" + (f"?{query}" if query else ""),
