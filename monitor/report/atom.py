@@ -21,9 +21,8 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from lxml import etree
@@ -61,7 +60,9 @@ def entry_id(event: dict[str, Any]) -> str:
     ...           "to_snapshot": "ab"})
     'urn:uuid:7a594ac6-3460-5af5-b1ae-800118ba3b48'
     """
-    name = f"change\n{event['watch']}\n{event['id']}\n{event['detected_at']}\n{event['to_snapshot']}"
+    name = (
+        f"change\n{event['watch']}\n{event['id']}\n{event['detected_at']}\n{event['to_snapshot']}"
+    )
     return f"urn:uuid:{uuid.uuid5(_NAMESPACE, name)}"
 
 

@@ -281,7 +281,9 @@ class SearchIndex:
             "INSERT INTO search_blocks (key, text, folded) VALUES (?, ?, ?)", (key, text, folded)
         )
         block = int(cursor.lastrowid or 0)
-        self._db.execute("INSERT INTO search_trigrams (rowid, folded) VALUES (?, ?)", (block, folded))
+        self._db.execute(
+            "INSERT INTO search_trigrams (rowid, folded) VALUES (?, ?)", (block, folded)
+        )
         self._db.execute(
             "INSERT INTO search_chars (rowid, chars) VALUES (?, ?)", (block, char_tokens(folded))
         )
@@ -340,7 +342,7 @@ class SearchIndex:
         db.execute("BEGIN IMMEDIATE")
         try:
             for table in ("search_spans", "search_watches", "search_blocks"):
-                db.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)
+                db.execute(f"DELETE FROM {table}")
             for fts in ("search_trigrams", "search_chars"):
                 db.execute(f"INSERT INTO {fts} ({fts}) VALUES ('delete-all')")
             latest = db.execute("SELECT COALESCE(MAX(id), 0) FROM captures").fetchone()[0]
@@ -371,9 +373,7 @@ class SearchIndex:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 while (
-                    position < len(versions)
-                    and not replayed
-                    and time.monotonic() - started < 0.1
+                    position < len(versions) and not replayed and time.monotonic() - started < 0.1
                 ):
                     # A catch-up elsewhere may have indexed a newer capture meanwhile:
                     # then this replays the whole watch, and the rest is done.

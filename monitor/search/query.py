@@ -161,9 +161,7 @@ def _matching_blocks(db: sqlite3.Connection, term: str, watch: str | None) -> di
     elif _ONLY_CJK.fullmatch(term) or _SHORT_WORD.fullmatch(term):
         # One or two Han/kana characters: a phrase of single-character tokens; a short
         # Latin word start: a prefix query (the term must start a word anyway).
-        query = (
-            '"' + " ".join(term) + '"' if _ONLY_CJK.fullmatch(term) else f'"{term}" *'
-        )
+        query = '"' + " ".join(term) + '"' if _ONLY_CJK.fullmatch(term) else f'"{term}" *'
         rows = db.execute(
             "SELECT b.id, b.text, b.folded FROM search_chars c "
             "JOIN search_blocks b ON b.id = c.rowid WHERE search_chars MATCH ?",
@@ -195,9 +193,7 @@ def _periods(
     if watch is not None:
         sql += " AND s.watch = ?"
         params.append(watch)
-    spans: dict[str, list[tuple[tuple[str, int], tuple[str, int] | None, int]]] = defaultdict(
-        list
-    )
+    spans: dict[str, list[tuple[tuple[str, int], tuple[str, int] | None, int]]] = defaultdict(list)
     for name, block, first, first_at, until, until_at in db.execute(sql, params):
         end = (until_at, until) if until is not None else None
         spans[name].append(((first_at, first), end, block))
@@ -243,26 +239,22 @@ def _hit(
     changes = _changes_at(
         db, [p.start[1] for p in periods] + [p.end[1] for p in periods if p.end is not None]
     )
+    def step(event: str, point: tuple[str, int]) -> Transition:
+        change, kind = changes.get(point[1], (None, None))
+        return Transition(
+            event,
+            point[1],
+            _contract(point[0]),
+            change,
+            kind,
+            first_capture=event == "appeared" and point[1] == first_indexed,
+        )
+
     transitions: list[Transition] = []
     for period in periods:
-        capture = period.start[1]
-        change = changes.get(capture)
-        transitions.append(
-            Transition(
-                "appeared",
-                capture,
-                _contract(period.start[0]),
-                *(change or (None, None)),
-                first_capture=capture == first_indexed,
-            )
-        )
+        transitions.append(step("appeared", period.start))
         if period.end is not None:
-            change = changes.get(period.end[1])
-            transitions.append(
-                Transition(
-                    "vanished", period.end[1], _contract(period.end[0]), *(change or (None, None))
-                )
-            )
+            transitions.append(step("vanished", period.end))
     last = periods[-1]
     present = last.end is None
     last_seen = _last_text_capture(db, watch, None if present else last.end)

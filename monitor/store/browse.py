@@ -72,8 +72,7 @@ class SQLiteBrowsing:
             params,
         )[0]["n"]
         rows = self._query(
-            f"{self._change_select}{where} ORDER BY c.detected_at DESC, c.id DESC "
-            "LIMIT ? OFFSET ?",
+            f"{self._change_select}{where} ORDER BY c.detected_at DESC, c.id DESC LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )
         return rows, int(total)
@@ -138,7 +137,9 @@ def _conditions(selected: ChangeFilter) -> tuple[str, list[Any]]:
     if selected.vendor:
         add("json_extract(w.config, '$.vendor') = ?", selected.vendor)
     if selected.tag:
-        add("EXISTS (SELECT 1 FROM json_each(w.config, '$.tags') t WHERE t.value = ?)", selected.tag)
+        add(
+            "EXISTS (SELECT 1 FROM json_each(w.config, '$.tags') t WHERE t.value = ?)", selected.tag
+        )
     if selected.kinds:
         add(f"c.kind IN ({', '.join('?' for _ in selected.kinds)})", *selected.kinds)
     if selected.flagged:
@@ -152,4 +153,3 @@ def _conditions(selected: ChangeFilter) -> tuple[str, list[Any]]:
     elif selected.triage:
         add(f"{_LATEST_MARK} = ?", selected.triage)
     return "".join(parts), params
-

@@ -17,7 +17,6 @@ from .guard import require_csrf
 from .models import (
     Capture,
     CaptureText,
-    Change,
     ChangePage,
     ChangeWithDetail,
     SearchHit,
@@ -74,9 +73,7 @@ def get_change(state: State, change_id: Id) -> dict[str, Any]:
     responses={**_NOT_FOUND, 403: {"description": "missing CSRF token or credentials"}},
     dependencies=[Depends(require_csrf)],
 )
-def add_triage(
-    request: Request, state: State, change_id: Id, body: TriageIn
-) -> dict[str, Any]:
+def add_triage(request: Request, state: State, change_id: Id, body: TriageIn) -> dict[str, Any]:
     """Append a triage mark; returns the change's triage after it."""
     author = request.state.user if state.auth.enabled else body.author.strip() or "api"
     state.store.add_triage(change_id, body.mark, body.note, author)
@@ -114,9 +111,7 @@ def get_capture(state: State, capture_id: Id) -> dict[str, Any]:
 
 
 @router.get("/captures/{capture_id}/text", response_model=CaptureText, responses=_NOT_FOUND)
-def get_capture_text(
-    state: State, capture_id: Id
-) -> dict[str, Any]:
+def get_capture_text(state: State, capture_id: Id) -> dict[str, Any]:
     """The text extracted from a capture, block by block."""
     _, document = capture_text(state.store, capture_id)
     return {

@@ -58,7 +58,7 @@ def changes_page(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
 ) -> HTMLResponse:
-    selected = {
+    selected: dict[str, Any] = {
         "watch": watch,
         "vendor": vendor,
         "tag": tag,
@@ -153,7 +153,7 @@ def feed(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
 ) -> Response:
     """The change list as Atom, newest first (the same filters as ``/changes``)."""
-    selected = {
+    selected: dict[str, Any] = {
         "watch": watch,
         "vendor": vendor,
         "tag": tag,
@@ -200,15 +200,15 @@ def login(
         response = page(request, "login.html", next=_local_path(next), failed=True)
         response.status_code = 401
         return response
-    response = RedirectResponse(_local_path(next), status_code=303)
-    response.set_cookie(
+    done = RedirectResponse(_local_path(next), status_code=303)
+    done.set_cookie(
         SESSION_COOKIE,
         state.auth.session(who),
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
     )
-    return response
+    return done
 
 
 @router.post("/logout", dependencies=[Depends(require_csrf)])

@@ -172,7 +172,11 @@ def timeline(store: SQLiteStore, watch: str) -> list[dict[str, Any]]:
             {"id": row["id"], "kind": row["kind"], "flagged": row["flags"] != "[]"}
         )
     return [
-        {**capture, "at": contract_time(capture["fetched_at"]), "events": events.get(capture["id"], [])}
+        {
+            **capture,
+            "at": contract_time(capture["fetched_at"]),
+            "events": events.get(capture["id"], []),
+        }
         for capture in reversed(store.captures(watch))
     ]
 

@@ -50,9 +50,7 @@ def watch_page(
 
 
 @router.get("/watches/{name}/diff", response_class=HTMLResponse)
-def watch_diff(
-    request: Request, state: State, name: str, old: int, new: int
-) -> HTMLResponse:
+def watch_diff(request: Request, state: State, name: str, old: int, new: int) -> HTMLResponse:
     """What changed between any two captures of a watch (older first, whatever the order)."""
     state.store.require_watch(name)
     if old > new:
