@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from ..report.json import change_to_json
 from .app import WebState, web_state
@@ -24,11 +24,18 @@ from .models import (
     TriageIn,
     WatchHealth,
 )
-from .views import MAX_PAGE_SIZE, PAGE_SIZE, capture_text, capture_to_json, change_filter, overview
+from .views import (
+    MAX_PAGE_SIZE,
+    PAGE_SIZE,
+    Id,
+    capture_text,
+    capture_to_json,
+    change_filter,
+    overview,
+)
 
 router = APIRouter(prefix="/api", tags=["api"])
 State = Annotated[WebState, Depends(web_state)]
-Id = Annotated[int, Path(ge=0, le=2**62)]  # SQLite integers are 64-bit
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such item"}}
 _BAD: dict[int | str, dict[str, Any]] = {400: {"description": "invalid filter value"}}
 

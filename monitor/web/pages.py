@@ -19,6 +19,7 @@ from .guard import SESSION_COOKIE, require_csrf
 from .views import (
     MAX_PAGE_SIZE,
     PAGE_SIZE,
+    Id,
     change_filter,
     change_page_view,
     filter_query,
@@ -87,7 +88,7 @@ def changes_page(
 
 
 @router.get("/changes/{change_id}", response_class=HTMLResponse)
-def change_detail_page(request: Request, state: State, change_id: int) -> HTMLResponse:
+def change_detail_page(request: Request, state: State, change_id: Id) -> HTMLResponse:
     view = change_page_view(state.store, change_id)
     author = request.cookies.get(AUTHOR_COOKIE) or _local_user()
     return page(request, "change.html", marks=TRIAGE_MARKS, author=author, **view)
@@ -97,7 +98,7 @@ def change_detail_page(request: Request, state: State, change_id: int) -> HTMLRe
 def triage_form(
     request: Request,
     state: State,
-    change_id: int,
+    change_id: Id,
     mark: Annotated[str, Form()],
     note: Annotated[str, Form()] = "",
     author: Annotated[str, Form()] = "",

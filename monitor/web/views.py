@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
+
+from fastapi import Path, Query
 
 from ..analysis.compare import compare
 from ..documents.document import Document
@@ -18,6 +20,8 @@ from ..report.view import load_change
 from ..store import SQLiteStore
 from ..store.base import TRIAGE_MARKS, UNTRIAGED, ChangeFilter, Row
 
+Id = Annotated[int, Path(ge=0, le=2**62)]  # ids are SQLite's 64-bit integers
+CaptureId = Annotated[int, Query(ge=0, le=2**62)]
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 # Watch states that ask a person to look (the page went, blocks us, or lost its shape).

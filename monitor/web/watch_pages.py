@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from .app import WebState, page, web_state
-from .views import capture_text, diff_view, overview, timeline
+from .views import CaptureId, Id, capture_text, diff_view, overview, timeline
 
 router = APIRouter(include_in_schema=False)
 State = Annotated[WebState, Depends(web_state)]
@@ -21,7 +21,7 @@ def watch_page(
     request: Request,
     state: State,
     name: str,
-    at: int | None = None,
+    at: CaptureId | None = None,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> HTMLResponse:
     state.store.require_watch(name)
@@ -59,7 +59,7 @@ def watch_diff(request: Request, state: State, name: str, old: int, new: int) ->
 
 
 @router.get("/captures/{capture_id}/raw")
-def raw_capture(state: State, capture_id: int) -> Response:
+def raw_capture(state: State, capture_id: Id) -> Response:
     """The capture's raw body, byte for byte: ``sha256sum`` of the file equals the hash
     the pages show. Sent as a download and sandboxed, so a hostile page never runs."""
     capture = state.store.capture(capture_id)
