@@ -7,7 +7,8 @@ dashboard carries) or, when the server authenticates, an ``Authorization`` heade
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
@@ -48,10 +49,11 @@ def list_changes(
     tag: str | None = None,
     kind: Annotated[list[str] | None, Query()] = None,
     flagged: bool = False,
-    since: Annotated[str | None, Query(description="ISO-8601 date or time, inclusive")] = None,
-    until: Annotated[str | None, Query(description="ISO-8601 date or time, exclusive")] = None,
+    since: Annotated[datetime | None, Query(description="ISO-8601 time, inclusive")] = None,
+    until: Annotated[datetime | None, Query(description="ISO-8601 time, exclusive")] = None,
     triage: Annotated[
-        str | None, Query(description="reviewed, important, noise or untriaged")
+        Literal["reviewed", "important", "noise", "untriaged"] | None,
+        Query(description="the latest mark, or untriaged"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
     offset: Annotated[int, Query(ge=0, le=2**62)] = 0,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -28,8 +28,10 @@ MAX_PAGE_SIZE = 500
 _ATTENTION = frozenset(str(kind) for kind in ATTENTION_EVENTS) | {str(WatchStatus.UNREACHABLE)}
 
 
-def time_or_none(value: str | None, name: str) -> datetime | None:
+def time_or_none(value: str | datetime | None, name: str) -> datetime | None:
     """A query parameter as a time (an ISO-8601 date or date-time), or a clear 400."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if not value:
         return None
     try:
@@ -44,8 +46,8 @@ def change_filter(
     tag: str | None = None,
     kind: list[str] | None = None,
     flagged: bool = False,
-    since: str | None = None,
-    until: str | None = None,
+    since: str | datetime | None = None,
+    until: str | datetime | None = None,
     triage: str | None = None,
 ) -> ChangeFilter:
     """A :class:`ChangeFilter` from query parameters (empty values mean "any")."""
