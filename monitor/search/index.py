@@ -51,9 +51,10 @@ log = logging.getLogger(__name__)
 # was removed from the page, the watch lost sight of it (as for change events).
 TEXT_OUTCOMES = (str(Outcome.OK), str(Outcome.UNCHANGED), str(Outcome.NOT_MODIFIED))
 _BATCH = 200  # captures read per round of catch-up
+_TRANSACTION_SECONDS = 0.1  # the longest a catch-up holds the write lock
 
-# Han ideographs and kana: one token each in ``search_chars``.
-_CJK_CHAR = re.compile("([\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
+# Runs of Han ideographs and kana: one token per character in ``search_chars``.
+_CJK_RUN = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
 def block_key(text: str) -> bytes:
@@ -69,9 +70,9 @@ def char_tokens(folded: str) -> str:
     """What ``search_chars`` indexes: every Han/kana character set apart by spaces.
 
     >>> char_tokens("是否是维族api")
-    ' 是  否  是  维  族 api'
+    ' 是 否 是 维 族 api'
     """
-    return _CJK_CHAR.sub(r" \1 ", folded)
+    return _CJK_RUN.sub(lambda run: f" {' '.join(run.group())} ", folded)
 
 
 @dataclass(frozen=True)
@@ -160,8 +161,8 @@ class SearchIndex:
         """Index the text captures recorded since the mark; returns how many were read.
 
         With a budget, stops after about that many seconds (the rest waits for the next
-        call). Safe to run in several processes at once: each version is applied in a
-        transaction that re-reads the mark first.
+        call). Safe to run in several processes at once: every transaction re-reads the
+        mark first, and applies nothing another process already applied.
         """
         started, done = time.monotonic(), 0
         while budget_seconds is None or time.monotonic() - started < budget_seconds:
@@ -170,12 +171,15 @@ class SearchIndex:
                 if latest > mark:
                     self._advance(mark, latest)
                 return done
-            for version in versions:
+            position = 0
+            while position < len(versions):
                 if budget_seconds is not None and time.monotonic() - started >= budget_seconds:
                     return done
-                if not self._apply_pending(version):
+                applied = self._apply_batch(versions[position:])
+                if not applied:
                     break  # another process moved the mark: read again
-                done += 1
+                position += applied
+                done += applied
             else:
                 if len(versions) < _BATCH and latest > versions[-1].capture:
                     self._advance(versions[-1].capture, latest)
@@ -204,27 +208,43 @@ class SearchIndex:
             (str(to), expected),
         )
 
-    def _apply_pending(self, version: Version) -> bool:
-        blocks = self._blocks_of(version)  # the slow part, before taking the write lock
+    def _apply_batch(self, versions: Sequence[Version]) -> int:
+        """Apply versions in one transaction of at most ~``_TRANSACTION_SECONDS`` (a
+        writer waits no longer); returns how many, 0 if another process got there first.
+
+        Their texts are read and split before the write lock is taken.
+        """
+        prepared: list[tuple[Version, list[tuple[bytes, str]]]] = []
+        started = time.monotonic()
+        for version in versions:
+            prepared.append((version, self._blocks_of(version)))
+            if time.monotonic() - started > _TRANSACTION_SECONDS / 2:
+                break
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            if self._meta("search_mark") >= version.capture:
+            if self._meta("search_mark") >= prepared[0][0].capture:
                 self._db.execute("ROLLBACK")
-                return False
-            self._apply(version, blocks)
+                return 0
+            started, applied = time.monotonic(), 0
+            for version, blocks in prepared:
+                self._apply(version, blocks)
+                applied += 1
+                if time.monotonic() - started > _TRANSACTION_SECONDS:
+                    break
             self._db.execute(
-                "UPDATE meta SET value = ? WHERE key = 'search_mark'", (str(version.capture),)
+                "UPDATE meta SET value = ? WHERE key = 'search_mark'",
+                (str(prepared[applied - 1][0].capture),),
             )
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
-        return True
+        return applied
 
     # -- applying one version -----------------------------------------------------------
 
-    def _blocks_of(self, version: Version) -> list[tuple[bytes, str, str]]:
-        """(key, text, folded) of each distinct block of a version's text."""
+    def _blocks_of(self, version: Version) -> list[tuple[bytes, str]]:
+        """(key, text) of each distinct block of a version's text."""
         document = self._documents.get(version.text_sha256)
         if document is None:
             try:
@@ -239,14 +259,14 @@ class SearchIndex:
                 )
                 document = Document()
             self._documents = {version.text_sha256: document}  # consecutive captures share
-        seen: dict[bytes, tuple[bytes, str, str]] = {}
+        seen: dict[bytes, tuple[bytes, str]] = {}
         for block in document.blocks:
             key = block_key(block.text)
             if key not in seen and block.text.strip():
-                seen[key] = (key, block.text, fold(block.text))
+                seen[key] = (key, block.text)
         return list(seen.values())
 
-    def _apply(self, version: Version, blocks: list[tuple[bytes, str, str]]) -> bool:
+    def _apply(self, version: Version, blocks: list[tuple[bytes, str]]) -> bool:
         """Record one text capture of a watch (inside a transaction).
 
         Returns True when the version was older than the watch's indexed history and
@@ -263,8 +283,7 @@ class SearchIndex:
             self._replay_watch(version.watch)
             return True
         if last is None or last[2] != version.text_sha256:
-            ids = {self._block_id(key, text, folded) for key, text, folded in blocks}
-            self._move_spans(version, ids)
+            self._move_spans(version, blocks)
         db.execute(
             "INSERT INTO search_watches (watch, capture, fetched_at, text_sha256) "
             "VALUES (?, ?, ?, ?) ON CONFLICT (watch) DO UPDATE SET capture = excluded.capture, "
@@ -273,10 +292,12 @@ class SearchIndex:
         )
         return False
 
-    def _block_id(self, key: bytes, text: str, folded: str) -> int:
+    def _block_id(self, key: bytes, text: str) -> int:
+        """A block's id, stored and tokenised first if new (only new blocks are folded)."""
         row = self._db.execute("SELECT id FROM search_blocks WHERE key = ?", (key,)).fetchone()
         if row is not None:
             return int(row[0])
+        folded = fold(text)
         cursor = self._db.execute(
             "INSERT INTO search_blocks (key, text, folded) VALUES (?, ?, ?)", (key, text, folded)
         )
@@ -289,23 +310,35 @@ class SearchIndex:
         )
         return block
 
-    def _move_spans(self, version: Version, blocks: set[int]) -> None:
-        """Close the spans of blocks this version lacks; open spans for its new ones."""
+    def _move_spans(self, version: Version, blocks: list[tuple[bytes, str]]) -> None:
+        """Close the spans of blocks this version lacks; open spans for its new ones.
+
+        Blocks the watch already shows are known by their keys; only new ones are
+        looked up (or stored) in ``search_blocks``.
+        """
         db = self._db
-        open_spans = dict(
-            db.execute(
-                "SELECT block, id FROM search_spans WHERE watch = ? AND until_capture IS NULL",
+        showing = {
+            key: (block, span)
+            for key, block, span in db.execute(
+                "SELECT b.key, s.block, s.id FROM search_spans s "
+                "JOIN search_blocks b ON b.id = s.block "
+                "WHERE s.watch = ? AND s.until_capture IS NULL",
                 (version.watch,),
-            ).fetchall()
-        )
-        gone = [span for block, span in open_spans.items() if block not in blocks]
+            )
+        }
+        ids = {
+            showing[key][0] if key in showing else self._block_id(key, text)
+            for key, text in blocks
+        }
+        gone = [span for block, span in showing.values() if block not in ids]
         db.executemany(
             "UPDATE search_spans SET until_capture = ? WHERE id = ?",
             [(version.capture, span) for span in gone],
         )
+        known = {block for block, _ in showing.values()}
         db.executemany(
             "INSERT INTO search_spans (watch, block, first_capture) VALUES (?, ?, ?)",
-            [(version.watch, block, version.capture) for block in blocks - open_spans.keys()],
+            [(version.watch, block, version.capture) for block in ids - known],
         )
 
     def _replay_watch(self, watch: str) -> None:
@@ -373,7 +406,9 @@ class SearchIndex:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 while (
-                    position < len(versions) and not replayed and time.monotonic() - started < 0.1
+                    position < len(versions)
+                    and not replayed
+                    and time.monotonic() - started < _TRANSACTION_SECONDS
                 ):
                     # A catch-up elsewhere may have indexed a newer capture meanwhile:
                     # then this replays the whole watch, and the rest is done.
