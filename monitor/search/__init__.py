@@ -13,7 +13,8 @@ import logging
 
 from ..errors import StoreError
 from ..store.base import EvidenceStore
-from .index import Coverage, SearchIndex
+from .blocks import Coverage
+from .index import SearchIndex
 from .query import Seen, Snippet, Transition, WatchHit, normalise_query, search
 
 __all__ = [

@@ -22,81 +22,28 @@ to simplified), as watched terms are. Two FTS5 tables serve two query lengths:
 
 Indexing runs beside checking, never inside a check's transaction: a capture is
 recorded whatever happens here. :meth:`SearchIndex.catch_up` indexes the text captures
-recorded since its mark (``meta.search_mark``); ``monitor run`` calls it from a
-background thread, ``monitor check`` and ``monitor search`` before they finish or
-answer. Each version is applied in its own short transaction, so a concurrent writer
-waits for at most one version's inserts.
+recorded since its mark (``meta.search_mark``): ``monitor run`` from a background
+thread, ``monitor check`` and ``monitor search`` before they finish or answer, in
+transactions of at most 0.1 s (a concurrent writer waits no longer).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..documents.document import Document
 from ..documents.textnorm import fold
 from ..errors import StoreError
-from ..model import Outcome
+from .blocks import TEXT_OUTCOMES, Coverage, Version, block_key, char_tokens
 
 log = logging.getLogger(__name__)
 
-# Outcomes whose capture shows a text version of the page (the reference can move to
-# it). A selector_missing capture's near-empty text is not a version: nothing it lacks
-# was removed from the page, the watch lost sight of it (as for change events).
-TEXT_OUTCOMES = (str(Outcome.OK), str(Outcome.UNCHANGED), str(Outcome.NOT_MODIFIED))
 _BATCH = 200  # captures read per round of catch-up
 _TRANSACTION_SECONDS = 0.1  # the longest a catch-up holds the write lock
-
-# Runs of Han ideographs and kana: one token per character in ``search_chars``.
-_CJK_RUN = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-
-
-def block_key(text: str) -> bytes:
-    """The identity of a block's text (128-bit BLAKE2b): equal texts are stored once.
-
-    >>> block_key("是否是维族").hex()[:8]
-    'd234b8c4'
-    """
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
-
-
-def char_tokens(folded: str) -> str:
-    """What ``search_chars`` indexes: every Han/kana character set apart by spaces.
-
-    >>> char_tokens("是否是维族api")
-    ' 是 否 是 维 族 api'
-    """
-    return _CJK_RUN.sub(lambda run: f" {' '.join(run.group())} ", folded)
-
-
-@dataclass(frozen=True)
-class Version:
-    """One text capture of a watch, as the index sees it."""
-
-    capture: int
-    watch: str
-    fetched_at: str  # as stored: ISO-8601 UTC, sortable as text
-    text_sha256: str
-
-
-@dataclass(frozen=True)
-class Coverage:
-    """How much of the store the index covers (for warnings and ``--rebuild`` advice)."""
-
-    indexed_from: int  # text captures with an id at or below this predate the index
-    mark: int  # every capture up to this id has been looked at
-    latest: int  # the store's latest capture id
-    unindexed_before: int  # text captures recorded before the index existed
-
-    @property
-    def complete(self) -> bool:
-        return self.unindexed_before == 0 and self.mark >= self.latest
 
 
 class SearchIndex:
@@ -125,7 +72,7 @@ class SearchIndex:
         self._documents: dict[str, Document] = {}
 
     @property
-    def db(self) -> sqlite3.Connection:
+    def db(self) -> sqlite3.Connection:  # for queries (query.py)
         return self._db
 
     def close(self) -> None:

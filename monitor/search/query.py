@@ -25,7 +25,8 @@ from typing import Any
 from ..analysis.flag import find_terms, occurs
 from ..documents.textnorm import fold
 from ..errors import ConfigError
-from .index import TEXT_OUTCOMES, SearchIndex, _placeholders
+from .blocks import TEXT_OUTCOMES
+from .index import SearchIndex, _placeholders
 
 _SNIPPET_CONTEXT = 40  # characters of context either side of the first match
 _ONLY_CJK = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -150,7 +151,11 @@ def search(
 
 def _matching_blocks(db: sqlite3.Connection, term: str, watch: str | None) -> dict[int, str]:
     """Blocks whose folded text contains the term by the watched-term rule: id -> text."""
-    if len(term) >= 3:
+    if "\x00" in term:  # FTS5 reads NUL as the end of its query: scan instead
+        rows = db.execute(
+            "SELECT id, text, folded FROM search_blocks WHERE instr(folded, ?) > 0", (term,)
+        )
+    elif len(term) >= 3:
         # A trigram phrase query is a substring query; quotes in it are doubled.
         phrase = '"' + term.replace('"', '""') + '"'
         rows = db.execute(

@@ -57,7 +57,9 @@ def test_a_check_makes_its_versions_searchable(tmp_path: Path, site, cli) -> Non
 
 
 def test_usage_errors(tmp_path: Path, cli) -> None:
-    cli("search", "--rebuild")  # creates an empty data directory
+    missing = cli("search", "x")
+    assert missing.code == 2 and "no monitor data" in missing.err
+    Store(cli.data_dir).close()  # an empty data directory
     assert cli("search").code == 2
     unknown = cli("search", "x", "--watch", "nope")
     assert unknown.code == 2 and "no watch named 'nope'" in unknown.err
