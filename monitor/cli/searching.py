@@ -46,9 +46,9 @@ def search(
     limit: int | None,
     rebuild: bool,
 ) -> None:
-    """Where and when wording appeared or vanished, across every version of every watch.
+    """Where and when wording appeared or vanished, across all versions.
 
-    Matches as watched terms do: traditional/simplified Chinese, full/half width and
+    Every version of every watch is searched. Matches as watched terms do: traditional/simplified Chinese, full/half width and
     case are folded; Chinese matches inside text without spaces; a term starting with a
     Latin letter or digit must start a word.
 

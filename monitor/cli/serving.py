@@ -23,9 +23,11 @@ from .common import Context
 )
 @click.pass_obj
 def serve(obj: Context, host: str, port: int, hash_password: bool) -> None:
-    """Web dashboard over the data directory: overview, changes with filters and triage,
-    watch timelines and diffs, search, a JSON API (schema at /openapi.json) and an Atom
-    feed at /feed.atom. Works while 'monitor run' is writing.
+    """Web dashboard, JSON API (OpenAPI) and Atom feed.
+
+    Over the data directory: overview, changes with filters and triage, watch timelines
+    and diffs, search, a JSON API (schema at /openapi.json) and an Atom feed at
+    /feed.atom. Works while 'monitor run' is writing.
 
     \b
     Examples:
