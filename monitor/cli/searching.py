@@ -48,9 +48,10 @@ def search(
 ) -> None:
     """Where and when wording appeared or vanished, across all versions.
 
-    Every version of every watch is searched. Matches as watched terms do: traditional/simplified Chinese, full/half width and
-    case are folded; Chinese matches inside text without spaces; a term starting with a
-    Latin letter or digit must start a word.
+    Every version of every watch is searched. Matches as watched terms do:
+    traditional/simplified Chinese, full/half width and case are folded; Chinese
+    matches inside text without spaces; a term starting with a Latin letter or digit
+    must start a word.
 
     \b
     Examples:

@@ -2,7 +2,8 @@
 
 >>> import tempfile
 >>> from fastapi.testclient import TestClient
->>> with TestClient(create_app(tempfile.mkdtemp()), base_url="http://127.0.0.1") as client:
+>>> app = create_app(tempfile.mkdtemp(), create=True)
+>>> with TestClient(app, base_url="http://127.0.0.1") as client:
 ...     client.get("/").status_code, client.get("/api/watches").json()
 (200, [])
 """

@@ -59,10 +59,13 @@ def _templates() -> Jinja2Templates:
     return Jinja2Templates(env=environment)
 
 
-def create_app(location: str, auth: Auth | None = None) -> FastAPI:
-    """The dashboard over the store at ``location`` (opened now, closed at shutdown)."""
+def create_app(location: str, auth: Auth | None = None, *, create: bool = False) -> FastAPI:
+    """The dashboard over the store at ``location`` (opened now, closed at shutdown).
+
+    A directory without a store is refused (``create`` makes an empty one: tests).
+    """
     auth = auth or Auth()
-    store = open_store(location)
+    store = open_store(location, create=create)
     state = WebState(store=store, auth=auth, templates=_templates())
     try:
         state.index = open_index(store)

@@ -178,3 +178,25 @@ def test_feed_is_the_command_line_feed_with_dashboard_links(web: TestClient, dat
 )
 def test_errors_are_clear(web: TestClient, path: str, status: int) -> None:
     assert web.get(path).status_code == status
+
+
+def test_pages_are_read_while_a_writer_holds_the_database(data: Path) -> None:
+    """WAL: `monitor run` writing in another process never makes the dashboard wait,
+    and the dashboard holds no transaction open that would make the writer wait."""
+    import sqlite3
+    import time
+
+    with client(data) as web:
+        writer = sqlite3.connect(data / "monitor.db", isolation_level=None, timeout=1)
+        writer.execute("BEGIN IMMEDIATE")  # the write lock, as during a check's recording
+        writer.execute("INSERT INTO meta (key, value) VALUES ('probe', 'x')")
+        started = time.monotonic()
+        for path in ("/", "/changes/1", f"/watches/{ZH}", "/search?q=维族", "/api/changes"):
+            assert web.get(path).status_code == 200, path
+        assert time.monotonic() - started < 5
+        writer.execute("COMMIT")
+        # ...and between requests the writer gets the lock at once (timeout 1 s).
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("DELETE FROM meta WHERE key = 'probe'")
+        writer.execute("COMMIT")
+        writer.close()

@@ -27,7 +27,8 @@ def copy(source: Path, target: Path) -> Path:
 
 
 def client(data: Path, auth: Auth | None = None, base_url: str = LOCAL) -> TestClient:
-    return TestClient(create_app(str(data), auth), base_url=base_url, follow_redirects=False)
+    app = create_app(str(data), auth, create=True)
+    return TestClient(app, base_url=base_url, follow_redirects=False)
 
 
 def csrf(page_html: str) -> str:
