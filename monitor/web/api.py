@@ -29,8 +29,8 @@ from .views import (
     MAX_PAGE_SIZE,
     PAGE_SIZE,
     Id,
+    capture_json,
     capture_text,
-    capture_to_json,
     change_filter,
     overview,
 )
@@ -111,12 +111,12 @@ def list_captures(
 ) -> list[dict[str, Any]]:
     """A watch's captures, newest first."""
     rows = list(reversed(state.store.captures(name)))
-    return [capture_to_json(r) for r in rows[offset : offset + limit]]
+    return [capture_json(r) for r in rows[offset : offset + limit]]
 
 
 @router.get("/captures/{capture_id}", response_model=Capture, responses=_NOT_FOUND)
 def get_capture(state: State, capture_id: Id) -> dict[str, Any]:
-    return capture_to_json(state.store.capture(capture_id))
+    return capture_json(state.store.capture(capture_id))
 
 
 @router.get("/captures/{capture_id}/text", response_model=CaptureText, responses=_NOT_FOUND)

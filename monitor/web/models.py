@@ -92,6 +92,10 @@ class WatchHealth(BaseModel):
 
 
 class Capture(BaseModel):
+    """A capture: the fields of ``monitor history --format json``, and more."""
+
+    model_config = ConfigDict(extra="allow")
+
     id: int
     watch: str
     url: str
@@ -104,6 +108,7 @@ class Capture(BaseModel):
     text_sha256: str | None
     encoding: str | None
     elapsed_ms: int | None
+    attempts: int
     error_class: str | None
     error: str | None
     headers: list[list[str]]

@@ -15,7 +15,7 @@ from ..documents.document import Document
 from ..errors import ConfigError, NotFoundError
 from ..model import ATTENTION_EVENTS, WatchStatus, parse_time
 from ..report.html import fragment_views, hunk_views, language
-from ..report.json import change_to_json, contract_time
+from ..report.json import capture_to_json, change_to_json, contract_time
 from ..report.view import load_change
 from ..store import SQLiteStore
 from ..store.base import TRIAGE_MARKS, UNTRIAGED, ChangeFilter, Row
@@ -187,23 +187,12 @@ def timeline(store: SQLiteStore, watch: str) -> list[dict[str, Any]]:
     ]
 
 
-def capture_to_json(row: Row) -> dict[str, Any]:
-    """A capture's metadata for the API (the fields ``monitor history`` shows, and more)."""
+def capture_json(row: Row) -> dict[str, Any]:
+    """A capture as ``monitor history --format json`` shows it, plus what the page was
+    served with (encoding, headers, redirect chain)."""
     return {
-        "id": row["id"],
-        "watch": row["watch"],
-        "url": row["url"],
-        "fetched_at": contract_time(row["fetched_at"]),
-        "status": row["status"],
-        "final_url": row["final_url"],
-        "outcome": row["outcome"],
-        "body_sha256": row["body_sha256"],
-        "body_size": row["body_size"],
-        "text_sha256": row["text_sha256"],
+        **capture_to_json(row),
         "encoding": row["encoding"],
-        "elapsed_ms": row["elapsed_ms"],
-        "error_class": row["error_class"],
-        "error": row["error"],
         "headers": [list(h) for h in json.loads(row["headers"] or "[]")],
         "redirects": [list(r) for r in json.loads(row["redirects"] or "[]")],
     }

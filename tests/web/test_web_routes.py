@@ -200,3 +200,11 @@ def test_pages_are_read_while_a_writer_holds_the_database(data: Path) -> None:
         writer.execute("DELETE FROM meta WHERE key = 'probe'")
         writer.execute("COMMIT")
         writer.close()
+
+
+def test_api_captures_have_the_history_fields(web: TestClient, data: Path) -> None:
+    history = run_cli("--data-dir", str(data), "history", ZH, "--format", "json").json()
+    api = web.get(f"/api/watches/{ZH}/captures").json()
+    assert len(api) == len(history)  # type: ignore[arg-type]
+    newest = history[-1]  # type: ignore[index]
+    assert {k: api[0][k] for k in newest} == newest
