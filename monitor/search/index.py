@@ -232,10 +232,18 @@ class SearchIndex:
         if last is None or last[2] != version.text_sha256:
             self._move_spans(version, blocks)
         db.execute(
-            "INSERT INTO search_watches (watch, capture, fetched_at, text_sha256) "
-            "VALUES (?, ?, ?, ?) ON CONFLICT (watch) DO UPDATE SET capture = excluded.capture, "
+            "INSERT INTO search_watches (watch, capture, fetched_at, text_sha256, "
+            "first_capture, first_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (watch) DO UPDATE SET capture = excluded.capture, "
             "fetched_at = excluded.fetched_at, text_sha256 = excluded.text_sha256",
-            (version.watch, version.capture, version.fetched_at, version.text_sha256),
+            (
+                version.watch,
+                version.capture,
+                version.fetched_at,
+                version.text_sha256,
+                version.capture,  # first_capture and first_at: set once, by the first
+                version.fetched_at,
+            ),
         )
         return False
 
@@ -279,13 +287,14 @@ class SearchIndex:
         }
         gone = [span for block, span in showing.values() if block not in ids]
         db.executemany(
-            "UPDATE search_spans SET until_capture = ? WHERE id = ?",
-            [(version.capture, span) for span in gone],
+            "UPDATE search_spans SET until_capture = ?, until_at = ? WHERE id = ?",
+            [(version.capture, version.fetched_at, span) for span in gone],
         )
         known = {block for block, _ in showing.values()}
         db.executemany(
-            "INSERT INTO search_spans (watch, block, first_capture) VALUES (?, ?, ?)",
-            [(version.watch, block, version.capture) for block in ids - known],
+            "INSERT INTO search_spans (watch, block, first_capture, first_at) "
+            "VALUES (?, ?, ?, ?)",
+            [(version.watch, block, version.capture, version.fetched_at) for block in ids - known],
         )
 
     def _replay_watch(self, watch: str) -> None:

@@ -18,11 +18,11 @@ import json
 import re
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..analysis.flag import find_terms, occurs
+from ..analysis.flag import _occurrences, find_terms, occurs
 from ..documents.textnorm import fold
 from ..errors import ConfigError
 from .blocks import TEXT_OUTCOMES
@@ -136,69 +136,86 @@ def search(
     index: SearchIndex, text: str, watch: str | None = None, limit: int | None = None
 ) -> list[WatchHit]:
     """Per watch: when the wording was first and last seen, whether it is there now,
-    where it appeared and vanished. Most recent activity first."""
+    where it appeared and vanished. Most recent activity first; ``limit`` watches."""
+    return search_page(index, text, watch, limit)[0]
+
+
+def search_page(
+    index: SearchIndex, text: str, watch: str | None = None, limit: int | None = None
+) -> tuple[list[WatchHit], int]:
+    """:func:`search`, and how many watches matched in all (when ``limit`` cut them)."""
     term = normalise_query(text)
     db = index.db
-    blocks = _matching_blocks(db, term, watch)
-    periods = _periods(db, blocks, watch)
-    hits = [_hit(db, name, spans, blocks, text) for name, spans in periods.items()]
-    hits.sort(key=lambda h: (h.transitions[-1].at, h.watch), reverse=True)
-    return hits[:limit] if limit else hits
+    periods = _periods(db, _matching_blocks(db, term), watch)
+    # Ordered by the latest appearance or disappearance, before any per-watch work.
+    order = sorted(periods, key=lambda name: (_last_move(periods[name]), name), reverse=True)
+    chosen = order[:limit] if limit else order
+    context = _Context.load(db, chosen, periods)
+    return [_hit(db, name, periods[name], context, text) for name in chosen], len(order)
+
+
+def _last_move(periods: list[_Period]) -> tuple[str, int]:
+    last = periods[-1]
+    return last.end if last.end is not None else last.start
 
 
 # -- candidates -------------------------------------------------------------------------
 
 
-def _matching_blocks(db: sqlite3.Connection, term: str, watch: str | None) -> dict[int, str]:
-    """Blocks whose folded text contains the term by the watched-term rule: id -> text."""
+def _matching_blocks(db: sqlite3.Connection, term: str) -> list[int]:
+    """Blocks whose folded text contains the term by the watched-term rule."""
+    # A trigram phrase is exactly a substring query: only a term that must start a word
+    # needs its candidates confirmed. Per-character phrases may span punctuation.
+    confirm = bool(_WORD_START.match(term))
     if "\x00" in term:  # FTS5 reads NUL as the end of its query: scan instead
-        rows = db.execute(
-            "SELECT id, text, folded FROM search_blocks WHERE instr(folded, ?) > 0", (term,)
-        )
+        sql, param, confirm = _SCAN, term, True
     elif len(term) >= 3:
-        # A trigram phrase query is a substring query; quotes in it are doubled.
-        phrase = '"' + term.replace('"', '""') + '"'
-        rows = db.execute(
-            "SELECT b.id, b.text, b.folded FROM search_trigrams t "
-            "JOIN search_blocks b ON b.id = t.rowid WHERE search_trigrams MATCH ?",
-            (phrase,),
-        )
-    elif _ONLY_CJK.fullmatch(term) or _SHORT_WORD.fullmatch(term):
-        # One or two Han/kana characters: a phrase of single-character tokens; a short
-        # Latin word start: a prefix query (the term must start a word anyway).
-        query = '"' + " ".join(term) + '"' if _ONLY_CJK.fullmatch(term) else f'"{term}" *'
-        rows = db.execute(
-            "SELECT b.id, b.text, b.folded FROM search_chars c "
-            "JOIN search_blocks b ON b.id = c.rowid WHERE search_chars MATCH ?",
-            (query,),
-        )
+        sql, param = _TRIGRAMS, '"' + term.replace('"', '""') + '"'  # quotes doubled
+    elif _ONLY_CJK.fullmatch(term):  # one or two Han/kana characters (two may straddle
+        # punctuation, which is no token: those are confirmed; one is the token itself)
+        sql, param, confirm = _CHARS, '"' + " ".join(term) + '"', len(term) > 1
+    elif _SHORT_WORD.fullmatch(term):  # a short word start: a prefix query
+        sql, param, confirm = _CHARS, f'"{term}" *', True
     else:  # e.g. "%" or "é." : rare, and a scan of the folded blocks answers it
-        rows = db.execute(
-            "SELECT id, text, folded FROM search_blocks WHERE instr(folded, ?) > 0", (term,)
-        )
-    return {block: text for block, text, folded in rows if occurs(folded, term)}
+        sql, param, confirm = _SCAN, term, True
+    if not confirm:  # the index alone answers: no block text is read
+        return [row[0] for row in db.execute(sql.format(columns="f.rowid"), (param,))]
+    rows = db.execute(sql.format(columns="b.id, b.folded"), (param,))
+    return [block for block, folded in rows if occurs(folded, term)]
+
+
+_TRIGRAMS = (
+    "SELECT {columns} FROM search_trigrams f JOIN search_blocks b ON b.id = f.rowid "
+    "WHERE search_trigrams MATCH ?"
+)
+_CHARS = (
+    "SELECT {columns} FROM search_chars f JOIN search_blocks b ON b.id = f.rowid "
+    "WHERE search_chars MATCH ?"
+)
+_SCAN = "SELECT {columns} FROM search_blocks b WHERE instr(b.folded, ?) > 0"
+_WORD_START = re.compile("[0-9a-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff]")
 
 
 # -- periods ----------------------------------------------------------------------------
 
 
 def _periods(
-    db: sqlite3.Connection, blocks: dict[int, str], watch: str | None
+    db: sqlite3.Connection, blocks: list[int], watch: str | None
 ) -> dict[str, list[_Period]]:
     """Per watch, the merged periods in which some matching block was in its text."""
     if not blocks:
         return {}
     sql = (
-        "SELECT s.watch, s.block, s.first_capture, f.fetched_at, s.until_capture, u.fetched_at "
-        "FROM search_spans s JOIN captures f ON f.id = s.first_capture "
-        "LEFT JOIN captures u ON u.id = s.until_capture "
-        "WHERE s.block IN (SELECT value FROM json_each(?))"
+        "SELECT watch, block, first_capture, first_at, until_capture, until_at "
+        "FROM search_spans WHERE block IN (SELECT value FROM json_each(?))"
     )
-    params: list[Any] = [json.dumps(list(blocks))]
+    params: list[Any] = [json.dumps(blocks)]
     if watch is not None:
-        sql += " AND s.watch = ?"
+        sql += " AND watch = ?"
         params.append(watch)
-    spans: dict[str, list[tuple[tuple[str, int], tuple[str, int] | None, int]]] = defaultdict(list)
+    spans: dict[str, list[tuple[tuple[str, int], tuple[str, int] | None, int]]] = defaultdict(
+        list
+    )
     for name, block, first, first_at, until, until_at in db.execute(sql, params):
         end = (until_at, until) if until is not None else None
         spans[name].append(((first_at, first), end, block))
@@ -230,29 +247,77 @@ def _merge(
     return periods
 
 
-# -- one watch --------------------------------------------------------------------------
+# -- the watches shown --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What the shown watches need, read in a few queries for all of them."""
+
+    first: dict[str, int]  # each watch's earliest indexed capture
+    watches: dict[str, tuple[str, dict[str, Any]]]  # url, configuration
+    latest: dict[str, str]  # the outcome of each watch's latest check
+    changes: dict[int, tuple[int, str]]  # capture -> (change id, kind) recorded there
+
+    @classmethod
+    def load(
+        cls, db: sqlite3.Connection, names: list[str], periods: dict[str, list[_Period]]
+    ) -> _Context:
+        chosen = json.dumps(names)
+        captures = [
+            point[1]
+            for name in names
+            for p in periods[name]
+            for point in (p.start, p.end)
+            if point is not None
+        ]
+        changes: dict[int, tuple[int, str]] = {}
+        for capture, change, kind in db.execute(
+            "SELECT to_capture, id, kind FROM changes WHERE to_capture IN "
+            "(SELECT value FROM json_each(?)) ORDER BY id",
+            (json.dumps(captures),),
+        ):
+            changes.setdefault(capture, (change, kind))
+        return cls(
+            first=dict(
+                db.execute(
+                    "SELECT watch, first_capture FROM search_watches "
+                    "WHERE watch IN (SELECT value FROM json_each(?))",
+                    (chosen,),
+                ).fetchall()
+            ),
+            watches={
+                name: (url, json.loads(config))
+                for name, url, config in db.execute(
+                    "SELECT name, url, config FROM watches "
+                    "WHERE name IN (SELECT value FROM json_each(?))",
+                    (chosen,),
+                )
+            },
+            latest=dict(
+                db.execute(
+                    "SELECT watch, outcome FROM captures WHERE id IN (SELECT MAX(id) "
+                    "FROM captures WHERE watch IN (SELECT value FROM json_each(?)) "
+                    "GROUP BY watch)",
+                    (chosen,),
+                ).fetchall()
+            ),
+            changes=changes,
+        )
 
 
 def _hit(
-    db: sqlite3.Connection, watch: str, periods: list[_Period], blocks: dict[int, str], text: str
+    db: sqlite3.Connection, watch: str, periods: list[_Period], context: _Context, text: str
 ) -> WatchHit:
-    first_indexed = db.execute(  # the watch's earliest indexed version, in time
-        "SELECT s.first_capture FROM search_spans s JOIN captures c ON c.id = s.first_capture "
-        "WHERE s.watch = ? ORDER BY c.fetched_at, c.id LIMIT 1",
-        (watch,),
-    ).fetchone()[0]
-    changes = _changes_at(
-        db, [p.start[1] for p in periods] + [p.end[1] for p in periods if p.end is not None]
-    )
     def step(event: str, point: tuple[str, int]) -> Transition:
-        change, kind = changes.get(point[1], (None, None))
+        change, kind = context.changes.get(point[1], (None, None))
         return Transition(
             event,
             point[1],
             _contract(point[0]),
             change,
             kind,
-            first_capture=event == "appeared" and point[1] == first_indexed,
+            first_capture=event == "appeared" and point[1] == context.first.get(watch),
         )
 
     transitions: list[Transition] = []
@@ -262,35 +327,21 @@ def _hit(
             transitions.append(step("vanished", period.end))
     last = periods[-1]
     present = last.end is None
-    last_seen = _last_text_capture(db, watch, None if present else last.end)
-    row = db.execute("SELECT url, config FROM watches WHERE name = ?", (watch,)).fetchone()
-    url, config = (row[0], json.loads(row[1])) if row else ("", {})
-    latest = db.execute(
-        "SELECT outcome FROM captures WHERE watch = ? ORDER BY id DESC LIMIT 1", (watch,)
-    ).fetchone()
+    last_seen = _last_text_capture(db, watch, None if present else last.end) or Seen(
+        last.start[1], _contract(last.start[0])
+    )
+    url, config = context.watches.get(watch, ("", {}))
     return WatchHit(
         watch=watch,
         url=url,
         present_now=present,
         first_seen=Seen(periods[0].start[1], _contract(periods[0].start[0])),
-        last_seen=last_seen or Seen(last.start[1], _contract(last.start[0])),
+        last_seen=last_seen,
         transitions=tuple(transitions),
-        snippet=_snippet(blocks, last, text, (last_seen or Seen(last.start[1], "")).capture),
+        snippet=_snippet(db, last, text, last_seen.capture),
         vendor=config.get("vendor"),
-        latest_outcome=latest[0] if latest else None,
+        latest_outcome=context.latest.get(watch),
     )
-
-
-def _changes_at(db: sqlite3.Connection, captures: Sequence[int]) -> dict[int, tuple[int, str]]:
-    """The change event recorded at each capture (the first, if several): id, kind."""
-    found: dict[int, tuple[int, str]] = {}
-    for capture, change, kind in db.execute(
-        "SELECT to_capture, id, kind FROM changes WHERE to_capture IN "
-        "(SELECT value FROM json_each(?)) ORDER BY id",
-        (json.dumps(list(captures)),),
-    ):
-        found.setdefault(capture, (change, kind))
-    return found
 
 
 def _last_text_capture(
@@ -309,12 +360,28 @@ def _last_text_capture(
     return Seen(row[0], _contract(row[1])) if row else None
 
 
-def _snippet(blocks: dict[int, str], period: _Period, query: str, capture: int) -> Snippet | None:
-    """From the block that entered the page last (the wording as it most recently read)."""
-    latest_first = sorted(period.blocks, key=lambda b: (period.blocks[b], blocks[b]), reverse=True)
-    for block in latest_first:
-        text = blocks[block]
-        spans = find_terms(text, [query])
+def _snippet(
+    db: sqlite3.Connection, period: _Period, query: str, capture: int
+) -> Snippet | None:
+    """From the block that entered the page last (the wording as it most recently read);
+    among blocks that entered together, the same one whatever their ids (by key)."""
+    newest = max(period.blocks.values())
+    together = [b for b, start in period.blocks.items() if start == newest]
+    keys = dict(
+        db.execute(
+            "SELECT id, key FROM search_blocks WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(together),),
+        ).fetchall()
+    )
+    earlier = sorted(
+        (b for b, start in period.blocks.items() if start != newest),
+        key=lambda b: period.blocks[b],
+        reverse=True,
+    )
+    term = fold(query)
+    for block in sorted(together, key=lambda b: keys[b]) + earlier:
+        (text,) = db.execute("SELECT text FROM search_blocks WHERE id = ?", (block,)).fetchone()
+        spans = _first_match(text, term) or find_terms(text, [query])
         if spans:
             start, end = spans[0]
             return Snippet(
@@ -324,6 +391,16 @@ def _snippet(blocks: dict[int, str], period: _Period, query: str, capture: int) 
                 capture=capture,
             )
     return None
+
+
+def _first_match(text: str, term: str) -> list[tuple[int, int]]:
+    """Where the folded term starts in the text, when folding kept every character in
+    place (most text: then one fold of the block is enough, not one per character)."""
+    folded = fold(text)
+    if len(folded) != len(text):
+        return []
+    at = next(_occurrences(folded, term), None)
+    return [] if at is None else [(at, at + len(term))]
 
 
 def _contract(stored: str) -> str:

@@ -251,7 +251,9 @@ CREATE TABLE search_spans (
     watch TEXT NOT NULL,
     block INTEGER NOT NULL REFERENCES search_blocks (id),
     first_capture INTEGER NOT NULL,
-    until_capture INTEGER
+    first_at TEXT NOT NULL,
+    until_capture INTEGER,
+    until_at TEXT
 );
 CREATE INDEX search_spans_by_block ON search_spans (block, watch);
 CREATE INDEX search_spans_open ON search_spans (watch, until_capture);
@@ -259,7 +261,9 @@ CREATE TABLE search_watches (
     watch TEXT PRIMARY KEY,
     capture INTEGER NOT NULL,
     fetched_at TEXT NOT NULL,
-    text_sha256 TEXT NOT NULL
+    text_sha256 TEXT NOT NULL,
+    first_capture INTEGER NOT NULL,
+    first_at TEXT NOT NULL
 );
 CREATE INDEX captures_by_watch_time ON captures (watch, fetched_at);
 CREATE INDEX changes_by_to_capture ON changes (to_capture);

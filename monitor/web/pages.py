@@ -29,6 +29,7 @@ from .views import (
 router = APIRouter(include_in_schema=False)
 State = Annotated[WebState, Depends(web_state)]
 AUTHOR_COOKIE = "monitor_author"
+SEARCH_PAGE = 100  # watches shown per search (the most recent activity first)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -120,12 +121,12 @@ def search_page(
     watch: str | None = None,
 ) -> HTMLResponse:
     hits: list[Any] = []
-    coverage = None
+    coverage, total = None, 0
     if state.index is not None and q.strip():
-        from ..search import search
+        from ..search.query import search_page
 
         with state.search_lock:
-            hits = search(state.index, q, watch=watch or None)
+            hits, total = search_page(state.index, q, watch=watch or None, limit=SEARCH_PAGE)
             coverage = state.index.coverage()
     return page(
         request,
@@ -133,6 +134,7 @@ def search_page(
         q=q,
         watch=watch or "",
         hits=hits,
+        total=total,
         coverage=coverage,
         available=state.index is not None,
         watches=[w.name for w in overview(state.store)],
