@@ -19,7 +19,6 @@ from ..config.sites import Site
 from ..config.watchlist import Watch, Watchlist
 from ..fetch.http import FetchPolicy, HttpFetcher
 from ..model import Outcome
-from ..search import catch_up as search_catch_up
 from ..store import open_store
 from ..store.base import EvidenceStore
 from .lock import checking_lock
@@ -85,6 +84,8 @@ def _check_once(
             # Every check ends with a signed checkpoint (docs/evidence.md).
             make_checkpoint(store, authority=watchlist.settings.timestamp_authority)
     # New text versions become searchable now, after the checks (never inside them).
+    from ..search import catch_up as search_catch_up
+
     with open_store(location) as store:
         search_catch_up(store)
     return results

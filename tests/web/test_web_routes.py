@@ -208,3 +208,13 @@ def test_api_captures_have_the_history_fields(web: TestClient, data: Path) -> No
     assert len(api) == len(history)  # type: ignore[arg-type]
     newest = history[-1]  # type: ignore[index]
     assert {k: api[0][k] for k in newest} == newest
+
+
+def test_the_demo_points_to_the_dashboard(tmp_path: Path) -> None:
+    from monitor.demo import run_demo
+
+    lines: list[str] = []
+    run_demo(str(tmp_path / "demo"), echo=lines.append)
+    said = "\n".join(lines)
+    assert f"monitor --data-dir {tmp_path / 'demo'} serve" in said
+    assert "search 维族" in said
