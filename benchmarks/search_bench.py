@@ -27,9 +27,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from monitor.documents.document import Block, Document
-from monitor.model import iso
+from monitor.model import Outcome
 from monitor.search import SearchIndex, search
-from monitor.store import Store
+from monitor.store import CaptureRecord, Store
 
 # Common Han characters and documentation words: realistic repetition for the index.
 HAN = (
@@ -128,17 +128,21 @@ def build(root: Path, pages: Pages) -> tuple[Store, float, float]:
     store = Store(root)
     store.ensure_watches([(w, f"https://docs.example/{w}", {"name": w}) for w in pages.history])
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    rows = []
+    # Through the store's own writer (every capture row is chained, docs/evidence.md),
+    # many captures per transaction: the pipeline writes the same columns.
     for v in range(pages.versions):
-        for w in pages.history:
-            moment = iso(start + timedelta(hours=v, seconds=len(rows) % 3600))
-            rows.append((w, f"https://docs.example/{w}", moment, 200, f"{w}:{v}", "ok"))
-    with store._transaction() as db:  # bulk rows; the pipeline writes the same columns
-        db.executemany(
-            "INSERT INTO captures (watch, url, fetched_at, status, text_sha256, outcome) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+        with store.recording() as writer:
+            for n, w in enumerate(pages.history):
+                writer.add_capture(
+                    CaptureRecord(
+                        watch=w,
+                        url=f"https://docs.example/{w}",
+                        fetched_at=start + timedelta(hours=v, seconds=n),
+                        outcome=Outcome.OK,
+                        status=200,
+                        text_sha256=f"{w}:{v}",
+                    )
+                )
     index = SearchIndex(root / "monitor.db", pages.load_text)
     started, cpu = time.perf_counter(), time.process_time()
     index.catch_up()

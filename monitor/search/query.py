@@ -120,6 +120,15 @@ class _Period:
     blocks: dict[int, tuple[str, int]] = field(default_factory=dict)  # block -> its start
 
 
+def is_blank(text: str) -> bool:
+    """True when a query has nothing to look for once folded.
+
+    >>> is_blank(" \u3000\x0c"), is_blank("维族")
+    (True, False)
+    """
+    return not fold(text.strip()).strip()
+
+
 def normalise_query(text: str) -> str:
     """The folded form a query is matched on; refuses an empty one.
 

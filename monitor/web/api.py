@@ -130,17 +130,23 @@ def get_capture_text(state: State, capture_id: Id) -> dict[str, Any]:
     }
 
 
-@router.get("/search", response_model=list[SearchHit], responses=_BAD)
+@router.get("/search", response_model=list[SearchHit])
 def search_api(
     state: State,
     q: Annotated[str, Query(min_length=1, description="the wording to look for")],
     watch: str | None = None,
     limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
 ) -> list[dict[str, Any]]:
-    """Per watch: first and last seen, present now, where it appeared or vanished."""
+    """Per watch: first and last seen, present now, where it appeared or vanished.
+
+    A query that is blank once folded (spaces, separators) finds nothing.
+    """
     if state.index is None:
         raise HTTPException(status_code=501, detail="this store has no search index")
     from ..search import search
+    from ..search.query import is_blank
 
+    if is_blank(q):
+        return []
     with state.search_lock:
         return [h.to_dict() for h in search(state.index, q, watch=watch or None, limit=limit)]

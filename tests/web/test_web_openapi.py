@@ -3,6 +3,7 @@ every response must be valid for the schema, and no input may cause a server err
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ def test_every_api_operation_keeps_its_schema(api_schema: Any) -> None:
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=25,
+            max_examples=int(os.environ.get("MONITOR_API_EXAMPLES", "25")),
             deadline=None,
             database=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

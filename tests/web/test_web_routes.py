@@ -173,7 +173,7 @@ def test_feed_is_the_command_line_feed_with_dashboard_links(web: TestClient, dat
         ("/api/watches/nope", 404),
         ("/captures/999/raw", 404),
         ("/api/captures/999/text", 404),
-        ("/api/search?q=%20", 400),
+        ("/search?q=%20", 200),
     ],
 )
 def test_errors_are_clear(web: TestClient, path: str, status: int) -> None:
@@ -218,3 +218,9 @@ def test_the_demo_points_to_the_dashboard(tmp_path: Path) -> None:
     said = "\n".join(lines)
     assert f"monitor --data-dir {tmp_path / 'demo'} serve" in said
     assert "search 维族" in said
+
+
+def test_a_blank_api_search_finds_nothing(web: TestClient) -> None:
+    for blank in (" ", "\x0c", "\u3000", "\x1c"):
+        response = web.get("/api/search", params={"q": blank})
+        assert response.status_code == 200 and response.json() == []
