@@ -135,7 +135,18 @@ def change_page_view(store: SQLiteStore, change_id: int) -> dict[str, Any]:
         "hunks": hunk_views(view.detail, view.terms),
         "moved": view.detail.get("moved", []),
         "triage": change_to_json(row)["triage"],
+        "bundle_ready": bundle_ready(store, change_id),
     }
+
+
+def bundle_ready(store: SQLiteStore, change_id: int) -> bool:
+    """Whether a signed checkpoint already covers the change, so that its evidence
+    bundle can be made without writing anything (``monitor bundle`` signs one if not)."""
+    from ..evidence.service import latest_checkpoint
+
+    point = latest_checkpoint(store)
+    seq = store.change(change_id).get("chain_seq") or 0
+    return point is not None and point.seq >= seq
 
 
 def capture_text(store: SQLiteStore, capture_id: int) -> tuple[Row, Document]:

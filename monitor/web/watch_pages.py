@@ -3,13 +3,15 @@ captures, and raw capture downloads (the exact bytes fetched, as evidence)."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from .app import WebState, page, web_state
-from .views import CaptureId, Id, capture_text, diff_view, overview, timeline
+from .views import CaptureId, Id, bundle_ready, capture_text, diff_view, overview, timeline
 
 router = APIRouter(include_in_schema=False)
 State = Annotated[WebState, Depends(web_state)]
@@ -79,4 +81,28 @@ def raw_capture(state: State, capture_id: Id) -> Response:
             "Content-Security-Policy": "sandbox; default-src 'none'",
             "X-Content-Type-Options": "nosniff",
         },
+    )
+
+
+@router.get("/changes/{change_id}/bundle.zip")
+def evidence_bundle(state: State, change_id: Id) -> Response:
+    """The change's evidence bundle (as ``monitor bundle``), when a checkpoint already
+    covers it: the dashboard signs nothing and writes nothing for it."""
+    if not bundle_ready(state.store, change_id):
+        return Response(
+            f"no signed checkpoint covers change {change_id} yet: run "
+            f"'monitor bundle {change_id} change-{change_id}.zip' (it signs one)",
+            status_code=404,
+            media_type="text/plain",
+        )
+    from ..evidence.exporting import write_bundle
+
+    with tempfile.TemporaryDirectory(prefix="monitor-bundle-") as folder:
+        out = Path(folder) / f"change-{change_id}.zip"
+        write_bundle(state.store, change_id, out)
+        body = out.read_bytes()
+    return Response(
+        body,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="change-{change_id}.zip"'},
     )

@@ -224,3 +224,19 @@ def test_a_blank_api_search_finds_nothing(web: TestClient) -> None:
     for blank in (" ", "\x0c", "\u3000", "\x1c"):
         response = web.get("/api/search", params={"q": blank})
         assert response.status_code == 200 and response.json() == []
+
+
+def test_the_evidence_bundle_downloads_and_verifies(web: TestClient, data: Path) -> None:
+    from monitor.evidence.bundle_verify import verify_bundle
+    from monitor.store import Store
+
+    with Store(data) as store:
+        checkpoints = len(store.checkpoints())
+    assert 'href="/changes/1/bundle.zip"' in web.get("/changes/1").text
+    response = web.get("/changes/1/bundle.zip")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
+    bundle = data.parent / "change-1.zip"
+    bundle.write_bytes(response.content)
+    assert verify_bundle(bundle, None) == []
+    with Store(data) as store:
+        assert len(store.checkpoints()) == checkpoints  # the dashboard signed nothing
