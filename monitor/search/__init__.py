@@ -13,9 +13,9 @@ import logging
 
 from ..errors import StoreError
 from ..store.base import EvidenceStore
-from .blocks import Coverage
+from .blocks import Coverage, normalise_query
 from .index import SearchIndex
-from .query import Seen, Snippet, Transition, WatchHit, normalise_query, search
+from .query import Seen, Snippet, Transition, WatchHit, search
 
 __all__ = [
     "Coverage",

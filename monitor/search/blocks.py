@@ -6,6 +6,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from ..documents.textnorm import fold
+from ..errors import ConfigError
 from ..model import Outcome
 
 # Outcomes whose capture shows a text version of the page (the reference can move to
@@ -57,3 +59,24 @@ class Coverage:
     @property
     def complete(self) -> bool:
         return self.unindexed_before == 0 and self.mark >= self.latest
+
+
+def is_blank(text: str) -> bool:
+    """True when a query has nothing to look for once folded.
+
+    >>> is_blank(" \u3000\x0c"), is_blank("维族")
+    (True, False)
+    """
+    return not fold(text.strip()).strip()
+
+
+def normalise_query(text: str) -> str:
+    """The folded form a query is matched on; refuses an empty one.
+
+    >>> normalise_query("  是否是維族 ")
+    '是否是维族'
+    """
+    folded = fold(text.strip())
+    if not folded.strip():
+        raise ConfigError("the search text is empty: give the wording to look for")
+    return folded

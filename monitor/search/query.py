@@ -24,8 +24,7 @@ from typing import Any
 
 from ..analysis.flag import _occurrences, find_terms, occurs
 from ..documents.textnorm import fold
-from ..errors import ConfigError
-from .blocks import TEXT_OUTCOMES
+from .blocks import TEXT_OUTCOMES, normalise_query
 from .index import SearchIndex, _placeholders
 
 _SNIPPET_CONTEXT = 40  # characters of context either side of the first match
@@ -120,32 +119,11 @@ class _Period:
     blocks: dict[int, tuple[str, int]] = field(default_factory=dict)  # block -> its start
 
 
-def is_blank(text: str) -> bool:
-    """True when a query has nothing to look for once folded.
-
-    >>> is_blank(" \u3000\x0c"), is_blank("维族")
-    (True, False)
-    """
-    return not fold(text.strip()).strip()
-
-
-def normalise_query(text: str) -> str:
-    """The folded form a query is matched on; refuses an empty one.
-
-    >>> normalise_query("  是否是維族 ")
-    '是否是维族'
-    """
-    folded = fold(text.strip())
-    if not folded.strip():
-        raise ConfigError("the search text is empty: give the wording to look for")
-    return folded
-
-
 def search(
     index: SearchIndex, text: str, watch: str | None = None, limit: int | None = None
 ) -> list[WatchHit]:
-    """Per watch: when the wording was first and last seen, whether it is there now,
-    where it appeared and vanished. Most recent activity first; ``limit`` watches."""
+    """Per watch: first and last seen, whether it is there now, where it appeared and
+    vanished. Most recent activity first; ``limit`` watches."""
     return search_page(index, text, watch, limit)[0]
 
 

@@ -196,10 +196,14 @@ class SQLiteStore(EvidenceReads, SQLiteBrowsing):
         Everything written through the writer commits together or not at all; the state
         read inside cannot change underneath it (the write lock is held).
         """
-        with self._transaction() as db:
-            writer = _Writer(db, chain_cursor(db, self._cursor))
-            yield writer
-        self._cursor = writer.cursor  # committed: the next transaction may start from it
+        # The lock spans the commit and the cursor's hand-over: another thread's
+        # transaction must not start from the cursor this one is about to replace (it
+        # would take the same ids; data_version does not change for our own commits).
+        with self._lock:
+            with self._transaction() as db:
+                writer = _Writer(db, chain_cursor(db, self._cursor))
+                yield writer
+            self._cursor = writer.cursor  # committed: the next transaction starts from it
 
     def sites(self) -> SQLiteSites:
         """The records of documentation sites and language versions (store/sites.py)."""

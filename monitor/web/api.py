@@ -144,7 +144,7 @@ def search_api(
     if state.index is None:
         raise HTTPException(status_code=501, detail="this store has no search index")
     from ..search import search
-    from ..search.query import is_blank
+    from ..search.blocks import is_blank
 
     if is_blank(q):
         return []
