@@ -40,8 +40,8 @@ from ..report.locales import locales_text
 from ..report.text import change_text
 from ..report.view import load_change
 from ..run.once import summarize
-from ..sites.counterparts import compare_all, describe
 from ..search import catch_up as search_catch_up
+from ..sites.counterparts import compare_all, describe
 from ..store import Store
 
 ZH_PATH = "/document_detail/70429.html"
