@@ -25,6 +25,14 @@ TRIAGE_COLUMN = (
     "'author', x.author, 'at', x.created_at)) "
     "FROM (SELECT * FROM triage x WHERE x.change = c.id ORDER BY x.id) x) AS triage"
 )
+# A change event with its watch's URL, both snapshots' raw-body hashes and its triage.
+CHANGE_SELECT = (
+    "SELECT c.*, w.url AS url, f.body_sha256 AS from_snapshot, "
+    f"t.body_sha256 AS to_snapshot, {TRIAGE_COLUMN} FROM changes c "
+    "JOIN watches w ON w.name = c.watch "
+    "LEFT JOIN captures f ON f.id = c.from_capture "
+    "JOIN captures t ON t.id = c.to_capture WHERE 1 = 1"
+)
 _LATEST_MARK = "(SELECT x.mark FROM triage x WHERE x.change = c.id ORDER BY x.id DESC LIMIT 1)"
 _MAX_NOTE = 4000
 _MAX_AUTHOR = 200
@@ -44,8 +52,6 @@ FROM watches w ORDER BY w.name
 
 class SQLiteBrowsing:
     """What the dashboard reads beyond :class:`EvidenceStore`, and triage."""
-
-    _change_select: str  # set by the store: change rows with url, snapshots and triage
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         raise NotImplementedError
@@ -72,7 +78,7 @@ class SQLiteBrowsing:
             params,
         )[0]["n"]
         rows = self._query(
-            f"{self._change_select}{where} ORDER BY c.detected_at DESC, c.id DESC LIMIT ? OFFSET ?",
+            f"{CHANGE_SELECT}{where} ORDER BY c.detected_at DESC, c.id DESC LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )
         return rows, int(total)

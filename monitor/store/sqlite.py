@@ -29,20 +29,11 @@ from ..evidence.chain import Head, chain_hash
 from ..model import iso, parse_time, utc_now
 from .base import CaptureRecord, Row
 from .blobs import BlobStore
-from .browse import TRIAGE_COLUMN, SQLiteBrowsing
+from .browse import CHANGE_SELECT as _CHANGE_SELECT
+from .browse import SQLiteBrowsing
 from .chaining import ChainCursor, EvidenceReads, chain_cursor
 from .migrations import MIGRATIONS, UPGRADES
 from .sites import SQLiteSites
-
-# A change event with its watch's URL, both snapshots' raw-body hashes and its triage.
-_CHANGE_SELECT = (
-    "SELECT c.*, w.url AS url, f.body_sha256 AS from_snapshot, "
-    f"t.body_sha256 AS to_snapshot, {TRIAGE_COLUMN} FROM changes c "
-    "JOIN watches w ON w.name = c.watch "
-    "LEFT JOIN captures f ON f.id = c.from_capture "
-    "JOIN captures t ON t.id = c.to_capture WHERE 1 = 1"
-)
-
 
 DATABASE = "monitor.db"
 
@@ -115,7 +106,6 @@ class SQLiteStore(EvidenceReads, SQLiteBrowsing):
             ) from error
         self._lock = threading.RLock()
         self._cursor: ChainCursor | None = None  # see chaining.ChainCursor
-        self._change_select = _CHANGE_SELECT
         self.location = str(self.root.resolve())
         self._open = True
         _count_open(+1)
@@ -196,9 +186,8 @@ class SQLiteStore(EvidenceReads, SQLiteBrowsing):
         Everything written through the writer commits together or not at all; the state
         read inside cannot change underneath it (the write lock is held).
         """
-        # The lock spans the commit and the cursor's hand-over: another thread's
-        # transaction must not start from the cursor this one is about to replace (it
-        # would take the same ids; data_version does not change for our own commits).
+        # Held through the cursor's hand-over: a thread starting from the old one would
+        # take the same ids (data_version does not change for our own commits).
         with self._lock:
             with self._transaction() as db:
                 writer = _Writer(db, chain_cursor(db, self._cursor))
