@@ -46,6 +46,15 @@ def _occurrences(folded: str, term: str) -> Iterator[int]:
         at = folded.find(term, at + len(term))
 
 
+def occurs(folded: str, term: str) -> bool:
+    """True when a folded term occurs in folded text by the rule above (search uses it).
+
+    >>> occurs(fold("Trace races"), "race"), occurs(fold("embrace"), "race")
+    (True, False)
+    """
+    return next(_occurrences(folded, term), None) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class Flag:
     term: str

@@ -166,11 +166,17 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
     from ..run.alerts import AlertLoop, notifier_for
     from ..run.lock import checking_lock
     from ..run.scheduler import Extension, Runner
+    from ..search.background import BackgroundIndexer
 
     watchlist = load_watchlist(watchlist_path)
 
     def show_alert(line: str) -> None:
         click.echo(f"{iso_seconds(utc_now())}  notify {line}")
+
+    def on_result(result: CheckResult, indexer: BackgroundIndexer) -> None:
+        click.echo(f"{iso_seconds(utc_now())}  {result_line(result)}")
+        if result.outcome == Outcome.OK:  # a new text version, perhaps: search it soon
+            indexer.poke()
 
     async def main() -> None:
         with (
@@ -179,6 +185,7 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
             (
                 notifier_for(store.location, watchlist) if watchlist.routes else nullcontext(None)
             ) as notifier,
+            BackgroundIndexer(store) as indexer,
         ):
             policy = FetchPolicy.from_settings(watchlist.settings)
             async with check_session(store, policy, thresholds(watchlist.settings)) as checker:
@@ -205,7 +212,7 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
                     store,
                     watchlist.watches,
                     startup_spread=startup_spread,
-                    on_result=lambda r: click.echo(f"{iso_seconds(utc_now())}  {result_line(r)}"),
+                    on_result=lambda r: on_result(r, indexer),
                     alerts=AlertLoop(notifier, on_line=show_alert) if notifier else None,
                     timestamp_authority=watchlist.settings.timestamp_authority,
                     extensions=extensions,

@@ -31,6 +31,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "diff": ("reading", "diff", "Show one change: removed and added wording in context."),
     "history": ("reading", "history", "The captures of one watch, oldest first."),
     "show": ("reading", "show", "The text of a watch as it stood at a time."),
+    "search": (
+        "searching",
+        "search",
+        "Where and when wording appeared or vanished, across all versions.",
+    ),
+    "serve": ("serving", "serve", "Web dashboard, JSON API (OpenAPI) and Atom feed."),
     "verify": ("verifying", "verify", "Check the store and its evidence."),
     "key": ("evidence", "key", "Print the data directory's public signing key."),
     "checkpoint": ("evidence", "checkpoint", "Sign a checkpoint of the evidence now; export it."),

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ..errors import ConfigError, NotFoundError
 from .common import Context, echo_json, format_option, parse_time_option
+
+if TYPE_CHECKING:
+    from ..store import Row, SQLiteStore
 
 
 @click.command()
@@ -19,7 +23,7 @@ from .common import Context, echo_json, format_option, parse_time_option
 )
 @click.option("--watch", "watch_name", help="Only this watch.")
 @click.option("--flagged", is_flag=True, help="Only events that changed a watched term.")
-@format_option()
+@format_option("text", "json", "atom")
 @click.pass_obj
 def changes(
     obj: Context, since: datetime | None, watch_name: str | None, flagged: bool, output_format: str
@@ -30,6 +34,7 @@ def changes(
     Examples:
       monitor changes --flagged
       monitor changes --since 2026-01-01 --watch aliyun-cloud-shield-face-api --format json
+      monitor changes --flagged --format atom > flagged.atom
     """
     from ..report.json import change_to_json
     from ..report.text import changes_text
@@ -40,8 +45,27 @@ def changes(
         rows = store.changes(since=since, watch=watch_name, flagged=flagged)
         if output_format == "json":
             echo_json([change_to_json(r) for r in rows])
+        elif output_format == "atom":  # an Atom feed, newest first, for feed readers
+            click.echo(_atom(store, rows, since, watch_name, flagged), nl=False)
         else:
             click.echo(changes_text(rows))
+
+
+def _atom(
+    store: SQLiteStore,
+    rows: list[Row],
+    since: datetime | None,
+    watch_name: str | None,
+    flagged: bool,
+) -> str:
+    """The feed's filters name it (and make its id): the same filters, the same feed."""
+    from ..report.atom import changes_atom, feed_selection
+    from ..store.base import ChangeFilter
+
+    selection = feed_selection(ChangeFilter(watch=watch_name, flagged=flagged, since=since))
+    watches = {row["watch"]: store.watch_config(row["watch"]) for row in rows}
+    title = "monitor: changes" + (f" ({selection})" if selection else "")
+    return changes_atom(rows, title=title, selection=selection, watches=watches).decode("utf-8")
 
 
 @click.command()

@@ -40,6 +40,7 @@ from ..report.locales import locales_text
 from ..report.text import change_text
 from ..report.view import load_change
 from ..run.once import summarize
+from ..search import catch_up as search_catch_up
 from ..sites.counterparts import compare_all, describe
 from ..store import Store
 
@@ -197,6 +198,7 @@ def run_demo(
                     echo("\n== What the two language versions say (monitor locales)\n")
                     echo(locales_text(describe(store, watchlist, watchlist.counterparts[0])))
                 notifier.run_once(batch_complete=True)  # as at the end of `monitor check`
+            search_catch_up(store)  # the demo's versions become searchable
             change_id, report = _report(store, results, root, echo)
         _alerts(pages.posted, echo)
         with Store(root) as store:  # last: the evidence a third party can check
@@ -212,6 +214,11 @@ def run_demo(
                 f"        monitor --data-dir {root} locales aliyun-cloud-shield-face-api "
                 f"--watchlist {root / 'demo-watchlist.yaml'}"
             )
+        echo(f"        monitor --data-dir {root} search 维族")
+        echo(
+            f"        monitor --data-dir {root} serve    "
+            "(browse the change, mark it, search, in a web browser)"
+        )
         return report
     finally:
         server.shutdown()

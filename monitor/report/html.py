@@ -28,14 +28,15 @@ _HAN_OR_KANA = re.compile(f"[{HAN_KANA}]")
 _KANA = re.compile(f"[{KANA}]")
 
 
-def _language(view: ChangeView) -> str:
-    sample = json.dumps(view.detail, ensure_ascii=False)[:20000]
+def language(detail: dict[str, Any]) -> str:
+    """The language a change's wording is in (zh, ja or en), for ``<html lang>``."""
+    sample = json.dumps(detail, ensure_ascii=False)[:20000]
     if _KANA.search(sample):
         return "ja"
     return "zh" if _HAN_OR_KANA.search(sample) else "en"
 
 
-def _marked(text: str, terms: Sequence[str]) -> list[dict[str, Any]]:
+def marked(text: str, terms: Sequence[str]) -> list[dict[str, Any]]:
     """Split text into pieces, marking watched terms (rendered escaped by Jinja)."""
     pieces, position = [], 0
     for start, end in find_terms(text, terms) if terms else []:
@@ -48,12 +49,11 @@ def _marked(text: str, terms: Sequence[str]) -> list[dict[str, Any]]:
     return pieces
 
 
-def _hunk_views(view: ChangeView) -> list[dict[str, Any]]:
+def hunk_views(detail: dict[str, Any], terms: Sequence[str]) -> list[dict[str, Any]]:
+    """The inline and side-by-side views of a change's hunks, watched terms marked."""
     hunks = []
-    for hunk in view.detail.get("hunks", []):
-        segments = [
-            {"op": op, "pieces": _marked(text, view.terms)} for op, text in hunk["segments"]
-        ]
+    for hunk in detail.get("hunks", []):
+        segments = [{"op": op, "pieces": marked(text, terms)} for op, text in hunk["segments"]]
         hunks.append(
             {
                 "path": " > ".join(hunk["path"]) or "(top of page)",
@@ -72,6 +72,17 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+def fragment_views(detail: dict[str, Any], terms: Sequence[str]) -> dict[str, list[Any]]:
+    """Removed and added fragments with their location and watched terms marked."""
+    return {
+        label: [
+            {**f, "where": location(f), "pieces": marked(f["text"], terms)}
+            for f in detail.get(label, [])
+        ]
+        for label in ("removed", "added")
+    }
 
 
 def relative_link(link: str | None, directory: Path) -> str | None:
@@ -99,24 +110,18 @@ def change_html(view: ChangeView, written_to: Path | None = None) -> str:
         folder = written_to.resolve().parent
         old_blob, new_blob = relative_link(old_blob, folder), relative_link(new_blob, folder)
     template = _environment().get_template("change.html")
-    fragments = {
-        label: [
-            {**f, "where": location(f), "pieces": _marked(f["text"], view.terms)}
-            for f in view.detail.get(label, [])
-        ]
-        for label in ("removed", "added")
-    }
+    fragments = fragment_views(view.detail, view.terms)
     return template.render(
         event=view.event,
         watch=view.watch,
-        lang=_language(view),
+        lang=language(view.detail),
         old=view.old,
         new=view.new,
         old_blob=old_blob,
         new_blob=new_blob,
         fragments=fragments,
         moved=view.detail.get("moved", []),
-        hunks=_hunk_views(view),
+        hunks=hunk_views(view.detail, view.terms),
         detail=view.detail,
         DELETE=DELETE,
         INSERT=INSERT,

@@ -28,6 +28,7 @@ CHANGE_FIELDS = (
     "fragments",
     "moved",
     "edits",
+    "triage",
 )
 # Fields some kinds add (docs/cli.md): ``site`` on the events of a site's discovery
 # (page_added, page_removed, and moved when a discovery run found the rename), and
@@ -71,6 +72,7 @@ def change_to_json(row: Row) -> dict[str, Any]:
         "from_capture": row["from_capture"],
         "to_capture": row["to_capture"],
         **_located(detail),
+        "triage": triage_to_json(row.get("triage")),
     }
     kind = row["kind"]
     if kind in SITE_KINDS and "site" in detail:
@@ -78,6 +80,27 @@ def change_to_json(row: Row) -> dict[str, Any]:
     if kind == EventKind.LOCALE_GAP:
         event["locale_gap"] = {key: detail.get(key) for key in LOCALE_GAP_FIELDS}
     return event
+
+
+def triage_to_json(raw: str | None) -> dict[str, Any]:
+    """A change's triage marks (oldest first) and its state (the latest mark, or None).
+
+    >>> triage_to_json('[{"mark": "important", "note": "n", "author": "a",'
+    ...                ' "at": "2020-12-17T08:00:00.000000Z"}]')["state"]
+    'important'
+    >>> triage_to_json(None)
+    {'state': None, 'marks': []}
+    """
+    marks = [
+        {
+            "mark": m["mark"],
+            "note": m["note"],
+            "author": m["author"],
+            "at": contract_time(m["at"]),
+        }
+        for m in (json.loads(raw) if raw else [])
+    ]
+    return {"state": marks[-1]["mark"] if marks else None, "marks": marks}
 
 
 def _located(detail: dict[str, Any]) -> dict[str, Any]:

@@ -78,12 +78,17 @@ def _check_once(
         )
         with open_store(location) as store:
             make_checkpoint(store, authority=watchlist.settings.timestamp_authority)
-        return results
+    else:
+        with open_store(location) as store:
+            results = asyncio.run(run_checks(store, watchlist, watches, policy))
+            # Every check ends with a signed checkpoint (docs/evidence.md).
+            make_checkpoint(store, authority=watchlist.settings.timestamp_authority)
+    # New text versions become searchable now, after the checks (never inside them).
+    from ..search import catch_up as search_catch_up
+
     with open_store(location) as store:
-        results = asyncio.run(run_checks(store, watchlist, watches, policy))
-        # Every check ends with a signed checkpoint (docs/evidence.md).
-        make_checkpoint(store, authority=watchlist.settings.timestamp_authority)
-        return results
+        search_catch_up(store)
+    return results
 
 
 def summarize(results: Sequence[CheckResult]) -> str:

@@ -31,6 +31,24 @@ DEFAULT_DATA_DIR = defaults.DATA_DIR
 
 Row = Mapping[str, Any]  # a capture or change record as read back
 
+# Triage marks a person can put on a change event (the dashboard); append-only.
+TRIAGE_MARKS = ("reviewed", "important", "noise")
+UNTRIAGED = "untriaged"  # the filter value for changes with no mark yet
+
+
+@dataclass(frozen=True)
+class ChangeFilter:
+    """Which change events to list (every field optional; all given must hold)."""
+
+    watch: str | None = None
+    vendor: str | None = None
+    tag: str | None = None
+    kinds: tuple[str, ...] = ()
+    flagged: bool = False
+    since: datetime | None = None
+    until: datetime | None = None  # exclusive
+    triage: str | None = None  # a mark (the latest one), or UNTRIAGED
+
 
 @dataclass(frozen=True)
 class CaptureRecord:
@@ -125,3 +143,14 @@ class EvidenceStore(Protocol):
     def add_checkpoint(self, fields: dict[str, Any]) -> int: ...
     def checkpoints(self) -> list[dict[str, Any]]: ...
     def sites(self) -> SiteRecords: ...
+
+class BrowsableStore(EvidenceStore, Protocol):
+    """A store the dashboard can browse: overviews, filtered pages, triage marks."""
+
+    def watches_overview(self) -> list[Row]: ...
+    def change_page(
+        self, selected: ChangeFilter, limit: int = 50, offset: int = 0
+    ) -> tuple[list[Row], int]: ...
+    def change_index(self, watch: str) -> list[Row]: ...
+    def facets(self) -> dict[str, list[str]]: ...
+    def add_triage(self, change_id: int, mark: str, note: str, author: str) -> int: ...

@@ -227,6 +227,71 @@ CREATE TABLE locale_state (
 );
 """,
     ),
+    (
+        7,
+        # Full-text search over every extracted text version (monitor/search/index.py
+        # explains the tables). Derived data: `monitor search --rebuild` remakes it.
+        # Text captures recorded before this migration are indexed by that rebuild;
+        # search_from remembers where the index began.
+        """
+CREATE TABLE search_blocks (
+    id INTEGER PRIMARY KEY,
+    key BLOB NOT NULL UNIQUE,
+    text TEXT NOT NULL,
+    folded TEXT NOT NULL
+);
+CREATE VIRTUAL TABLE search_trigrams USING fts5(
+    folded, content='search_blocks', content_rowid='id', tokenize='trigram case_sensitive 1'
+);
+CREATE VIRTUAL TABLE search_chars USING fts5(
+    chars, content='', tokenize='unicode61 remove_diacritics 0'
+);
+CREATE TABLE search_spans (
+    id INTEGER PRIMARY KEY,
+    watch TEXT NOT NULL,
+    block INTEGER NOT NULL REFERENCES search_blocks (id),
+    first_capture INTEGER NOT NULL,
+    first_at TEXT NOT NULL,
+    until_capture INTEGER,
+    until_at TEXT
+);
+CREATE INDEX search_spans_by_block ON search_spans (block, watch);
+CREATE INDEX search_spans_open ON search_spans (watch, until_capture);
+CREATE TABLE search_watches (
+    watch TEXT PRIMARY KEY,
+    capture INTEGER NOT NULL,
+    fetched_at TEXT NOT NULL,
+    text_sha256 TEXT NOT NULL,
+    first_capture INTEGER NOT NULL,
+    first_at TEXT NOT NULL
+);
+CREATE INDEX captures_by_watch_time ON captures (watch, fetched_at);
+CREATE INDEX changes_by_to_capture ON changes (to_capture);
+INSERT INTO meta (key, value)
+    SELECT 'search_from', CAST(COALESCE(MAX(id), 0) AS TEXT) FROM captures;
+INSERT INTO meta (key, value)
+    SELECT 'search_mark', CAST(COALESCE(MAX(id), 0) AS TEXT) FROM captures;
+""",
+    ),
+    (
+        8,
+        # Triage marks on change events (the dashboard): append-only, like the evidence.
+        """
+CREATE TABLE triage (
+    id INTEGER PRIMARY KEY,
+    change INTEGER NOT NULL REFERENCES changes (id),
+    mark TEXT NOT NULL CHECK (mark IN ('reviewed', 'important', 'noise')),
+    note TEXT NOT NULL DEFAULT '',
+    author TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX triage_by_change ON triage (change, id);
+CREATE TRIGGER triage_no_update BEFORE UPDATE ON triage
+    BEGIN SELECT RAISE(ABORT, 'triage marks are append-only'); END;
+CREATE TRIGGER triage_no_delete BEFORE DELETE ON triage
+    BEGIN SELECT RAISE(ABORT, 'triage marks are append-only'); END;
+""",
+    ),
 ]
 
 # Python steps run right after the SQL of their version, in the same transaction.

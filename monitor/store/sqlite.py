@@ -29,19 +29,11 @@ from ..evidence.chain import Head, chain_hash
 from ..model import iso, parse_time, utc_now
 from .base import CaptureRecord, Row
 from .blobs import BlobStore
+from .browse import CHANGE_SELECT as _CHANGE_SELECT
+from .browse import SQLiteBrowsing
 from .chaining import ChainCursor, EvidenceReads, chain_cursor
 from .migrations import MIGRATIONS, UPGRADES
 from .sites import SQLiteSites
-
-# A change event with its watch's URL and both snapshots' raw-body hashes.
-_CHANGE_SELECT = (
-    "SELECT c.*, w.url AS url, f.body_sha256 AS from_snapshot, "
-    "t.body_sha256 AS to_snapshot FROM changes c "
-    "JOIN watches w ON w.name = c.watch "
-    "LEFT JOIN captures f ON f.id = c.from_capture "
-    "JOIN captures t ON t.id = c.to_capture WHERE 1 = 1"
-)
-
 
 DATABASE = "monitor.db"
 
@@ -83,8 +75,8 @@ def _count_open(change: int) -> None:
         _open_stores += change
 
 
-class SQLiteStore(EvidenceReads):
-    """SQLite + blob store in one data directory (an :class:`EvidenceStore`).
+class SQLiteStore(EvidenceReads, SQLiteBrowsing):
+    """SQLite + blob store in one data directory (a :class:`BrowsableStore`).
 
     Safe to share between threads.
     """
@@ -194,10 +186,13 @@ class SQLiteStore(EvidenceReads):
         Everything written through the writer commits together or not at all; the state
         read inside cannot change underneath it (the write lock is held).
         """
-        with self._transaction() as db:
-            writer = _Writer(db, chain_cursor(db, self._cursor))
-            yield writer
-        self._cursor = writer.cursor  # committed: the next transaction may start from it
+        # Held through the cursor's hand-over: a thread starting from the old one would
+        # take the same ids (data_version does not change for our own commits).
+        with self._lock:
+            with self._transaction() as db:
+                writer = _Writer(db, chain_cursor(db, self._cursor))
+                yield writer
+            self._cursor = writer.cursor  # committed: the next transaction starts from it
 
     def sites(self) -> SQLiteSites:
         """The records of documentation sites and language versions (store/sites.py)."""

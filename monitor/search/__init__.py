@@ -1,0 +1,62 @@
+"""Full-text search across every extracted text version (``monitor search``, the dashboard).
+
+>>> import tempfile
+>>> from monitor.store import open_store
+>>> with open_store(tempfile.mkdtemp()) as store, open_index(store) as index:
+...     index.catch_up(), search(index, "是否是维族")
+(0, [])
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ..errors import StoreError
+from ..store.base import EvidenceStore
+from .blocks import Coverage, normalise_query
+from .index import SearchIndex
+from .query import Seen, Snippet, Transition, WatchHit, search
+
+__all__ = [
+    "Coverage",
+    "SearchIndex",
+    "Seen",
+    "Snippet",
+    "Transition",
+    "WatchHit",
+    "catch_up",
+    "normalise_query",
+    "open_index",
+    "search",
+]
+
+log = logging.getLogger(__name__)
+
+
+def open_index(store: EvidenceStore) -> SearchIndex:
+    """The search index of a store, on a connection of its own.
+
+    Only the embedded SQLite store has one today; another back end says so clearly.
+    """
+    root = getattr(store, "root", None)
+    if root is None or not (root / "monitor.db").exists():
+        raise StoreError(
+            f"full-text search needs the SQLite data directory; {store.location} has none"
+        )
+    return SearchIndex(root / "monitor.db", store.get_blob)
+
+
+def catch_up(store: EvidenceStore, budget_seconds: float | None = None) -> int:
+    """Index what was recorded since the last catch-up; never raises (search is derived
+    data: a failure here must not fail the checks that called it). Returns versions read.
+    """
+    try:
+        with open_index(store) as index:
+            return index.catch_up(budget_seconds)
+    except Exception:
+        log.warning(
+            "the search index could not be brought up to date; "
+            "'monitor search --rebuild' remakes it",
+            exc_info=True,
+        )
+        return 0

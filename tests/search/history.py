@@ -1,0 +1,68 @@
+"""Building watch histories in a real store for the search tests (no network)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from monitor.analysis.events import EventDraft
+from monitor.documents.document import Block, Document
+from monitor.model import EventKind, Outcome
+from monitor.store import CaptureRecord, Store
+
+START = datetime(2020, 12, 1, tzinfo=UTC)
+
+
+class History:
+    """Record text versions of watches, one capture each (and a change when the text
+    changed), with times one hour apart in recording order unless told otherwise."""
+
+    def __init__(self, root: Path) -> None:
+        self.store = Store(root)
+        self.clock = 0
+        self.last_text: dict[str, str] = {}
+        self.last_capture: dict[str, int] = {}
+
+    def close(self) -> None:
+        self.store.close()
+
+    def capture(
+        self,
+        watch: str,
+        blocks: list[str] | None,
+        outcome: Outcome = Outcome.OK,
+        at: datetime | None = None,
+    ) -> int:
+        """One capture; ``blocks`` None records a failed fetch (no text)."""
+        self.store.ensure_watches([(watch, f"https://example.test/{watch}", {"name": watch})])
+        self.clock += 1
+        when = at or START + timedelta(hours=self.clock)
+        text_sha = None
+        if blocks is not None:
+            document = Document(blocks=tuple(Block("text", b) for b in blocks))
+            text_sha = self.store.put_blob(document.to_json().encode())
+        body = self.store.put_blob(f"{watch} {self.clock}".encode())
+        record = CaptureRecord(
+            watch,
+            f"https://example.test/{watch}",
+            when,
+            outcome,
+            status=200 if blocks is not None else None,
+            body_sha256=body if blocks is not None else None,
+            text_sha256=text_sha,
+        )
+        with self.store.recording() as writer:
+            capture_id = writer.add_capture(record)
+            changed = (
+                outcome == Outcome.OK
+                and text_sha is not None
+                and watch in self.last_text
+                and self.last_text[watch] != text_sha
+            )
+            if changed:
+                draft = EventDraft(EventKind.CHANGED, self.last_capture[watch], capture_id)
+                writer.add_change(record, draft)
+        if outcome == Outcome.OK and text_sha is not None:
+            self.last_text[watch] = text_sha
+            self.last_capture[watch] = capture_id
+        return capture_id
