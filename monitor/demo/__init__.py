@@ -13,6 +13,11 @@ The two pages are declared counterparts, with the ``uyghur`` term group: the fir
 capture already shows a ``locale_gap`` (the Chinese guide lists the attribute, the
 English one never did, and the ``uygur`` row is the structural difference), and the
 silent edit closes it.
+
+A local stand-in of the Wayback Machine (wayback.py) witnesses the flagged edit: its
+Save Page Now captures the page, and the copy is fetched back and found identical to
+ours. (`monitor import wayback` brings a page's archived history in;
+tests/archives/test_import.py runs it on this case.)
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..analysis.locales import GapChange
-from ..check import CheckResult, run_checks
+from ..check import CheckResult, run_checks, watch_config
 from ..config.watchlist import load_watchlist
 from ..evidence.bundle_verify import verify_bundle
 from ..evidence.exporting import write_bundle
@@ -43,6 +48,8 @@ from ..run.once import summarize
 from ..search import catch_up as search_catch_up
 from ..sites.counterparts import compare_all, describe
 from ..store import Store
+from .history import ARCHIVED, import_history, witness_changes
+from .wayback import WaybackStub
 
 ZH_PATH = "/document_detail/70429.html"
 EN_PATH = "/en/document_detail/70429.html"
@@ -77,6 +84,8 @@ notify:
   - name: demo-alerts
     urls: ["json://{host}/alerts"]
     flagged_only: true
+settings:
+  witness: wayback      # ask the (local stand-in) Wayback Machine to witness flagged edits
 """
 # The language versions (sites/counterparts.py); left out by run_demo(languages=False).
 LANGUAGES = """\
@@ -176,9 +185,18 @@ def run_demo(
             ),
             ("aliyun-zh-v3.html", "3. Recapture after the silent edit", ""),
         ]
-        with Store(root) as store, open_outbox(store.location) as outbox:
+        with Store(root) as store, open_outbox(store.location) as outbox, WaybackStub() as archive:
             notifier = Notifier(outbox, watchlist.routes, store.location)
             notifier.start()
+            store.ensure_watches([(w.name, w.url, watch_config(w)) for w in watchlist.watches])
+            zh = watchlist.watches[0]
+            for timestamp, page in ARCHIVED:
+                archive.add(zh.url, timestamp, demo_page(page))
+            echo("\n== 0. The archive remembers: history from before the watch began")
+            import_history(store, archive, zh.name, echo)
+            echo(
+                "   (both archived copies say the same once the 更新时间 line is ignored: no event)"
+            )
             results: list[CheckResult] = []
             for number, (page, title, explanation) in enumerate(steps, 1):
                 pages.set(ZH_PATH, demo_page(page))
@@ -198,6 +216,8 @@ def run_demo(
                     echo("\n== What the two language versions say (monitor locales)\n")
                     echo(locales_text(describe(store, watchlist, watchlist.counterparts[0])))
                 notifier.run_once(batch_complete=True)  # as at the end of `monitor check`
+            echo("\n== 4. A witness: Save Page Now captures the edited page")
+            witness_changes(store, archive, echo)
             search_catch_up(store)  # the demo's versions become searchable
             change_id, report = _report(store, results, root, echo)
         _alerts(pages.posted, echo)

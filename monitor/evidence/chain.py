@@ -62,6 +62,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "fetched_with",
         "source_capture",
         "screenshot_sha256",
+        "source",
+        "archived_at",
+        "archive_url",
+        "archive_digest",
     ),
     "change": (
         "id",
@@ -74,6 +78,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "added",
         "flags",
         "detail",
+        "derived_from",
     ),
     "note": ("id", "kind", "at", "detail"),
 }

@@ -1,0 +1,64 @@
+"""The demo's public-archive steps: history imported first, a witness for the edit last.
+
+Both run against the local stand-in Wayback Machine (wayback.py) on 127.0.0.1, with the
+real importer and the real witness worker; the keys are the stand-in's own, never taken
+from the environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from ..archives.client import Pacing, WaybackClient
+from ..archives.imports import Importer
+from ..archives.spn import Credentials
+from ..archives.witness import Timing, WitnessWorker
+from ..store import EvidenceStore, Row
+from .wayback import WaybackStub
+
+NO_WAIT = Pacing(0, 0, 0, 0, 0)
+# The stand-in archive's copies of the Chinese page from before the watch began.
+ARCHIVED = (("20201120080000", "aliyun-zh-v1.html"), ("20201210080000", "aliyun-zh-v2.html"))
+
+
+def import_history(
+    store: EvidenceStore, archive: WaybackStub, watch: str, echo: Callable[[str], None]
+) -> None:
+    """``monitor import wayback``: the page as the archive kept it, before our checks."""
+
+    async def run() -> None:
+        async with WaybackClient(archive.base, None, NO_WAIT) as client:
+            report = await Importer(store, client, echo=echo).run(watch)
+        echo(f"   {report.summary()}")
+
+    asyncio.run(run())
+
+
+def witness_changes(
+    store: EvidenceStore, archive: WaybackStub, echo: Callable[[str], None]
+) -> None:
+    """Work the witness queue until the archive's copy of each change is checked."""
+    keys = Credentials(archive.access, archive.secret)
+    timing = Timing(poll=0, first_verify=0, verify_retry=0, busy=0, backoff=0)
+
+    async def run() -> None:
+        async with WaybackClient(archive.base, keys, NO_WAIT) as client:
+            worker = WitnessWorker(store, client, timing)
+            for _ in range(8):
+                await worker.work_once()
+                if not [w for w in store.witnesses() if _unfinished(w)]:
+                    break
+
+    asyncio.run(run())
+    for witness in store.witnesses():
+        echo(
+            f"   change #{witness['change_id']}: {witness['archive']} {witness['status']} "
+            f"{witness['archived_url'] or witness['reason'] or ''}"
+        )
+
+
+def _unfinished(witness: Row) -> bool:
+    return witness["status"] == "pending" or (
+        witness["status"] == "archived" and witness["copy"] is None
+    )
