@@ -32,7 +32,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..analysis.locales import GapChange
-from ..check import CheckResult, run_checks, watch_config
+from ..check import CheckResult, run_checks
 from ..config.watchlist import load_watchlist
 from ..evidence.bundle_verify import verify_bundle
 from ..evidence.exporting import write_bundle
@@ -48,7 +48,7 @@ from ..run.once import summarize
 from ..search import catch_up as search_catch_up
 from ..sites.counterparts import compare_all, describe
 from ..store import Store
-from .history import ARCHIVED, import_history, witness_changes
+from .history import witness_changes
 from .wayback import WaybackStub
 
 ZH_PATH = "/document_detail/70429.html"
@@ -188,15 +188,6 @@ def run_demo(
         with Store(root) as store, open_outbox(store.location) as outbox, WaybackStub() as archive:
             notifier = Notifier(outbox, watchlist.routes, store.location)
             notifier.start()
-            store.ensure_watches([(w.name, w.url, watch_config(w)) for w in watchlist.watches])
-            zh = watchlist.watches[0]
-            for timestamp, page in ARCHIVED:
-                archive.add(zh.url, timestamp, demo_page(page))
-            echo("\n== 0. The archive remembers: history from before the watch began")
-            import_history(store, archive, zh.name, echo)
-            echo(
-                "   (both archived copies say the same once the 更新时间 line is ignored: no event)"
-            )
             results: list[CheckResult] = []
             for number, (page, title, explanation) in enumerate(steps, 1):
                 pages.set(ZH_PATH, demo_page(page))

@@ -1,4 +1,4 @@
-"""The demo's public-archive steps: history imported first, a witness for the edit last.
+"""The demo's public-archive step: a witness for the flagged edit.
 
 Both run against the local stand-in Wayback Machine (wayback.py) on 127.0.0.1, with the
 real importer and the real witness worker; the keys are the stand-in's own, never taken
@@ -11,28 +11,12 @@ import asyncio
 from collections.abc import Callable
 
 from ..archives.client import Pacing, WaybackClient
-from ..archives.imports import Importer
 from ..archives.spn import Credentials
 from ..archives.witness import Timing, WitnessWorker
 from ..store import EvidenceStore, Row
 from .wayback import WaybackStub
 
 NO_WAIT = Pacing(0, 0, 0, 0, 0)
-# The stand-in archive's copies of the Chinese page from before the watch began.
-ARCHIVED = (("20201120080000", "aliyun-zh-v1.html"), ("20201210080000", "aliyun-zh-v2.html"))
-
-
-def import_history(
-    store: EvidenceStore, archive: WaybackStub, watch: str, echo: Callable[[str], None]
-) -> None:
-    """``monitor import wayback``: the page as the archive kept it, before our checks."""
-
-    async def run() -> None:
-        async with WaybackClient(archive.base, None, NO_WAIT) as client:
-            report = await Importer(store, client, echo=echo).run(watch)
-        echo(f"   {report.summary()}")
-
-    asyncio.run(run())
 
 
 def witness_changes(

@@ -27,7 +27,7 @@ from ..analysis.events import EventDraft, WatchState
 from ..errors import NotFoundError, StoreError
 from ..evidence.chain import Head, chain_hash
 from ..model import iso, parse_time, utc_now
-from .archive_records import ArchiveRecords, ArchiveWrites
+from .archive_records import PAGE_TIME, ArchiveRecords, ArchiveWrites
 from .base import CaptureRecord, Row
 from .blobs import BlobStore
 from .browse import CHANGE_SELECT as _CHANGE_SELECT
@@ -35,9 +35,6 @@ from .browse import SQLiteBrowsing
 from .chaining import ChainCursor, EvidenceReads, chain_cursor
 from .migrations import MIGRATIONS, UPGRADES
 from .sites import SQLiteSites
-
-# When the page looked like this: the archive's time for an imported copy, else ours.
-PAGE_TIME = "COALESCE(archived_at, fetched_at)"
 
 DATABASE = "monitor.db"
 
