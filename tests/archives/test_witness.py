@@ -354,3 +354,27 @@ def test_a_page_that_is_gone_is_witnessed(setup: Setup, stub: WaybackStub) -> No
     assert done["status"] == "archived"
     copy = json.loads(done["copy"])
     assert copy["sha256_matches"] is True and copy["status"] == 404
+
+
+def test_the_evidence_bundle_lists_the_witness(
+    cli: Any, tmp_path: Path, site: Site, stub: WaybackStub
+) -> None:
+    import zipfile
+
+    path = watchlist(tmp_path, site)
+    site.set("/doc", V1)
+    cli("check", "--watchlist", str(path))
+    site.set("/doc", V3)
+    cli("check", "--watchlist", str(path))
+    assert cli("witness", "work", "--for", "20").code == 0
+    (event,) = json.loads(cli("changes", "--format", "json").out)
+    out = tmp_path / "change.zip"
+    made = cli("bundle", str(event["id"]), str(out))
+    assert made.code == 0, made.err
+    with zipfile.ZipFile(out) as bundle:
+        manifest = json.loads(bundle.read("manifest.json"))
+        verify_text = bundle.read("VERIFY.txt").decode()
+    (w,) = manifest["witnesses"]
+    assert w["status"] == "archived" and w["copy"]["sha256_matches"] is True
+    assert f"curl -s '{w['copy']['replay_url']}' | sha256sum" in verify_text
+    assert cli("bundle", "--verify", str(out)).code == 0
