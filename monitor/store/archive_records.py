@@ -76,6 +76,26 @@ class ArchiveRecords:
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError  # provided by SQLiteStore
 
+    def require_watch(self, watch: str) -> None:
+        raise NotImplementedError  # provided by SQLiteStore
+
+    def captures(self, watch: str) -> list[Row]:
+        """A watch's captures in page time: imported copies interleaved with ours."""
+        self.require_watch(watch)
+        return self._query(
+            f"SELECT * FROM captures WHERE watch = ? ORDER BY {PAGE_TIME}, id", (watch,)
+        )
+
+    def capture_at(self, watch: str, moment: datetime) -> Row | None:
+        """The last capture with extracted text taken at or before a time."""
+        self.require_watch(watch)
+        rows = self._query(
+            f"SELECT * FROM captures WHERE watch = ? AND text_sha256 NOT NULL "
+            f"AND {PAGE_TIME} <= ? ORDER BY {PAGE_TIME} DESC, id DESC LIMIT 1",
+            (watch, iso(moment)),
+        )
+        return rows[0] if rows else None
+
     def witness_blob_problems(self) -> list[str]:
         """The archived copies fetched back for witnesses, checked like any blob."""
         blobs = self.blobs  # type: ignore[attr-defined]

@@ -27,7 +27,7 @@ from ..analysis.events import EventDraft, WatchState
 from ..errors import NotFoundError, StoreError
 from ..evidence.chain import Head, chain_hash
 from ..model import iso, parse_time, utc_now
-from .archive_records import PAGE_TIME, ArchiveRecords, ArchiveWrites
+from .archive_records import ArchiveRecords, ArchiveWrites
 from .base import CaptureRecord, Row
 from .blobs import BlobStore
 from .browse import CHANGE_SELECT as _CHANGE_SELECT
@@ -209,22 +209,6 @@ class SQLiteStore(EvidenceReads, SQLiteBrowsing, ArchiveRecords):
         if not rows:
             raise NotFoundError(f"no capture with id {capture_id} in {self.location}")
         return rows[0]
-
-    def captures(self, watch: str) -> list[Row]:
-        self.require_watch(watch)
-        return self._query(
-            f"SELECT * FROM captures WHERE watch = ? ORDER BY {PAGE_TIME}, id", (watch,)
-        )
-
-    def capture_at(self, watch: str, moment: datetime) -> Row | None:
-        """The last capture with extracted text taken at or before a time."""
-        self.require_watch(watch)
-        rows = self._query(
-            f"SELECT * FROM captures WHERE watch = ? AND text_sha256 NOT NULL "
-            f"AND {PAGE_TIME} <= ? ORDER BY {PAGE_TIME} DESC, id DESC LIMIT 1",
-            (watch, iso(moment)),
-        )
-        return rows[0] if rows else None
 
     def bytes_capture(self, capture: Row) -> Row | None:
         """The capture whose raw bytes a capture's text came from.

@@ -14,5 +14,7 @@ def test_demo_witnesses_the_edit(tmp_path: Path) -> None:
     assert result.code == 0, result.err
     assert "witness:  wayback archived" in result.out
     assert "byte-identical to ours" in result.out
-    (change,) = json.loads(run_cli("--data-dir", str(data), "changes", "--format", "json").out)
-    assert change["witnesses"][0]["copy"]["sha256_matches"] is True
+    changes = json.loads(run_cli("--data-dir", str(data), "changes", "--format", "json").out)
+    (witnessed,) = [c for c in changes if c["witnesses"]]
+    assert witnessed["kind"] == "changed" and witnessed["flags"]
+    assert witnessed["witnesses"][0]["copy"]["sha256_matches"] is True
