@@ -49,20 +49,6 @@ WITNESSES_COLUMN = (
 )
 
 
-# A change event with its watch's URL and both snapshots' raw-body hashes.
-# ``source`` is "live" for a change seen by our own checks, or the archive's name when an
-# archived copy is on either side (derived events, and a first check compared with the
-# archive's latest copy).
-CHANGE_SELECT = (
-    "SELECT c.*, w.url AS url, f.body_sha256 AS from_snapshot, "
-    "t.body_sha256 AS to_snapshot, "
-    "COALESCE(c.derived_from, f.source, t.source, 'live') AS source, "
-    "s.superseded_at AS superseded_at, " + WITNESSES_COLUMN + " FROM changes c "
-    "JOIN watches w ON w.name = c.watch "
-    "LEFT JOIN captures f ON f.id = c.from_capture "
-    "JOIN captures t ON t.id = c.to_capture "
-    "LEFT JOIN superseded_changes s ON s.change_id = c.id WHERE 1 = 1"
-)
 # When the page looked like this: the archive's time for an imported copy, else ours.
 PAGE_TIME = "COALESCE(archived_at, fetched_at)"
 
