@@ -25,7 +25,7 @@ from lxml import etree
 from .analysis.events import Observation, Thresholds, WatchState, transition
 from .analysis.flag import Flag, flag_terms
 from .analysis.structured import compare_documents
-from .config.settings import Settings
+from .config.settings import Settings, WitnessPolicy
 from .config.watchlist import Watch, Watchlist
 from .documents import HTML, PDF, Unreadable, document_type, read_document
 from .documents.classify import classify
@@ -87,7 +87,10 @@ def thresholds(settings: Settings) -> Thresholds:
 
 @asynccontextmanager
 async def check_session(
-    store: EvidenceStore, policy: FetchPolicy, limits: Thresholds
+    store: EvidenceStore,
+    policy: FetchPolicy,
+    limits: Thresholds,
+    witness: WitnessPolicy | None = None,
 ) -> AsyncIterator[Checker]:
     """Everything a run of checks needs, opened and closed together.
 
@@ -96,7 +99,7 @@ async def check_session(
     ...         return await checker.check_all(watches)
     """
     async with HttpFetcher(policy) as fetcher, BrowserFetcher(fetcher) as browser:
-        checker = Checker(store, fetcher, limits, browser)
+        checker = Checker(store, fetcher, limits, browser, witness)
         try:
             yield checker
         finally:
@@ -111,7 +114,8 @@ async def run_checks(
 ) -> list[CheckResult]:
     """Check watches once, concurrently (the per-host limit applies)."""
     policy = policy or FetchPolicy.from_settings(watchlist.settings)
-    async with check_session(store, policy, thresholds(watchlist.settings)) as checker:
+    limits, witness = thresholds(watchlist.settings), watchlist.settings.witness_policy
+    async with check_session(store, policy, limits, witness) as checker:
         return await checker.check_all(watches)
 
 
@@ -124,11 +128,13 @@ class Checker:
         fetcher: Fetcher,
         thresholds: Thresholds | None = None,
         browser: BrowserFetcher | None = None,  # for watches with fetch: browser or auto
+        witness: WitnessPolicy | None = None,
     ):
         self.store = store
         self.fetcher = fetcher
         self.browser = browser
         self.thresholds = thresholds or Thresholds()
+        self.witness = witness or WitnessPolicy()
         self._worker = ThreadPoolExecutor(
             max_workers=PROCESSING_THREADS, thread_name_prefix="monitor-worker"
         )
@@ -261,6 +267,9 @@ class Checker:
             )
             new_state, drafts = transition(current, seen, self.thresholds)
             change_ids = tuple(writer.add_change(record, draft) for draft in drafts)
+            for change_id, draft in zip(change_ids, drafts, strict=True):  # a witness request
+                if archive := self.witness.archive_for(draft.kind, bool(draft.flags)):  # is born
+                    writer.add_witness(change_id, archive, record.url)  # with its change
             if new_state != current:  # an unchanged page leaves its watch row alone
                 writer.set_state(watch.name, new_state)
         events = tuple(draft.kind for draft in drafts)

@@ -133,8 +133,23 @@ def check(
                 click.echo(line)
             failed = "; see: monitor notify status" if alerts.failed else ""
             click.echo(alerts.summary() + failed)
+        _witness_hint(obj, results)
     if any(r.outcome == Outcome.INTERNAL_ERROR for r in results):
         sys.exit(1)
+
+
+def _witness_hint(obj: Context, results: list[CheckResult]) -> None:
+    """Say where the witness requests of this run's changes went (they wait in the queue)."""
+    change_ids = [i for r in results for i in r.change_ids]
+    if not change_ids:
+        return
+    with obj.store() as store:
+        queued = [w for w in store.witnesses(change_ids) if w["status"] == "pending"]
+    if queued:
+        click.echo(
+            f"{len(queued)} witness request(s) queued for Save Page Now: 'monitor witness "
+            "work' submits them ('monitor run' does so by itself)"
+        )
 
 
 @click.command()
@@ -166,6 +181,8 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
     from ..run.alerts import AlertLoop, notifier_for
     from ..run.lock import checking_lock
     from ..run.scheduler import Extension, Runner
+    from ..run.witnesses import wanted as witnesses_wanted
+    from ..run.witnesses import witness_service
     from ..search.background import BackgroundIndexer
 
     watchlist = load_watchlist(watchlist_path)
@@ -188,7 +205,13 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
             BackgroundIndexer(store) as indexer,
         ):
             policy = FetchPolicy.from_settings(watchlist.settings)
-            async with check_session(store, policy, thresholds(watchlist.settings)) as checker:
+            settings = watchlist.settings
+            background = (
+                [witness_service(store, settings)] if witnesses_wanted(store, settings) else []
+            )
+            async with check_session(
+                store, policy, thresholds(settings), settings.witness_policy
+            ) as checker:
                 extensions: tuple[Extension, ...] = ()
                 if watchlist.sites or watchlist.counterparts:
                     # Imported only for such watchlists: the sitemap parser and its
@@ -216,6 +239,7 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
                     alerts=AlertLoop(notifier, on_line=show_alert) if notifier else None,
                     timestamp_authority=watchlist.settings.timestamp_authority,
                     extensions=extensions,
+                    background=background,
                 )
                 sites = f" and {len(watchlist.sites)} site(s)" if watchlist.sites else ""
                 click.echo(

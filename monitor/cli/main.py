@@ -46,6 +46,16 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "notify": ("notify", "notify_group", "Alert routes: pending/failed deliveries, test, send."),
     "sites": ("sites", "sites", "Documentation sites: page counts and the last discovery run."),
     "locales": ("sites", "locales", "What the language versions of a document mention and omit."),
+    "import": (
+        "archives",
+        "import_group",
+        "Bring a page's history from a public archive into the store.",
+    ),
+    "witness": (
+        "archives",
+        "witness_group",
+        "Save Page Now witnesses of changes: list them, or work the queue now.",
+    ),
     "demo": ("demo", "demo", "Offline end-to-end demonstration of the 2020 Cloud Shield case."),
 }
 

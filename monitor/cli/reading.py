@@ -135,8 +135,13 @@ def history(obj: Context, name: str, output_format: str) -> None:
     for row in rows:
         sha = (row["body_sha256"] or "-")[:16]
         tail = row["error"] or row["final_url"] or ""
+        when = row["fetched_at"]
+        if row.get("source"):
+            # An imported copy: the archive's time is when the page looked like this.
+            when = row["archived_at"]
+            tail = f"{row['source']} {row['archive_url']} (fetched {row['fetched_at']}) {tail}"
         click.echo(
-            f"{row['id']:>6}  {row['fetched_at']:<27} {row['status'] or '-':>6}  "
+            f"{row['id']:>6}  {when:<27} {row['status'] or '-':>6}  "
             f"{row['outcome']:<16} {sha:<16} {tail}"
         )
 
@@ -175,6 +180,9 @@ def show(obj: Context, name: str, at: datetime | None, output_format: str) -> No
                 "watch": name,
                 "capture": row["id"],
                 "fetched_at": contract_time(row["fetched_at"]),
+                "source": row.get("source") or "live",
+                "archived_at": row.get("archived_at") and contract_time(row["archived_at"]),
+                "archive_url": row.get("archive_url"),
                 "outcome": row["outcome"],
                 "bytes_capture": source["id"],
                 "body_sha256": source["body_sha256"],
@@ -192,5 +200,11 @@ def show(obj: Context, name: str, at: datetime | None, output_format: str) -> No
         else f"{row['outcome']}: the bytes of capture {source['id']}, "
         f"body sha256 {source['body_sha256']}"
     )
-    click.echo(f"# {name} as captured {row['fetched_at']} (capture {row['id']}, {origin})")
+    if row.get("source"):
+        click.echo(
+            f"# {name} as archived {row['archived_at']} by {row['source']} (capture "
+            f"{row['id']}, {row['archive_url']}, {origin})"
+        )
+    else:
+        click.echo(f"# {name} as captured {row['fetched_at']} (capture {row['id']}, {origin})")
     click.echo(document.text)

@@ -26,6 +26,10 @@ SITE_MAX_PAGES = 1000  # pages a site may have before new ones are left out
 SITE_MAX_PAGES_LIMIT = 100_000  # the largest max_pages a site may ask for
 SITE_DISCOVER_EVERY = 86400.0  # 1d between discovery runs of a site
 SITE_REMOVE_AFTER_RUNS = 2  # complete discovery runs a page must be missing from
+WITNESS = None  # no archive is asked to witness changes unless a watchlist says so
+WITNESS_ON = "flagged"  # which changes get a witness: flagged | changed
+WITNESS_ARCHIVES = ("wayback",)  # archives that can witness (Save Page Now)
+WITNESS_ON_CHOICES = ("flagged", "changed")
 
 # The settings a watchlist's `settings:` block may set, with their defaults, in the
 # order the README lists them.

@@ -13,6 +13,7 @@ from lxml import etree
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from ..documents.css import css_selector
+from . import defaults
 
 MIN_INTERVAL_SECONDS = 60.0  # no page needs checking more than once a minute
 MAX_NAME_LENGTH = 100
@@ -237,6 +238,24 @@ def _check_contact(contact: str | None) -> str | None:
             "like ops@example.org or https://example.org/monitor"
         )
     return contact
+
+
+def _check_witness(archive: str | None) -> str | None:
+    if archive is None or archive in defaults.WITNESS_ARCHIVES:
+        return archive
+    raise ValueError(
+        f"unknown witness {archive!r}: use wayback (the Internet Archive's Save Page Now), "
+        "or leave it out for no witness"
+    )
+
+
+def _check_witness_on(which: str) -> str:
+    if which in defaults.WITNESS_ON_CHOICES:
+        return which
+    raise ValueError(
+        f"bad witness_on {which!r}: use flagged (changes of a watched term) or changed "
+        "(every change)"
+    )
 
 
 def _none_to_list(value: object) -> object:

@@ -28,6 +28,8 @@ from .fields import (
     _check_select,
     _check_url,
     _check_url_map,
+    _check_witness,
+    _check_witness_on,
     _list_to_watches,
     _none_to_dict,
     _none_to_list,
@@ -87,6 +89,8 @@ class _SettingsEntry(_Strict):
     browser_memory_mb: int = Field(defaults.BROWSER_MEMORY_MB, ge=256, le=65536)
     # RFC 3161 time-stamping authority for checkpoints (off unless set; docs/evidence.md)
     timestamp_authority: Annotated[str | None, AfterValidator(_check_url)] = None
+    witness: Annotated[str | None, AfterValidator(_check_witness)] = defaults.WITNESS
+    witness_on: Annotated[str, AfterValidator(_check_witness_on)] = defaults.WITNESS_ON
 
 
 class _SiteEntry(_Rules):

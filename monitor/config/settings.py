@@ -9,6 +9,35 @@ from . import defaults
 
 
 @dataclass(frozen=True, slots=True)
+class WitnessPolicy:
+    """Which change events an archive is asked to witness (``settings.witness``):
+    ``changed`` and ``gone`` events, all of them or only those that changed a watched term.
+    """
+
+    archive: str | None = defaults.WITNESS
+    on: str = defaults.WITNESS_ON  # flagged | changed
+
+    def archive_for(self, kind: str, flagged: bool) -> str | None:
+        """The archive to ask for a witness of an event, or None.
+
+        >>> WitnessPolicy("wayback").archive_for("changed", flagged=False) is None
+        True
+        >>> WitnessPolicy("wayback", "changed").archive_for("changed", flagged=False)
+        'wayback'
+        >>> WitnessPolicy("wayback").archive_for("gone", flagged=True)
+        'wayback'
+        >>> WitnessPolicy("wayback", "changed").archive_for("blocked", flagged=True) is None
+        True
+        """
+        # A page that lost wording, or that is gone (the archive keeps the 404 too).
+        if self.archive is None or kind not in ("changed", "gone"):
+            return None
+        if self.on == "flagged" and not flagged:
+            return None
+        return self.archive
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Crawl settings shared by every watch in a watchlist."""
 
@@ -24,6 +53,12 @@ class Settings:
     browser_pages: int = defaults.BROWSER_PAGES  # pages rendered at once (fetch: browser)
     browser_memory_mb: int = defaults.BROWSER_MEMORY_MB  # the browser's memory ceiling
     timestamp_authority: str | None = None  # RFC 3161 TSA URL for checkpoints (off by default)
+    witness: str | None = defaults.WITNESS  # archive asked to capture a changed page
+    witness_on: str = defaults.WITNESS_ON  # flagged | changed
+
+    @property
+    def witness_policy(self) -> WitnessPolicy:
+        return WitnessPolicy(self.witness, self.witness_on)
 
     @property
     def contact(self) -> str | None:

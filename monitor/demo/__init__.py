@@ -13,6 +13,11 @@ The two pages are declared counterparts, with the ``uyghur`` term group: the fir
 capture already shows a ``locale_gap`` (the Chinese guide lists the attribute, the
 English one never did, and the ``uygur`` row is the structural difference), and the
 silent edit closes it.
+
+A local stand-in of the Wayback Machine (wayback.py) witnesses the flagged edit: its
+Save Page Now captures the page, and the copy is fetched back and found identical to
+ours. (`monitor import wayback` brings a page's archived history in;
+tests/archives/test_import.py runs it on this case.)
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ from ..run.once import summarize
 from ..search import catch_up as search_catch_up
 from ..sites.counterparts import compare_all, describe
 from ..store import Store
+from .history import witness_changes
+from .wayback import WaybackStub
 
 ZH_PATH = "/document_detail/70429.html"
 EN_PATH = "/en/document_detail/70429.html"
@@ -77,6 +84,8 @@ notify:
   - name: demo-alerts
     urls: ["json://{host}/alerts"]
     flagged_only: true
+settings:
+  witness: wayback      # ask the (local stand-in) Wayback Machine to witness flagged edits
 """
 # The language versions (sites/counterparts.py); left out by run_demo(languages=False).
 LANGUAGES = """\
@@ -176,7 +185,7 @@ def run_demo(
             ),
             ("aliyun-zh-v3.html", "3. Recapture after the silent edit", ""),
         ]
-        with Store(root) as store, open_outbox(store.location) as outbox:
+        with Store(root) as store, open_outbox(store.location) as outbox, WaybackStub() as archive:
             notifier = Notifier(outbox, watchlist.routes, store.location)
             notifier.start()
             results: list[CheckResult] = []
@@ -198,6 +207,8 @@ def run_demo(
                     echo("\n== What the two language versions say (monitor locales)\n")
                     echo(locales_text(describe(store, watchlist, watchlist.counterparts[0])))
                 notifier.run_once(batch_complete=True)  # as at the end of `monitor check`
+            echo("\n== 4. A witness: Save Page Now captures the edited page")
+            witness_changes(store, archive, echo)
             search_catch_up(store)  # the demo's versions become searchable
             change_id, report = _report(store, results, root, echo)
         _alerts(pages.posted, echo)

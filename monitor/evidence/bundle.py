@@ -281,9 +281,14 @@ def verify_text(manifest: dict[str, Any], files: Mapping[str, bytes]) -> str:
     ]
     witnesses = manifest.get("witnesses") or []
     if witnesses:
-        lines.append("   Third-party archive copies recorded for these captures:")
+        lines.append("   Third-party archive copies recorded for this change (manifest.json):")
         for witness in witnesses:
-            lines.append(f"     {json.dumps(witness, ensure_ascii=False)}")
+            where = witness.get("archived_url") or witness.get("reason") or ""
+            lines.append(f"     {witness.get('archive')}: {witness.get('status')} {where}")
+            copy = witness.get("copy") or {}
+            if copy.get("sha256") and copy.get("replay_url"):
+                lines.append(f"       curl -s '{copy['replay_url']}' | sha256sum")
+                lines.append(f"       fetched back by us: {copy['sha256']}: {copy.get('note')}")
     else:
         lines.append("   No third-party archive copy was recorded for these captures.")
     return "\n".join(lines) + "\n"

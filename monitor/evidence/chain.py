@@ -62,6 +62,10 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "fetched_with",
         "source_capture",
         "screenshot_sha256",
+        "source",
+        "archived_at",
+        "archive_url",
+        "archive_digest",
     ),
     "change": (
         "id",
@@ -74,6 +78,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "added",
         "flags",
         "detail",
+        "derived_from",
     ),
     "note": ("id", "kind", "at", "detail"),
 }
@@ -91,8 +96,8 @@ def canonical(record_type: str, seq: int, row: Mapping[str, Any]) -> bytes:
 
     >>> canonical("change", 7, {"id": 2, "watch": "w", "kind": "changed",
     ...     "detected_at": "t", "from_capture": 1, "to_capture": 3, "removed": '["维族"]',
-    ...     "added": [], "flags": "[]", "detail": {"b": 1, "a": [1, "x"]}})
-    b'{"added":[],"detail":{"a":[1,"x"],"b":1},"detected_at":"t","flags":[],"from_capture":1,"id":2,"kind":"changed","removed":["\\xe7\\xbb\\xb4\\xe6\\x97\\x8f"],"seq":7,"to_capture":3,"type":"change","watch":"w"}'
+    ...     "added": [], "flags": "[]", "detail": {"b": 1, "a": [1, "x"]}, "derived_from": None})
+    b'{"added":[],"derived_from":null,"detail":{"a":[1,"x"],"b":1},"detected_at":"t","flags":[],"from_capture":1,"id":2,"kind":"changed","removed":["\\xe7\\xbb\\xb4\\xe6\\x97\\x8f"],"seq":7,"to_capture":3,"type":"change","watch":"w"}'
     """
     try:
         names = FIELDS[record_type]

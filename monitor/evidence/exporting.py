@@ -9,7 +9,7 @@ from typing import Any
 from ..documents.document import Document
 from ..model import iso
 from ..report.html import change_html
-from ..report.json import change_to_json
+from ..report.json import change_to_json, witness_to_json
 from ..report.view import load_change
 from ..store.base import EvidenceStore
 from .bundle import BundleSource, build_bundle
@@ -40,13 +40,8 @@ def export_archive(
 
 
 def _witnesses(store: EvidenceStore, change_id: int) -> list[dict[str, Any]]:
-    """Third-party archive copies of a change's captures, where the store records them.
-
-    The hook for Save Page Now witnesses (archives room): a store that keeps them has
-    ``witnesses(change_id) -> list of JSON-ready dicts``; others have none.
-    """
-    method = getattr(store, "witnesses", None)
-    return list(method(change_id)) if callable(method) else []
+    """The Save Page Now witnesses of a change (archives room), in their JSON form."""
+    return [witness_to_json(row) for row in store.witnesses(change_id)]
 
 
 def _document_text(blob: bytes) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -122,6 +123,9 @@ def capture_records(
     )
     headers = json.loads(row["headers"]) if isinstance(row["headers"], str) else row["headers"]
     final_url = row["final_url"] or row["url"]
+    if row.get("archive_url"):
+        # A copy imported from a public archive: what we fetched, when, is its raw replay.
+        final_url = re.sub(r"/web/(\d{14})/", r"/web/\1id_/", row["archive_url"], count=1)
     hops = [(int(status), str(url)) for status, url in redirects]
     for index, (status, url) in enumerate(hops):
         target = hops[index + 1][1] if index + 1 < len(hops) else final_url

@@ -134,6 +134,7 @@ class Outbox:
     def _inbox(self, db: sqlite3.Connection, route: Route, cursor: int) -> list[Candidate]:
         rows = db.execute(
             "SELECT c.id, c.watch, c.kind, c.detected_at, c.flags != '[]' AS flagged, "
+            "c.derived_from IS NULL AS live, "
             "w.config AS config FROM changes c JOIN watches w ON w.name = c.watch "
             "WHERE c.id > ? ORDER BY c.id LIMIT ?",
             (cursor, INBOX_LIMIT),
@@ -141,7 +142,9 @@ class Outbox:
         candidates = []
         for row in rows:
             config = json.loads(row["config"])
-            wanted = route.wants(
+            # Events derived from imported archive copies describe the past (an import
+            # run shows them; `monitor changes` lists them): they are never alerted.
+            wanted = bool(row["live"]) and route.wants(
                 row["watch"],
                 config.get("tags") or (),
                 config.get("vendor"),

@@ -29,6 +29,23 @@ CHANGE_FIELDS = (
     "moved",
     "edits",
     "triage",
+    "source",
+    "witnesses",
+)
+# Every field of a witness (in a change's `witnesses` and `monitor witness list`).
+WITNESS_FIELDS = (
+    "change_id",
+    "archive",
+    "url",
+    "status",
+    "reason",
+    "job_id",
+    "archived_url",
+    "archive_timestamp",
+    "requested_at",
+    "submitted_at",
+    "finished_at",
+    "copy",
 )
 # Fields some kinds add (docs/cli.md): ``site`` on the events of a site's discovery
 # (page_added, page_removed, and moved when a discovery run found the rename), and
@@ -73,6 +90,8 @@ def change_to_json(row: Row) -> dict[str, Any]:
         "to_capture": row["to_capture"],
         **_located(detail),
         "triage": triage_to_json(row.get("triage")),
+        "source": row.get("source") or "live",
+        "witnesses": [witness_to_json(w) for w in json.loads(row.get("witnesses") or "[]")],
     }
     kind = row["kind"]
     if kind in SITE_KINDS and "site" in detail:
@@ -101,6 +120,42 @@ def triage_to_json(raw: str | None) -> dict[str, Any]:
         for m in (json.loads(raw) if raw else [])
     ]
     return {"state": marks[-1]["mark"] if marks else None, "marks": marks}
+def _time_or_none(stored: str | None) -> str | None:
+    return contract_time(stored) if stored else None
+
+
+def witness_to_json(row: Row) -> dict[str, Any]:
+    """A witness: which archive was asked, what it answered, and whether its copy matches.
+
+    ``copy`` is null until the archived copy was fetched back, then
+    ``{"sha256", "sha256_matches", "text_matches", "note", "status", "replay_url",
+    "checked_at"}``.
+    """
+    copy = row["copy"]
+    if isinstance(copy, str):
+        copy = json.loads(copy)
+    if isinstance(copy, dict) and copy.get("checked_at"):
+        copy = {**copy, "checked_at": contract_time(copy["checked_at"])}
+    timestamp = row["archive_timestamp"]
+    return {
+        "change_id": row["change_id"],
+        "archive": row["archive"],
+        "url": row["url"],
+        "status": row["status"],
+        "reason": row["reason"],
+        "job_id": row["job_id"],
+        "archived_url": row["archived_url"],
+        "archive_timestamp": (
+            f"{timestamp[:4]}-{timestamp[4:6]}-{timestamp[6:8]}T{timestamp[8:10]}:"
+            f"{timestamp[10:12]}:{timestamp[12:14]}Z"
+            if timestamp
+            else None
+        ),
+        "requested_at": _time_or_none(row["requested_at"]),
+        "submitted_at": _time_or_none(row["submitted_at"]),
+        "finished_at": _time_or_none(row["finished_at"]),
+        "copy": copy,
+    }
 
 
 def _located(detail: dict[str, Any]) -> dict[str, Any]:
@@ -149,4 +204,8 @@ def capture_to_json(row: Row) -> dict[str, Any]:
         "fetched_with": row.get("fetched_with") or "http",
         "source_capture": row.get("source_capture"),
         "screenshot_sha256": row.get("screenshot_sha256"),
+        "source": row.get("source") or "live",
+        "archived_at": _time_or_none(row.get("archived_at")),
+        "archive_url": row.get("archive_url"),
+        "archive_digest": row.get("archive_digest"),
     }

@@ -74,6 +74,26 @@ def location(fragment: dict[str, Any]) -> str:
     return f"{page}{kind} under {path}"
 
 
+def _provenance(capture: Row | None) -> str:
+    """`` (archived 2020-12-17 08:00:05 at https://web.archive.org/...)`` for an imported copy."""
+    if capture is None or not capture.get("source"):
+        return ""
+    return f"\n          archived {capture['archived_at']} at {capture['archive_url']}"
+
+
+def _witness_lines(witnesses: Sequence[dict[str, Any]]) -> list[str]:
+    lines = []
+    for w in witnesses:
+        state = w["status"]
+        where = f" {w['archived_url']}" if w["archived_url"] else ""
+        why = f" ({w['reason']})" if w["reason"] else ""
+        lines.append(f"witness:  {w['archive']} {state}{where}{why}")
+        copy = w.get("copy")
+        if copy:
+            lines.append(f"          the archive's copy: {copy.get('note')}")
+    return lines
+
+
 def change_text(view: ChangeView) -> str:
     """Terminal view of one change."""
     event = view.event
@@ -81,9 +101,20 @@ def change_text(view: ChangeView) -> str:
         f"change #{event['id']}  {event['kind']}  {event['watch']}",
         f"url:      {event['url']}",
         f"detected: {event['detected_at']}",
-        f"from:     capture {event['from_capture']}  sha256 {event['from_snapshot']}",
-        f"to:       capture {event['to_capture']}  sha256 {event['to_snapshot']}",
+        f"from:     capture {event['from_capture']}  sha256 {event['from_snapshot']}"
+        + _provenance(view.old),
+        f"to:       capture {event['to_capture']}  sha256 {event['to_snapshot']}"
+        + _provenance(view.new),
     ]
+    if event.get("source", "live") != "live":
+        lines.append(
+            f"source:   derived from archived copies ({event['source']}); dated by the "
+            "archive's time"
+        )
+    superseded = view.event.get("superseded_at")
+    if superseded:
+        lines.append(f"note:     superseded at {superseded} by a narrower change after an import")
+    lines += _witness_lines(event.get("witnesses", []))
     for flag in event["flags"]:
         group = f"  (term group {flag['group']})" if flag.get("group") else ""
         lines.append(

@@ -31,8 +31,11 @@ def load_change(store: EvidenceStore, change_id: int) -> ChangeView:
     row = store.change(change_id)
     old = store.capture(row["from_capture"]) if row["from_capture"] else None
     new = store.capture(row["to_capture"])
+    event = change_to_json(row)
+    if row.get("superseded_at"):
+        event["superseded_at"] = row["superseded_at"]  # listed no more, still shown here
     return ChangeView(
-        event=change_to_json(row),
+        event=event,
         detail=json.loads(row["detail"]),
         watch=store.watch_config(row["watch"]),
         old=old,

@@ -73,8 +73,9 @@ def _check_once(
             store.ensure_watches([(w.name, w.url, watch_config(w)) for w in watches])
             where = store.location
         # The store is closed before the workers start, so they can be forked (workers.py).
+        settings = watchlist.settings
         results = check_in_processes(
-            where, watches, policy, thresholds(watchlist.settings), workers
+            where, watches, policy, thresholds(settings), workers, settings.witness_policy
         )
         with open_store(location) as store:
             make_checkpoint(store, authority=watchlist.settings.timestamp_authority)

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import random
 import signal
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -92,11 +92,15 @@ class Runner:
         checkpoint_every: float = defaults.CHECKPOINT_EVERY_SECONDS,
         timestamp_authority: str | None = None,
         extensions: tuple[Extension, ...] = (),
+        background: Sequence[Callable[[asyncio.Event], Awaitable[None]]] = (),
     ) -> None:
         self.checker = checker
         self.checkpoint_every = checkpoint_every
         self.timestamp_authority = timestamp_authority
         self._checkpointed = -1  # chain position of the last checkpoint this run signed
+        # Services that run beside the checks until stopped (the witness queue): each
+        # gets the stopping event; a check never waits for them.
+        self.background = tuple(background)
         self.store = store
         self.startup_spread = startup_spread
         self.watches = watches
@@ -196,6 +200,7 @@ class Runner:
         for job in scheduler.get_jobs():
             log.info("%s: next check %s", job.name, job.next_run_time)
         alerting = asyncio.ensure_future(self.alerts.run(self.stopping)) if self.alerts else None
+        services = [asyncio.ensure_future(service(self.stopping)) for service in self.background]
         try:
             await self.stopping.wait()
         finally:
@@ -206,7 +211,15 @@ class Runner:
             if alerting is not None and self.alerts is not None:
                 await alerting
                 await self.alerts.last_pass()  # sends what the last checks found
+            await self._finish_services(services)
             await self.checkpoint()  # what this run recorded is covered when it stops
+
+    async def _finish_services(self, services: Sequence[asyncio.Future[None]]) -> None:
+        if not services:
+            return
+        _, pending = await asyncio.wait(services, timeout=SHUTDOWN_GRACE_SECONDS)
+        for task in pending:
+            task.cancel()  # their work is durable (a queue in the store): nothing is lost
 
     async def _finish_in_flight(self) -> None:
         if not self._in_flight:

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from ..analysis.events import Thresholds
 from ..check import CheckResult, check_session
+from ..config.settings import WitnessPolicy
 from ..config.watchlist import Watch
 from ..fetch.http import FetchPolicy
 from ..store import Store, open_stores
@@ -94,10 +95,14 @@ def _start_method() -> str:
 
 
 def _check_shard(
-    data_dir: str, watches: list[Watch], policy: FetchPolicy, thresholds: Thresholds
+    data_dir: str,
+    watches: list[Watch],
+    policy: FetchPolicy,
+    thresholds: Thresholds,
+    witness: WitnessPolicy | None = None,
 ) -> list[CheckResult]:
     async def run(store: Store) -> list[CheckResult]:
-        async with check_session(store, policy, thresholds) as checker:
+        async with check_session(store, policy, thresholds, witness) as checker:
             return await checker.check_all(watches)
 
     with Store(data_dir) as store:
@@ -110,6 +115,7 @@ def check_in_processes(
     policy: FetchPolicy,
     thresholds: Thresholds,
     workers: int,
+    witness: WitnessPolicy | None = None,
 ) -> list[CheckResult]:
     """Check every watch once using ``workers`` processes; results in watch order."""
     shards, share = plan_shards(watches, policy, workers)
@@ -117,7 +123,8 @@ def check_in_processes(
     context = multiprocessing.get_context(_start_method())
     with ProcessPoolExecutor(len(shards), mp_context=context, initializer=_die_with_parent) as pool:
         futures = [
-            pool.submit(_check_shard, data_dir, shard, share, thresholds) for shard in shards
+            pool.submit(_check_shard, data_dir, shard, share, thresholds, witness)
+            for shard in shards
         ]
         results = {r.watch: r for future in futures for r in future.result()}
     return [results[watch.name] for watch in watches]

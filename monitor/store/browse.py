@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import ConfigError, NotFoundError
 from ..model import iso, utc_now
+from .archive_records import WITNESSES_COLUMN
 from .base import TRIAGE_MARKS, UNTRIAGED, ChangeFilter, Row
 
 # The triage marks of a change, oldest first, as one JSON array (a column of change rows).
@@ -26,12 +27,17 @@ TRIAGE_COLUMN = (
     "FROM (SELECT * FROM triage x WHERE x.change = c.id ORDER BY x.id) x) AS triage"
 )
 # A change event with its watch's URL, both snapshots' raw-body hashes and its triage.
+# ``source`` is "live" for a change seen by our own checks, or the archive's name when an
+# archived copy is on either side; ``witnesses`` and ``superseded_at``: monitor/archives.
 CHANGE_SELECT = (
     "SELECT c.*, w.url AS url, f.body_sha256 AS from_snapshot, "
-    f"t.body_sha256 AS to_snapshot, {TRIAGE_COLUMN} FROM changes c "
+    f"t.body_sha256 AS to_snapshot, {TRIAGE_COLUMN}, "
+    "COALESCE(c.derived_from, f.source, t.source, 'live') AS source, "
+    f"s.superseded_at AS superseded_at, {WITNESSES_COLUMN} FROM changes c "
     "JOIN watches w ON w.name = c.watch "
     "LEFT JOIN captures f ON f.id = c.from_capture "
-    "JOIN captures t ON t.id = c.to_capture WHERE 1 = 1"
+    "JOIN captures t ON t.id = c.to_capture "
+    "LEFT JOIN superseded_changes s ON s.change_id = c.id WHERE 1 = 1"
 )
 _LATEST_MARK = "(SELECT x.mark FROM triage x WHERE x.change = c.id ORDER BY x.id DESC LIMIT 1)"
 _MAX_NOTE = 4000

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
-from ..evidence.chain import GENESIS, TABLES, Entry, Head, chain_hash
+from ..evidence.chain import FIELDS, GENESIS, TABLES, Entry, Head, chain_hash
 from ..model import iso, utc_now
 
 _BATCH = 1000
@@ -127,6 +127,8 @@ def chain_existing_rows(db: sqlite3.Connection) -> None:
 
 def _chain_row(db: sqlite3.Connection, record_type: str, row: dict[str, Any], head: Head) -> Head:
     seq = head.seq + 1
+    # A field whose column a later migration adds is null in every row chained here.
+    row = {**dict.fromkeys(FIELDS[record_type]), **row}
     digest = chain_hash(head.hash, record_type, seq, row)
     db.execute(
         f"UPDATE {TABLES[record_type]} SET chain_seq = ?, chain_hash = ? WHERE id = ?",

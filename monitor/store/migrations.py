@@ -292,6 +292,51 @@ CREATE TRIGGER triage_no_delete BEFORE DELETE ON triage
     BEGIN SELECT RAISE(ABORT, 'triage marks are append-only'); END;
 """,
     ),
+    (
+        9,
+        # Public archives (issue 13): where an imported capture came from, change events
+        # derived from archived copies (and those a later import superseded), and the
+        # witness queue (Save Page Now). All new columns are nullable: a live capture or
+        # event leaves them empty.
+        """
+ALTER TABLE captures ADD COLUMN source TEXT;
+ALTER TABLE captures ADD COLUMN archived_at TEXT;
+ALTER TABLE captures ADD COLUMN archive_url TEXT;
+ALTER TABLE captures ADD COLUMN archive_digest TEXT;
+CREATE UNIQUE INDEX captures_by_archive_url ON captures (watch, archive_url)
+    WHERE archive_url IS NOT NULL;
+ALTER TABLE changes ADD COLUMN derived_from TEXT;
+CREATE TABLE superseded_changes (
+    change_id INTEGER PRIMARY KEY REFERENCES changes (id),
+    superseded_at TEXT NOT NULL
+);
+CREATE TRIGGER superseded_no_update BEFORE UPDATE ON superseded_changes
+    BEGIN SELECT RAISE(ABORT, 'superseded changes are append-only evidence'); END;
+CREATE TRIGGER superseded_no_delete BEFORE DELETE ON superseded_changes
+    BEGIN SELECT RAISE(ABORT, 'superseded changes are append-only evidence'); END;
+CREATE TABLE witnesses (
+    id INTEGER PRIMARY KEY,
+    change_id INTEGER NOT NULL REFERENCES changes (id),
+    archive TEXT NOT NULL,
+    url TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending',
+    reason TEXT,
+    job_id TEXT,
+    archived_url TEXT,
+    archive_timestamp TEXT,
+    requested_at TEXT NOT NULL,
+    submitted_at TEXT,
+    finished_at TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    copy TEXT,
+    UNIQUE (change_id, archive)
+);
+CREATE INDEX witnesses_due ON witnesses (status, next_attempt_at);
+CREATE TRIGGER witnesses_no_delete BEFORE DELETE ON witnesses
+    BEGIN SELECT RAISE(ABORT, 'witnesses are evidence'); END;
+""",
+    ),
 ]
 
 # Python steps run right after the SQL of their version, in the same transaction.

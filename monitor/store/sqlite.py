@@ -27,6 +27,7 @@ from ..analysis.events import EventDraft, WatchState
 from ..errors import NotFoundError, StoreError
 from ..evidence.chain import Head, chain_hash
 from ..model import iso, parse_time, utc_now
+from .archive_records import ArchiveRecords, ArchiveWrites
 from .base import CaptureRecord, Row
 from .blobs import BlobStore
 from .browse import CHANGE_SELECT as _CHANGE_SELECT
@@ -40,7 +41,8 @@ DATABASE = "monitor.db"
 _CAPTURE_COLUMNS = (
     "id, watch, url, fetched_at, status, final_url, headers, redirects, body_sha256, "
     "body_size, text_sha256, encoding, elapsed_ms, attempts, outcome, error_class, error, "
-    "fetched_with, source_capture, screenshot_sha256, chain_seq, chain_hash"
+    "fetched_with, source_capture, screenshot_sha256, source, archived_at, archive_url, "
+    "archive_digest, chain_seq, chain_hash"
 )
 _INSERT_CAPTURE = (
     f"INSERT INTO captures ({_CAPTURE_COLUMNS}) VALUES "
@@ -48,7 +50,7 @@ _INSERT_CAPTURE = (
 )
 _CHANGE_COLUMNS = (
     "id, watch, kind, detected_at, from_capture, to_capture, removed, added, flags, detail, "
-    "chain_seq, chain_hash"
+    "derived_from, chain_seq, chain_hash"
 )
 _INSERT_CHANGE = (
     f"INSERT INTO changes ({_CHANGE_COLUMNS}) VALUES "
@@ -75,7 +77,7 @@ def _count_open(change: int) -> None:
         _open_stores += change
 
 
-class SQLiteStore(EvidenceReads, SQLiteBrowsing):
+class SQLiteStore(EvidenceReads, SQLiteBrowsing, ArchiveRecords):
     """SQLite + blob store in one data directory (a :class:`BrowsableStore`).
 
     Safe to share between threads.
@@ -164,7 +166,9 @@ class SQLiteStore(EvidenceReads, SQLiteBrowsing):
 
     def last_checks(self) -> dict[str, datetime]:
         """When each watch was last checked (for scheduling after a restart)."""
-        rows = self._query("SELECT watch, MAX(fetched_at) AS at FROM captures GROUP BY watch")
+        rows = self._query(
+            "SELECT watch, MAX(fetched_at) AS at FROM captures WHERE source IS NULL GROUP BY watch"
+        )
         return {r["watch"]: parse_time(r["at"]) for r in rows}
 
     # -- recording a check --------------------------------------------------------
@@ -206,20 +210,6 @@ class SQLiteStore(EvidenceReads, SQLiteBrowsing):
             raise NotFoundError(f"no capture with id {capture_id} in {self.location}")
         return rows[0]
 
-    def captures(self, watch: str) -> list[Row]:
-        self.require_watch(watch)
-        return self._query("SELECT * FROM captures WHERE watch = ? ORDER BY id", (watch,))
-
-    def capture_at(self, watch: str, moment: datetime) -> Row | None:
-        """The last capture with extracted text taken at or before a time."""
-        self.require_watch(watch)
-        rows = self._query(
-            "SELECT * FROM captures WHERE watch = ? AND text_sha256 NOT NULL AND fetched_at <= ? "
-            "ORDER BY id DESC LIMIT 1",
-            (watch, iso(moment)),
-        )
-        return rows[0] if rows else None
-
     def bytes_capture(self, capture: Row) -> Row | None:
         """The capture whose raw bytes a capture's text came from.
 
@@ -257,8 +247,11 @@ class SQLiteStore(EvidenceReads, SQLiteBrowsing):
         watch: str | None = None,
         flagged: bool = False,
     ) -> list[Row]:
-        """Change events, oldest first, joined with their snapshots' body hashes."""
-        sql = _CHANGE_SELECT
+        """Change events, oldest first, joined with their snapshots' body hashes.
+
+        Derived events that a later import superseded are kept but not listed.
+        """
+        sql = _CHANGE_SELECT + " AND s.change_id IS NULL"
         params: list[Any] = []
         if since is not None:
             sql += " AND c.detected_at >= ?"
@@ -282,13 +275,13 @@ class SQLiteStore(EvidenceReads, SQLiteBrowsing):
             for row in self._query("PRAGMA integrity_check")
             if row["integrity_check"] != "ok"
         ]
-        return problems + list(self.blob_problems())
+        return problems + list(self.blob_problems()) + self.witness_blob_problems()
 
 
 Store = SQLiteStore  # the name the rest of the code and older scripts use
 
 
-class _Writer:
+class _Writer(ArchiveWrites):
     """The writes of one check, inside :meth:`SQLiteStore.recording`'s transaction."""
 
     def __init__(self, db: sqlite3.Connection, cursor: ChainCursor) -> None:
@@ -333,6 +326,11 @@ class _Writer:
             "fetched_with": capture.fetched_with,
             "source_capture": capture.source_capture,
             "screenshot_sha256": capture.screenshot_sha256,
+            # Provenance of a copy imported from a public archive (null for our own):
+            "source": capture.source,
+            "archived_at": capture.archived_at and iso(capture.archived_at),
+            "archive_url": capture.archive_url,
+            "archive_digest": capture.archive_digest,
         }
         # Headers and redirects are lists of strings and numbers: their decoded form is
         # exactly the Python lists (no need to parse the JSON text back).
@@ -353,9 +351,12 @@ class _Writer:
     def add_change(self, capture: CaptureRecord, draft: EventDraft) -> int:
         return self.add_event(capture.watch, iso(capture.fetched_at), draft)
 
-    def add_event(self, watch: str, detected_at: str, draft: EventDraft) -> int:
+    def add_event(
+        self, watch: str, detected_at: str, draft: EventDraft, derived_from: str | None = None
+    ) -> int:
         """An event, chained like any; site and locale events are not tied to a new
-        capture of their watch, so they give the time themselves."""
+        capture of their watch, so they give the time themselves; ``derived_from`` names
+        the archive for an event found across imported copies."""
         row: dict[str, Any] = {
             "id": self.cursor.take_id(self._db, "changes"),
             "watch": watch,
@@ -367,6 +368,7 @@ class _Writer:
             "added": json.dumps(list(draft.added), ensure_ascii=False),
             "flags": json.dumps([f.to_dict() for f in draft.flags], ensure_ascii=False),
             "detail": json.dumps(draft.detail, ensure_ascii=False),
+            "derived_from": derived_from,  # the archive, for an event found across its copies
         }
         self._chain("change", row, {})  # details are parsed back: exactly what is stored
         self._db.execute(_INSERT_CHANGE, row)

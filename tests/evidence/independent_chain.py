@@ -38,6 +38,10 @@ FIELDS = {
         "fetched_with",
         "source_capture",
         "screenshot_sha256",
+        "source",
+        "archived_at",
+        "archive_url",
+        "archive_digest",
     ],
     "change": [
         "id",
@@ -50,6 +54,7 @@ FIELDS = {
         "added",
         "flags",
         "detail",
+        "derived_from",
     ],
     "note": ["id", "kind", "at", "detail"],
 }

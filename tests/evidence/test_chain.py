@@ -60,7 +60,12 @@ def _old_data_dir(new: Path, old: Path) -> None:
     source.row_factory = sqlite3.Row
     for table in ("watches", "captures", "changes"):
         for row in source.execute(f"SELECT * FROM {table} ORDER BY rowid"):
-            values = {k: row[k] for k in row.keys() if not k.startswith("chain_")}  # noqa: SIM118
+            columns = {c[1] for c in db.execute(f"PRAGMA table_info({table})")}
+            values = {
+                k: row[k]
+                for k in row.keys()  # noqa: SIM118
+                if not k.startswith("chain_") and k in columns  # later columns come later
+            }
             marks = ", ".join("?" * len(values))
             db.execute(
                 f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks})", list(values.values())

@@ -1,0 +1,74 @@
+"""Working the witness queue beside the checks (``monitor run``, ``monitor witness work``).
+
+The queue lives in the store (``archives/witness.py``); this module only decides when a
+worker runs and gives it an archive client configured from the environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from ..archives.client import WaybackClient, pacing_factor
+from ..archives.spn import Credentials
+from ..archives.witness import PENDING, Pass, Timing, WitnessWorker
+from ..config.settings import Settings
+from ..model import parse_time, utc_now
+from ..store import EvidenceStore
+
+QUEUE_EVERY = 30.0  # seconds between passes over the queue while monitoring
+
+
+def wanted(store: EvidenceStore, settings: Settings) -> bool:
+    """Run a worker when the watchlist asks for witnesses or some are still pending."""
+    return settings.witness is not None or bool(store.witnesses(status=PENDING))
+
+
+def witness_service(
+    store: EvidenceStore, settings: Settings, every: float = QUEUE_EVERY
+) -> Callable[[asyncio.Event], Awaitable[None]]:
+    """A background service for :class:`~monitor.run.scheduler.Runner`."""
+
+    async def serve(stopping: asyncio.Event) -> None:
+        async with WaybackClient(
+            credentials=Credentials.from_env(), contact=settings.contact
+        ) as client:
+            worker = WitnessWorker(store, client, Timing().scaled(pacing_factor()))
+            await worker.run(stopping, every=every)
+
+    return serve
+
+
+async def work_queue(
+    store: EvidenceStore, settings: Settings | None = None, for_seconds: float = 0.0
+) -> Pass:
+    """Work the queue now: one pass, or passes until nothing is left to do or time is up
+    (sleeping until the next witness is due)."""
+    settings = settings or Settings()
+    total = Pass()
+    deadline = time.monotonic() + for_seconds
+    async with WaybackClient(
+        credentials=Credentials.from_env(), contact=settings.contact
+    ) as client:
+        worker = WitnessWorker(store, client, Timing().scaled(pacing_factor()))
+        while True:
+            done = await worker.work_once()
+            for name in ("submitted", "archived", "failed", "verified", "postponed"):
+                setattr(total, name, getattr(total, name) + getattr(done, name))
+            total.notes += [n for n in done.notes if n not in total.notes]
+            wait = _until_next(store)
+            if wait is None or time.monotonic() + wait > deadline:
+                return total
+            await asyncio.sleep(max(wait, 0.05))
+
+
+def _until_next(store: EvidenceStore) -> float | None:
+    """Seconds until the next unfinished witness is due; None when none is left."""
+    waiting = store.witnesses(status=PENDING) + [
+        w for w in store.witnesses(status="archived") if w["copy"] is None
+    ]
+    if not waiting:
+        return None
+    soonest = min(parse_time(w["next_attempt_at"]) for w in waiting)
+    return max(0.0, (soonest - utc_now()).total_seconds())
