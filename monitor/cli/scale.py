@@ -125,12 +125,15 @@ def migrate(obj: Context, source: str, target: str, batch: int) -> None:
       monitor --blobs s3://evidence-bucket/monitor migrate --from monitor-data \\
           --to postgresql://monitor@db.example/monitor
     """
+    from ..evidence.chain import verify_entries
+    from ..evidence.service import verify_store
     from ..store.sqlite import SQLiteStore
     from ..store.transfer import compare_counts, copy_directory
 
     spec = StoreSpec(target, obj.spec.blobs)
     with SQLiteStore(source) as directory:
-        problems = directory.verify()
+        # The directory's blobs, chain and signed checkpoints, before anything is copied.
+        problems = verify_store(directory).problems
         if problems:
             for problem in problems:
                 click.echo(problem)
@@ -139,6 +142,11 @@ def migrate(obj: Context, source: str, target: str, batch: int) -> None:
         with _postgres(spec, "migrate") as store:
             report = copy_directory(directory, store, batch=batch, progress=click.echo)
             problems = compare_counts(directory, store) + store.verify()
+            walk = verify_entries(store.chain_entries())  # the copy's chain, re-hashed
+            problems += walk.problems
+            if walk.head != directory.chain_head():
+                problems.append(f"chain: the copy ends at {walk.head}, the directory at "
+                                f"{directory.chain_head()}")  # fmt: skip
     for problem in problems:
         click.echo(problem)
     click.echo(

@@ -29,6 +29,7 @@ import os
 import random
 import signal
 import socket
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,9 +40,10 @@ from procrastinate import exceptions as pq_errors
 
 from ..analysis.events import Thresholds
 from ..check import Checker, thresholds
+from ..config import defaults
 from ..config.settings import Settings
 from ..config.watchlist import Watch
-from ..errors import StoreError
+from ..errors import MonitorError, StoreError
 from ..fetch.http import FetchPolicy, HttpFetcher
 from ..model import CheckResult, Outcome, iso, utc_now
 from ..store.postgres import CHECK_RUN, PostgresStore
@@ -234,6 +236,7 @@ async def run_enqueuer(
     """
     store.ensure_watches([(w.name, w.url, dataclasses.asdict(w)) for w in watches])
     save_settings(store, settings)
+    signer = _Signer(store, settings.timestamp_authority)
     app = make_app(store.url)
     await ensure_queue_schema(app)
     stopping = asyncio.Event()
@@ -251,6 +254,7 @@ async def run_enqueuer(
                     on_round(deferred)
                 if once:
                     return
+                await signer.maybe_sign()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stopping.wait(), timeout=every)
                 if stopping.is_set():
@@ -259,6 +263,35 @@ async def run_enqueuer(
         if not once:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)
+            await signer.maybe_sign(force=True)  # what the workers recorded is covered
+
+
+@dataclass
+class _Signer:
+    """`monitor run` signs the fleet's checkpoints (the workers hold no key), every few
+    minutes when the chain moved, and when it stops (docs/evidence.md)."""
+
+    store: PostgresStore
+    authority: str | None
+    every: float = defaults.CHECKPOINT_EVERY_SECONDS
+    signed_at: float = 0.0
+    signed_seq: int = -1
+
+    async def maybe_sign(self, force: bool = False) -> None:
+        from ..evidence.service import make_checkpoint  # cryptography: only when signing
+
+        if not force and time.monotonic() - self.signed_at < self.every:
+            return
+        try:
+            if self.store.chain_head().seq == self.signed_seq:
+                return
+            point = await asyncio.to_thread(make_checkpoint, self.store, None, self.authority)
+        except MonitorError as error:  # no key directory: said, and checks go on
+            log.warning("no checkpoint signed: %s", error)
+            return
+        self.signed_at = time.monotonic()
+        if point is not None:
+            self.signed_seq = point.seq
 
 
 # -- the worker ----------------------------------------------------------------------

@@ -41,6 +41,7 @@ from ..analysis.events import WatchState
 from ..errors import ConfigError, NotFoundError, StoreError
 from ..model import iso, utc_now
 from .base import BlobBackend, Row
+from .postgres_evidence import EvidenceReads
 from .postgres_migrations import LATEST, MIGRATION_LOCK, MIGRATIONS
 from .postgres_writer import CHECK_RUN, AlreadyRecordedError, StaleReferenceError, _Writer
 from .sites import SiteRecords
@@ -61,11 +62,12 @@ _APPEND_ONLY_TRIGGERS = (
 _CAPTURE_COLUMNS = (
     "id, watch, url, fetched_at, status, final_url, headers, redirects, body_sha256, "
     "body_size, text_sha256, encoding, elapsed_ms, attempts, outcome, error_class, error, "
-    "fetched_with, source_capture, screenshot_sha256"
+    "fetched_with, source_capture, screenshot_sha256, chain_seq, chain_hash"
 )
 _CHANGE_SELECT = (
     "SELECT c.id, c.watch, c.kind, c.detected_at, c.from_capture, c.to_capture, c.removed, "
-    "c.added, c.flags, c.detail, w.url AS url, f.body_sha256 AS from_snapshot, "
+    "c.added, c.flags, c.detail, c.chain_seq, c.chain_hash, w.url AS url, "
+    "f.body_sha256 AS from_snapshot, "
     "t.body_sha256 AS to_snapshot FROM changes c "
     "JOIN watches w ON w.name = c.watch "
     "LEFT JOIN captures f ON f.id = c.from_capture "
@@ -89,7 +91,7 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return {k: iso(v) if isinstance(v, datetime) else v for k, v in row.items()}
 
 
-class PostgresStore:
+class PostgresStore(EvidenceReads):
     """Records in PostgreSQL, bytes in a blob back end (an :class:`EvidenceStore`).
 
     Safe to share between threads; one pool per process.
@@ -250,7 +252,9 @@ class PostgresStore:
         Everything written through the writer commits together or not at all.
         """
         with self.connection() as conn, conn.transaction():
-            yield _Writer(conn, CHECK_RUN.get())
+            writer = _Writer(conn, CHECK_RUN.get())
+            yield writer
+            writer.finish()
 
     def run_context(self, watch: str, key: str) -> tuple[dict[str, Any], bool]:
         """A watch's configuration and whether a run key is recorded (one round trip)."""
@@ -351,18 +355,26 @@ class PostgresStore:
             for name in _APPEND_ONLY_TRIGGERS
             if name not in enabled
         ]
-        digests = [
-            r["d"]
-            for r in self._query(
-                "SELECT body_sha256 AS d FROM captures WHERE body_sha256 IS NOT NULL "
-                "UNION SELECT text_sha256 FROM captures WHERE text_sha256 IS NOT NULL "
-                "UNION SELECT screenshot_sha256 FROM captures WHERE screenshot_sha256 IS NOT NULL"
-            )
-        ]
-        problems += [
-            f"blob {d} is missing or does not match its hash"
-            for d in verify_blobs(self.blobs, digests)
-        ]
+        return problems + self.blob_problems()
+
+    def blob_problems(self) -> list[str]:
+        """One line per blob that is missing or does not hash to its name, naming the first
+        capture that uses it (the SQLite store's wording). Distinct blobs are re-hashed in
+        parallel where the back end can (S3: one request each)."""
+        uses = self._query(
+            "SELECT d, min(id) AS first, count(*) AS n, kind FROM ("
+            "SELECT body_sha256 AS d, id, 'body' AS kind FROM captures WHERE body_sha256 IS "
+            "NOT NULL UNION ALL SELECT text_sha256, id, 'text' FROM captures WHERE text_sha256 "
+            "IS NOT NULL UNION ALL SELECT screenshot_sha256, id, 'screenshot' FROM captures "
+            "WHERE screenshot_sha256 IS NOT NULL) AS used GROUP BY d, kind ORDER BY first, kind"
+        )
+        bad = set(verify_blobs(self.blobs, sorted({u["d"] for u in uses})))
+        problems = []
+        for use in (u for u in uses if u["d"] in bad):
+            state = "altered" if self.blobs.exists(use["d"]) else "missing"
+            also = f" (and {use['n'] - 1} later capture(s))" if use["n"] > 1 else ""
+            name = f"capture {use['first']}{also}"
+            problems.append(f"{name}: {use['kind']} blob {use['d']} is {state}")
         return problems
 
 

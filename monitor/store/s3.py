@@ -111,6 +111,9 @@ class S3BlobStore:
             raise StoreError(f"cannot write blob {self.location(digest)}: {error}") from error
         return digest
 
+    def exists(self, digest: str) -> bool:
+        return self._exists(self.key_for(digest))
+
     def _exists(self, key: str) -> bool:
         try:
             obstore.head(self._store, key)

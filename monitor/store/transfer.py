@@ -32,11 +32,17 @@ _CAPTURE_COLUMNS = (
     "id", "watch", "url", "fetched_at", "status", "final_url", "headers", "redirects",
     "body_sha256", "body_size", "text_sha256", "encoding", "elapsed_ms", "attempts",
     "outcome", "error_class", "error", "fetched_with", "source_capture", "screenshot_sha256",
+    "chain_seq", "chain_hash",
 )  # fmt: skip
 _CHANGE_COLUMNS = (
     "id", "watch", "kind", "detected_at", "from_capture", "to_capture", "removed", "added",
-    "flags", "detail",
+    "flags", "detail", "chain_seq", "chain_hash",
 )  # fmt: skip
+# Tables copied whole at the end (few rows; ids kept): the chain's notes and checkpoints.
+_SMALL_TABLES = {
+    "chain_notes": ("id", "kind", "at", "detail", "chain_seq", "chain_hash"),
+    "checkpoints": ("id", "seq", "head", "at", "payload", "signature", "timestamp", "authority"),
+}
 
 
 class MigrationError(StoreError):
@@ -191,9 +197,20 @@ def _insert(
 
 
 def _finish(source: SQLiteStore, target: PostgresStore, key: str) -> None:
-    """Bring every watch's state over and move the id sequences past the copied ids."""
+    """Bring the watches' states, the chain's notes, checkpoints and head over, and move
+    the id sequences past the copied ids."""
     states = source._query("SELECT name, state FROM watches")
+    head = source.chain_head()
     with target.connection() as conn, conn.transaction():
+        for table, columns in _SMALL_TABLES.items():
+            rows = source._query(f"SELECT {', '.join(columns)} FROM {table} ORDER BY id")
+            with conn.cursor() as cursor:
+                cursor.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                    f"({', '.join(['%s'] * len(columns))}) ON CONFLICT (id) DO NOTHING",
+                    [tuple(r[c] for c in columns) for r in rows],
+                )
+        conn.execute("UPDATE chain_head SET seq = %s, hash = %s", (head.seq, head.hash))
         with conn.cursor() as cursor:
             cursor.executemany(
                 "UPDATE watches SET state = %s, reference = %s WHERE name = %s",
@@ -202,7 +219,7 @@ def _finish(source: SQLiteStore, target: PostgresStore, key: str) -> None:
                     for r in states
                 ],
             )
-        for table in ("captures", "changes"):
+        for table in ("captures", "changes", *_SMALL_TABLES):
             conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"greatest((SELECT max(id) FROM {table}), 1))"

@@ -25,6 +25,7 @@ import pytest
 
 from monitor.config.settings import Settings
 from monitor.config.watchlist import Watch
+from monitor.evidence.chain import verify_entries
 from monitor.run.distributed import enqueue_due, make_app, next_due, run_enqueuer
 from monitor.store import open_store
 
@@ -190,6 +191,10 @@ def test_three_workers_one_killed(
     # can bunch by the workers' scheduling delays, never exceed the rate over a second.
     assert max(h.most_in_a_second() for h in hosts) <= round(1 / HOST_DELAY) + 2
     assert store.verify() == []
+    # One chain across the three workers' concurrent commits, every link intact.
+    walk = verify_entries(store.chain_entries())
+    assert walk.problems == [] and walk.head.seq == 600 + len(changed)
+    assert walk.head == store.chain_head()
     store.close()
 
 

@@ -11,7 +11,7 @@ PAGE = "<html><body><main><h1>人脸识别</h1><p>返回：年龄、性别{extra
 
 
 def test_migrate_then_every_command_works_on_postgres(
-    tmp_path: Path, site: Site, cli, pg_url: str, s3_url: str  # type: ignore[no-untyped-def]
+    tmp_path: Path, site: Site, cli, pg_url: str, s3_url: str, monkeypatch  # type: ignore[no-untyped-def]
 ) -> None:
     watchlist = write_watchlist(
         tmp_path / "w.yaml",
@@ -31,6 +31,9 @@ def test_migrate_then_every_command_works_on_postgres(
     again = run_cli("--blobs", s3_url, "migrate", "--from", str(cli.data_dir), "--to", pg_url)
     assert again.code == 0 and "copied 0 capture(s), 0 change(s)" in again.out
 
+    # The signing key comes along with the evidence: checkpoints go on with the same key.
+    monkeypatch.setenv("MONITOR_KEY_DIR", str(cli.data_dir / "keys"))
+
     def pg(*args: str):  # type: ignore[no-untyped-def]
         return run_cli("--store", pg_url, "--blobs", s3_url, *args)
 
@@ -39,8 +42,10 @@ def test_migrate_then_every_command_works_on_postgres(
     assert pg("diff", change_id).out == cli("diff", change_id).out
     assert pg("history", "face").out == cli("history", "face").out
     assert pg("show", "face").out == cli("show", "face").out
-    verified = pg("verify")
-    assert verified.code == 0 and "store OK" in verified.out
+    verified = pg("verify", "--details")
+    assert verified.code == 0 and "store OK" in verified.out, verified.out + verified.err
+    head = cli("verify", "--details").out.split("chain: ")[1].splitlines()[0]
+    assert f"chain: {head}" in verified.out  # the same chain, record for record
 
     site.set("/face", PAGE.format(extra="、是否是汉族"))
     checked = pg("check", "--watchlist", str(watchlist))
@@ -48,6 +53,8 @@ def test_migrate_then_every_command_works_on_postgres(
     events = pg("changes", "--format", "json").json()
     assert [e["added"] for e in events] == [[], ["、是否是汉族"]]
     assert events[1]["id"] == on_dir[0]["id"] + 1  # ids go on after the copied ones
+    verified = pg("verify", "--details")  # the chain goes on where the directory's ended
+    assert verified.code == 0 and "store OK" in verified.out, verified.out
 
 
 def test_scale_commands_need_a_postgres_store(cli) -> None:  # type: ignore[no-untyped-def]

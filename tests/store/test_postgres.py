@@ -265,3 +265,20 @@ def test_a_missing_bucket_is_said_at_once(s3_server: str, tmp_path: Path) -> Non
 
     with pytest.raises(StoreError, match="that the bucket exists"):
         open_blobs("s3://no-such-bucket-here/prefix")
+
+
+def test_the_chain_catches_an_edit_made_behind_the_triggers(
+    store: PostgresStore, pg_url: str
+) -> None:
+    from monitor.evidence.chain import verify_entries
+
+    good(store, b"v1")
+    edited = good(store, b"v2")
+    good(store, b"v3")
+    assert verify_entries(store.chain_entries()).problems == []
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # the database's owner, say
+        conn.execute("ALTER TABLE captures DISABLE TRIGGER captures_append_only")
+        conn.execute("UPDATE captures SET status = 404 WHERE id = %s", (edited,))
+        conn.execute("ALTER TABLE captures ENABLE TRIGGER captures_append_only")
+    problems = verify_entries(store.chain_entries()).problems
+    assert len(problems) == 1 and problems[0].startswith(f"capture {edited}: its fields")
