@@ -13,8 +13,9 @@ with history:
     since      changes --since (the last day: about 1,000 events)
     watch      changes --watch NAME (one watch's whole history of events)
     history    captures(NAME) (one watch's 200 captures)
-    verify     the store's whole verification (every distinct blob re-hashed: 2 per
-               watch, as most checks of a page find the same bytes)
+    verify     the store's integrity and every distinct blob re-hashed (2 per watch, as
+               most checks of a page find the same bytes)
+    chain      the whole evidence chain walked and re-hashed (monitor verify does both)
 
 Rows are generated in bulk (COPY / executemany), the way `monitor migrate` writes them;
 the timed operations go through the stores' own code.
@@ -44,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # ser
 from services import S3_CREDENTIALS, PostgresCluster, S3Server, create_bucket
 
 from monitor.analysis.events import EventDraft, WatchState
+from monitor.evidence.chain import FIELDS, Head, chain_hash, verify_entries
 from monitor.model import EventKind, Outcome, WatchStatus, iso
 from monitor.store import CaptureRecord, EvidenceStore, SQLiteStore, open_store
 
@@ -62,13 +64,23 @@ def sha(data: bytes) -> str:
 
 
 def rows(
-    watches: int, start: int, stop: int, first_id: int, first_change: int, last: dict[int, int]
-) -> Iterator[tuple[tuple[Any, ...], tuple[Any, ...] | None]]:
+    watches: int, start: int, stop: int, first_id: int, first_change: int, last: dict[int, int],
+    chain: list[Head],
+) -> Iterator[tuple[tuple[Any, ...], tuple[Any, ...] | None]]:  # fmt: skip
     """Captures k in [start, stop) of every watch, interleaved in time like real checks.
 
     ``last`` is each watch's latest capture id, updated as rows are made. A `changed`
     event comes mid-way between two steps' boundaries, against the capture before it.
+    Every row is chained (monitor/evidence/chain.py) after ``chain[0]``, which moves.
     """
+
+    def chained(record_type: str, names: tuple[str, ...], values: tuple[Any, ...]) -> tuple:
+        head = chain[0]
+        row = dict(zip(names, values, strict=True))
+        digest = chain_hash(head.hash, record_type, head.seq + 1, row)
+        chain[0] = Head(head.seq + 1, digest)
+        return (*values, head.seq + 1, digest)
+
     capture_id, change_id = first_id, first_change
     for k in range(start, stop):
         at = iso(T0 + k * EVERY)
@@ -76,25 +88,25 @@ def rows(
         for w in range(watches):
             name = f"doc-{w:05d}"
             digest = sha(body(w, version))
-            capture = (capture_id, name, f"https://docs.example/{w}", at, 200,
-                       f"https://docs.example/{w}", HEADERS, "[]", digest, 80, digest,
-                       "utf-8", 50, 1, "ok", None, None)  # fmt: skip
+            capture = chained("capture", CAPTURE_FIELDS, (
+                capture_id, name, f"https://docs.example/{w}", at, 200,
+                f"https://docs.example/{w}", HEADERS, "[]", digest, 80, digest, "utf-8", 50, 1,
+                "ok", None, None, None, None, None))  # fmt: skip
             change = None
             if k % CHANGE_EVERY == CHANGE_EVERY // 2:
-                change = (change_id, name, "changed", at, last[w], capture_id,
-                          '["old"]', '["new"]', "[]", "{}")  # fmt: skip
+                change = chained("change", CHANGE_FIELDS, (
+                    change_id, name, "changed", at, last[w], capture_id, '["old"]', '["new"]',
+                    "[]", "{}"))  # fmt: skip
                 change_id += 1
             last[w] = capture_id
             yield capture, change
             capture_id += 1
 
 
-CAPTURE_COLS = ("id, watch, url, fetched_at, status, final_url, headers, redirects, "
-                "body_sha256, body_size, text_sha256, encoding, elapsed_ms, attempts, "
-                "outcome, error_class, error")  # fmt: skip
-CHANGE_COLS = (
-    "id, watch, kind, detected_at, from_capture, to_capture, removed, added, flags, detail"
-)
+CAPTURE_FIELDS = FIELDS["capture"]
+CHANGE_FIELDS = FIELDS["change"]
+CAPTURE_COLS = ", ".join((*CAPTURE_FIELDS, "chain_seq", "chain_hash"))
+CHANGE_COLS = ", ".join((*CHANGE_FIELDS, "chain_seq", "chain_hash"))
 
 
 class Generator:
@@ -115,8 +127,10 @@ class Generator:
 
     def grow(self, per_watch: int) -> None:
         first_capture, first_change = self._next_ids()
+        chain = [self.store.chain_head()]  # the timed checks extend the chain too
         pairs = list(rows(self.watches, self.steps, per_watch, first_capture, first_change,
-                          self.last))  # fmt: skip
+                          self.last, chain))  # fmt: skip
+        self.head = chain[0]
         self.steps = per_watch
         captures = [c for c, _ in pairs]
         changes = [ch for _, ch in pairs if ch is not None]
@@ -138,9 +152,10 @@ class Generator:
     def _sqlite(self, captures: list, changes: list) -> None:
         db = self.store._db  # type: ignore[attr-defined]
         db.execute("BEGIN IMMEDIATE")
-        db.executemany(f"INSERT INTO captures ({CAPTURE_COLS}) VALUES ({', '.join('?' * 17)})",
+        db.executemany(f"INSERT INTO captures ({CAPTURE_COLS}) VALUES ({', '.join('?' * 22)})",
                        captures)  # fmt: skip
-        db.executemany(f"INSERT INTO changes ({CHANGE_COLS}) VALUES ({', '.join('?' * 10)})",
+        self.store._cursor = None  # type: ignore[attr-defined]  # its cached head is stale
+        db.executemany(f"INSERT INTO changes ({CHANGE_COLS}) VALUES ({', '.join('?' * 12)})",
                        changes)  # fmt: skip
         db.execute("COMMIT")
 
@@ -153,6 +168,8 @@ class Generator:
             with conn.cursor().copy(f"COPY changes ({CHANGE_COLS}) FROM STDIN") as copy:
                 for row in changes:
                     copy.write_row(row)
+            conn.execute("UPDATE chain_head SET seq = %s, hash = %s",
+                         (self.head.seq, self.head.hash))  # fmt: skip
             for table in ("captures", "changes"):
                 conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                              f"(SELECT max(id) FROM {table}))")  # fmt: skip
@@ -218,6 +235,7 @@ def measure(store: EvidenceStore, watches: int, per_watch: int, rng: random.Rand
         "watch": timed(lambda: store.changes(watch=names[0]), 3) * 1000,
         "history": timed(lambda: store.captures(names[1]), 3) * 1000,
         "verify": timed(store.verify, 1),
+        "chain": timed(lambda: verify_entries(store.chain_entries()), 1),
     }
 
 
@@ -235,7 +253,8 @@ def run_backend(kind: str, store: EvidenceStore, watches: int, steps: list[int])
         print(f"{kind:<9}{generator.captures:>10,}{generator.changes:>9,}"
               f"{figures['record']:9.2f}{figures['change']:9.2f}{figures['last']:9.0f}"
               f"{figures['since']:9.1f}{figures['watch']:9.1f}{figures['history']:9.1f}"
-              f"{figures['verify']:9.1f}   (generated in {made:.0f} s)", flush=True)  # fmt: skip
+              f"{figures['verify']:9.1f}{figures['chain']:9.1f}   (generated in {made:.0f} s)",
+              flush=True)  # fmt: skip
     return results
 
 
@@ -250,9 +269,9 @@ def main() -> None:
     steps = [int(s) for s in args.steps.split(",")]
     for key, value in S3_CREDENTIALS.items():
         os.environ.setdefault(key, value)
-    print(f"{args.watches:,} watches; times in ms (verify in s)")
+    print(f"{args.watches:,} watches; times in ms (verify and chain in s)")
     print(f"{'store':<9}{'captures':>10}{'changes':>9}{'record':>9}{'change':>9}{'last':>9}"
-          f"{'since':>9}{'watch':>9}{'history':>9}{'verify':>9}")  # fmt: skip
+          f"{'since':>9}{'watch':>9}{'history':>9}{'verify':>9}{'chain':>9}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="monitor-growth-") as tmp_name:
         tmp = Path(tmp_name)
         tmp.chmod(0o755)
