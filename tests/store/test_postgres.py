@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -165,8 +166,20 @@ def test_an_unreachable_server_is_a_clear_error(tmp_path: Path, monkeypatch) -> 
 # -- monitor migrate ------------------------------------------------------------------
 
 
+_OPEN: list[SQLiteStore] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_directories() -> Iterator[None]:
+    """Data directories opened by a test are closed after it (an open one stops forking)."""
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
 def _directory(path: Path, checks: int = 30) -> SQLiteStore:
     source = SQLiteStore(path)
+    _OPEN.append(source)
     source.ensure_watches([("a", "https://x.example/a", {"name": "a"}),
                            ("b", "https://x.example/b", {"name": "b"})])  # fmt: skip
     for i in range(checks):
