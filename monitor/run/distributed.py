@@ -30,6 +30,7 @@ import random
 import signal
 import socket
 import time
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -140,6 +141,7 @@ def next_due(
 
     Overdue watches are spread over ``spread`` seconds from now.
 
+    >>> from datetime import UTC
     >>> w = Watch("a", "https://x", every_seconds=3600)
     >>> now = datetime(2026, 1, 1, 12, tzinfo=UTC)
     >>> due = next_due(w, now - timedelta(minutes=10), now, random.Random(1))
@@ -298,21 +300,31 @@ class _Signer:
 
 
 def watch_from_config(config: Mapping[str, Any]) -> Watch:
-    """Rebuild a watch from the configuration the store keeps (JSON: lists for tuples).
+    """Rebuild a watch from the configuration the store keeps (JSON: lists for tuples,
+    objects for nested records such as the browser options).
 
-    >>> w = Watch("a", "https://x", tags=("t",), headers=(("A", "b"),))
-    >>> watch_from_config(dataclasses.asdict(w)) == w
+    >>> import json
+    >>> w = Watch("a", "https://x", tags=("t",), headers=(("A", "b"),), fetch="browser")
+    >>> watch_from_config(json.loads(json.dumps(dataclasses.asdict(w)))) == w
     True
     """
-    known = {f.name: f for f in dataclasses.fields(Watch)}
-    values: dict[str, Any] = {}
-    for name, value in config.items():
-        if name not in known:
-            continue
-        if isinstance(value, list):
+    return _rebuild(Watch, config)
+
+
+def _rebuild(kind: type[Any], values: Mapping[str, Any]) -> Any:
+    hints = typing.get_type_hints(kind)
+    known: dict[str, Any] = {}
+    for field in dataclasses.fields(kind):
+        if field.name not in values:
+            continue  # a field added since: its default
+        value = values[field.name]
+        nested = hints[field.name]
+        if dataclasses.is_dataclass(nested) and isinstance(value, Mapping):
+            value = _rebuild(nested, value)  # type: ignore[arg-type]
+        elif isinstance(value, list):
             value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
-        values[name] = value
-    return Watch(**values)
+        known[field.name] = value
+    return kind(**known)
 
 
 @dataclass
