@@ -175,8 +175,7 @@ class Checker:
             )
 
     async def _off_loop(self, function: Callable[..., Any], *args: Any, store: bool = False) -> Any:
-        """In a worker thread, in this task's context (a store may read a worker's run key);
-        a store call only when the store is a network away (PostgreSQL), else at once."""
+        """In a thread and this task's context; a store call only if the store is remote."""
         if store and not getattr(self.store, "remote", False):
             return function(*args)
         run = contextvars.copy_context().run
