@@ -68,7 +68,9 @@ _CHANGE_SELECT = (
     "SELECT c.id, c.watch, c.kind, c.detected_at, c.from_capture, c.to_capture, c.removed, "
     "c.added, c.flags, c.detail, c.chain_seq, c.chain_hash, w.url AS url, "
     "f.body_sha256 AS from_snapshot, "
-    "t.body_sha256 AS to_snapshot FROM changes c "
+    "t.body_sha256 AS to_snapshot, "
+    "'[]' AS triage "  # triage marks are made in monitor serve, on a data directory only
+    "FROM changes c "
     "JOIN watches w ON w.name = c.watch "
     "LEFT JOIN captures f ON f.id = c.from_capture "
     "JOIN captures t ON t.id = c.to_capture WHERE true"
