@@ -1123,8 +1123,9 @@ def _plain(status: bytes, text: str) -> bytes:
 class _HttpProtocol(asyncio.Protocol):
     """Minimal HTTP/1.1 server: GET/HEAD, keep-alive, pipelining-safe, no request bodies."""
 
-    def __init__(self, catalog: _Catalog) -> None:
+    def __init__(self, catalog: _Catalog, latency: float = 0.0) -> None:
         self.catalog = catalog
+        self.latency = latency  # seconds before each answer (a distant server)
         self.buffer = b""
         self.transport: asyncio.Transport | None = None
 
@@ -1137,11 +1138,24 @@ class _HttpProtocol(asyncio.Protocol):
         self.buffer += data
         while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
             head, self.buffer = self.buffer[:end], self.buffer[end + 4 :]
-            self.transport.write(self._answer(head))
-            if b"connection: close" in head.lower():
-                self.transport.close()
+            closing = b"connection: close" in head.lower()
+            if self.latency > 0:  # same delay for every answer: pipelined order is kept
+                asyncio.get_running_loop().call_later(
+                    self.latency, self._send, self._answer(head), closing
+                )
+            else:
+                self._send(self._answer(head), closing)
+            if closing:
                 return
         if len(self.buffer) > 65536:
+            self.transport.close()
+
+    def _send(self, answer: bytes, closing: bool) -> None:
+        assert self.transport is not None
+        if self.transport.is_closing():
+            return
+        self.transport.write(answer)
+        if closing:
             self.transport.close()
 
     def _answer(self, head: bytes) -> bytes:
@@ -1169,19 +1183,23 @@ class _HttpProtocol(asyncio.Protocol):
         return _NOT_FOUND
 
 
-def _serve_process(n_pages: int, changed_fraction: float, host: str, pipe: Any) -> None:
+def _serve_process(
+    n_pages: int, changed_fraction: float, host: str, pipe: Any, latency: float = 0.0
+) -> None:
     """Entry point of the server process: build everything, then serve until told to stop."""
     try:
         catalog = _Catalog(n_pages, changed_fraction)
     except Exception as exc:  # report, rather than leave the parent waiting
         pipe.send(("error", repr(exc)))
         return
-    asyncio.run(_serve(catalog, host, pipe))
+    asyncio.run(_serve(catalog, host, pipe, latency))
 
 
-async def _serve(catalog: _Catalog, host: str, pipe: Any) -> None:
+async def _serve(catalog: _Catalog, host: str, pipe: Any, latency: float = 0.0) -> None:
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: _HttpProtocol(catalog), host, 0, backlog=1024)
+    server = await loop.create_server(
+        lambda: _HttpProtocol(catalog, latency), host, 0, backlog=1024
+    )
     done = loop.create_future()
 
     def on_command() -> None:
@@ -1216,6 +1234,7 @@ class PageServer:
         changed_fraction: float = 0.1,
         host: str = "127.0.0.1",
         startup_timeout: float = 300.0,
+        latency: float = 0.0,
     ) -> None:
         self.n_pages = n_pages
         self.changed_fraction = changed_fraction
@@ -1224,6 +1243,7 @@ class PageServer:
         self.scenario = "v0"
         self.noise_nonce = 0  # nonce of the latest "noisy" scenario (see generate_page)
         self.startup_timeout = startup_timeout
+        self.latency = latency  # simulated server latency, seconds per answer
         self._process: multiprocessing.process.BaseProcess | None = None
         self._pipe: Any = None
         self._lock = threading.Lock()
@@ -1234,7 +1254,7 @@ class PageServer:
         parent, child = context.Pipe()
         self._process = context.Process(
             target=_serve_process,
-            args=(self.n_pages, self.changed_fraction, self.host, child),
+            args=(self.n_pages, self.changed_fraction, self.host, child, self.latency),
             name="PageServer",
             daemon=True,
         )

@@ -13,12 +13,14 @@ processed by two threads at once (one check per watch at a time).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from typing import Any
 
 from lxml import etree
 
@@ -152,7 +154,7 @@ class Checker:
     async def check(self, watch: Watch) -> CheckResult:
         """Check one watch; never raises (a failure of ours is logged and reported)."""
         try:
-            state = self.store.state(watch.name)
+            state = await self._off_loop(self.store.state, watch.name, store=True)
             # Validators save bandwidth, but a server that wrongly answers 304 must not
             # hide an edit for ever: every so often the page is fetched in full.
             conditional = (
@@ -167,16 +169,23 @@ class Checker:
             )
             body_sha = sha256_hex(capture.body) if capture.status is not None else None
             if capture.status == 200 and body_sha == state.reference_body:
-                # The cheap test, on the event loop: same bytes as the last good capture
-                # cost one small row, with no hand-off to a worker thread.
-                return self.process(watch, capture, body_sha, state)
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._worker, self.process, watch, capture, body_sha)
+                # The cheap test: same bytes, one small row; no thread unless the store is remote.
+                return await self._off_loop(
+                    self.process, watch, capture, body_sha, state, store=True
+                )
+            return await self._off_loop(self.process, watch, capture, body_sha)
         except Exception as error:  # a bug must not stop the other watches
             log.exception("checking %s failed", watch.name)
             return CheckResult(
                 watch.name, Outcome.INTERNAL_ERROR, error=f"{type(error).__name__}: {error}"
             )
+
+    async def _off_loop(self, function: Callable[..., Any], *args: Any, store: bool = False) -> Any:
+        """In a thread and this task's context; a store call only if the store is remote."""
+        if store and not getattr(self.store, "remote", False):
+            return function(*args)
+        run = contextvars.copy_context().run
+        return await asyncio.get_running_loop().run_in_executor(self._worker, run, function, *args)
 
     def process(
         self,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from backends import pg_url, postgres_server, s3_server, s3_url  # noqa: F401 (fixtures)
 
 from monitor.cli import main
 from monitor.demo import Pages, serve

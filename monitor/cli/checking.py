@@ -7,7 +7,7 @@ from datetime import datetime
 
 import click
 
-from ..config.watchlist import load_watchlist
+from ..config.watchlist import Watchlist, load_watchlist
 from ..model import CheckResult, Outcome, utc_now
 from .common import Context, echo_json, format_option, watchlist_option
 
@@ -43,6 +43,16 @@ def discovery_line(found: dict[str, object]) -> str:
         f"site {found['site']}: {state}, {found['pages']} page(s), listed {found['listed']}"
         f"{', ' + counts if counts else ''}{tail}"
     )
+
+
+def warn_no_alerts(watchlist: Watchlist) -> None:
+    """Alerts are sent from a data directory's outbox; a PostgreSQL store has none yet."""
+    if watchlist.routes:
+        click.echo(
+            "monitor: warning: the watchlist's notify routes are not sent from a PostgreSQL "
+            "store yet; events are recorded (see `monitor changes`)",
+            err=True,
+        )
 
 
 def result_line(result: CheckResult) -> str:
@@ -95,9 +105,14 @@ def check(
     watchlist = load_watchlist(watchlist_path)
     if not watchlist.sites and not watchlist.counterparts:
         watchlist.select(names)  # unknown names: the usual error before any fetch
-    register_routes(obj.data_dir, watchlist)  # a new route starts from now
-    report = check_watchlist(obj.data_dir, watchlist, names, workers)
-    alerts = notify_after_check(obj.data_dir, watchlist)  # what this check found, sent
+    alerts = None
+    if obj.spec.postgres:
+        warn_no_alerts(watchlist)
+        report = check_watchlist(obj.spec, watchlist, names, workers)
+    else:
+        register_routes(obj.data_dir, watchlist)  # a new route starts from now
+        report = check_watchlist(obj.spec, watchlist, names, workers)
+        alerts = notify_after_check(obj.data_dir, watchlist)  # what this check found, sent
     results = report.results
     gaps = [
         {"counterparts": gap.counterparts, "pair": gap.pair or None, **change.to_dict()}
@@ -169,6 +184,9 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
 
     After a restart each watch is next due one interval after its last recorded check.
 
+    On a PostgreSQL store (--store postgresql://…) it does not check: it enqueues each
+    watch's check when due, and any number of `monitor worker` processes run them.
+
     \b
     Example:
       monitor run --watchlist watchlists/face-and-moderation.yaml
@@ -186,6 +204,13 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
     from ..search.background import BackgroundIndexer
 
     watchlist = load_watchlist(watchlist_path)
+    if obj.spec.postgres:
+        from .scale import enqueue_forever, no_sites_yet
+
+        no_sites_yet(watchlist)
+        warn_no_alerts(watchlist)
+        enqueue_forever(obj, watchlist, startup_spread)
+        return
 
     def show_alert(line: str) -> None:
         click.echo(f"{iso_seconds(utc_now())}  notify {line}")
@@ -197,7 +222,7 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
 
     async def main() -> None:
         with (
-            checking_lock(obj.data_dir, "run"),
+            checking_lock(obj.spec.location, "run"),
             obj.store(create=True) as store,
             (
                 notifier_for(store.location, watchlist) if watchlist.routes else nullcontext(None)

@@ -9,18 +9,20 @@ from typing import Any
 import click
 
 from ..model import parse_time
-from ..store import SQLiteStore, open_store
+from ..store import EvidenceStore, StoreSpec, open_store
 
 
 class Context:
     """The global options, passed to every command."""
 
-    def __init__(self, data_dir: str) -> None:
+    def __init__(self, data_dir: str, store: str | None = None, blobs: str | None = None) -> None:
         self.data_dir = data_dir
+        # --store (a directory or postgresql://…) takes the place of --data-dir.
+        self.spec = StoreSpec(store or data_dir, blobs)
 
-    def store(self, create: bool = False) -> SQLiteStore:
+    def store(self, create: bool = False) -> EvidenceStore:
         """The store; only commands that record pass ``create=True``."""
-        return open_store(self.data_dir, create=create)
+        return open_store(self.spec, create=create)
 
 
 def parse_time_option(_ctx: Any, _param: Any, value: str | None) -> datetime | None:

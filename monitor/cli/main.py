@@ -42,6 +42,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "checkpoint": ("evidence", "checkpoint", "Sign a checkpoint of the evidence now; export it."),
     "export": ("evidence", "export", "Export captures as WARC or WACZ."),
     "bundle": ("evidence", "bundle", "Write (or --verify) the evidence bundle of one change."),
+    "worker": ("scale", "worker", "Run a PostgreSQL store's queued checks, with other workers."),
+    "migrate": ("scale", "migrate", "Copy a data directory into a PostgreSQL store, verifying it."),
     "watchlist": ("watchlist", "watchlist_group", "Validate a watchlist, or tune a watch."),
     "notify": ("notify", "notify_group", "Alert routes: pending/failed deliveries, test, send."),
     "sites": ("sites", "sites", "Documentation sites: page counts and the last discovery run."),
@@ -89,10 +91,24 @@ class LazyGroup(click.Group):
     show_default=True,
     help="Where captures and changes are kept (or set MONITOR_DATA_DIR).",
 )
+@click.option(
+    "--store",
+    envvar="MONITOR_STORE",
+    help="The store instead of --data-dir: a directory, or postgresql://user@host/db "
+    "(or set MONITOR_STORE; the password from PGPASSWORD or ~/.pgpass).",
+)
+@click.option(
+    "--blobs",
+    envvar="MONITOR_BLOBS",
+    help="Where a PostgreSQL store keeps raw bytes: a directory or s3://bucket/prefix "
+    "(or set MONITOR_BLOBS; AWS_ENDPOINT_URL and AWS_* credentials apply).",
+)
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.version_option(__version__, prog_name="monitor")
 @click.pass_context
-def cli(ctx: click.Context, data_dir: str, verbose: int) -> None:
+def cli(
+    ctx: click.Context, data_dir: str, store: str | None, blobs: str | None, verbose: int
+) -> None:
     """Watch public vendor documentation and report exactly which wording changed.
 
     \b
@@ -103,7 +119,7 @@ def cli(ctx: click.Context, data_dir: str, verbose: int) -> None:
     """
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    ctx.obj = Context(data_dir)
+    ctx.obj = Context(data_dir, store, blobs)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

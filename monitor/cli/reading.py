@@ -12,7 +12,7 @@ from ..errors import ConfigError, NotFoundError
 from .common import Context, echo_json, format_option, parse_time_option
 
 if TYPE_CHECKING:
-    from ..store import Row, SQLiteStore
+    from ..store import EvidenceStore, Row
 
 
 @click.command()
@@ -52,7 +52,7 @@ def changes(
 
 
 def _atom(
-    store: SQLiteStore,
+    store: EvidenceStore,
     rows: list[Row],
     since: datetime | None,
     watch_name: str | None,

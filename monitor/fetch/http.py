@@ -30,6 +30,7 @@ from .. import __version__
 from ..config import defaults
 from ..config.settings import Settings
 from ..model import Capture, ErrorClass
+from . import HostGate
 
 _RETRY_STATUSES = frozenset((429, 500, 502, 503, 504, 520, 521, 522, 523, 524))
 
@@ -101,10 +102,14 @@ class HttpFetcher:
     """Async HTTP fetcher; use as ``async with HttpFetcher(policy) as fetcher``."""
 
     def __init__(
-        self, policy: FetchPolicy | None = None, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        policy: FetchPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        gate: HostGate | None = None,
     ) -> None:
         self.policy = policy or FetchPolicy()
         self._transport = transport
+        self.gate = gate  # a shared per-host gate instead of this process's own limits
         self._hosts: dict[str, _Host] = {}
         self._delays: dict[str, float] = dict(self.policy.host_delays)
         self._client: httpx.AsyncClient | None = None
@@ -181,19 +186,27 @@ class HttpFetcher:
 
     async def _attempt(self, url: str, headers: dict[str, str], fetched_at: datetime) -> Capture:
         assert self._client is not None, "use 'async with Fetcher(...)'"
+        if self.gate is not None:
+            async with self.gate.slot(urlsplit(url).netloc.lower()):
+                return await self._deadline_request(url, headers, fetched_at)
         host = self._host(url)
         async with host.slots:
             await self._space_requests(host, self._delays.get(host.key, 0.0))
-            try:
-                async with asyncio.timeout(self.policy.attempt_deadline):
-                    return await self._request(url, headers, fetched_at)
-            except TimeoutError:
-                return _failed(
-                    url,
-                    fetched_at,
-                    ErrorClass.TRANSIENT,
-                    f"no complete response within {self.policy.attempt_deadline:g}s",
-                )
+            return await self._deadline_request(url, headers, fetched_at)
+
+    async def _deadline_request(
+        self, url: str, headers: dict[str, str], fetched_at: datetime
+    ) -> Capture:
+        try:
+            async with asyncio.timeout(self.policy.attempt_deadline):
+                return await self._request(url, headers, fetched_at)
+        except TimeoutError:
+            return _failed(
+                url,
+                fetched_at,
+                ErrorClass.TRANSIENT,
+                f"no complete response within {self.policy.attempt_deadline:g}s",
+            )
 
     @asynccontextmanager
     async def host_turn(self, url: str) -> AsyncIterator[None]:

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING
 from ..check import CheckResult, check_session, run_checks, thresholds, watch_config
 from ..config.sites import Site
 from ..config.watchlist import Watch, Watchlist
+from ..errors import ConfigError
 from ..fetch.http import FetchPolicy, HttpFetcher
 from ..model import Outcome
-from ..store import open_store
+from ..store import StoreSpec, open_store
 from ..store.base import EvidenceStore
 from .lock import checking_lock
 
@@ -44,19 +45,26 @@ def default_workers(watch_count: int) -> int:
 
 
 def check_once(
-    location: str,
+    location: str | StoreSpec,
     watchlist: Watchlist,
     watches: Sequence[Watch],
     workers: int = 0,
     policy: FetchPolicy | None = None,
 ) -> list[CheckResult]:
-    """Check ``watches`` once against the store at ``location``; results in watch order."""
-    with checking_lock(location, "check"):
-        return _check_once(location, watchlist, watches, workers, policy)
+    """Check ``watches`` once against the store at ``location``; results in watch order.
+
+    A data directory is checked by one process at a time (lock.py); a PostgreSQL store
+    serialises concurrent checks of a watch itself.
+    """
+    spec = location if isinstance(location, StoreSpec) else StoreSpec(os.fspath(location))
+    if spec.postgres:
+        return _check_once(spec, watchlist, watches, workers, policy)
+    with checking_lock(spec.location, "check"):
+        return _check_once(spec, watchlist, watches, workers, policy)
 
 
 def _check_once(
-    location: str,
+    location: StoreSpec,
     watchlist: Watchlist,
     watches: Sequence[Watch],
     workers: int,
@@ -71,11 +79,10 @@ def _check_once(
 
         with open_store(location) as store:
             store.ensure_watches([(w.name, w.url, watch_config(w)) for w in watches])
-            where = store.location
         # The store is closed before the workers start, so they can be forked (workers.py).
         settings = watchlist.settings
         results = check_in_processes(
-            where, watches, policy, thresholds(settings), workers, settings.witness_policy
+            location, watches, policy, thresholds(settings), workers, settings.witness_policy
         )
         with open_store(location) as store:
             make_checkpoint(store, authority=watchlist.settings.timestamp_authority)
@@ -124,7 +131,7 @@ class RunReport:
 
 
 def check_watchlist(
-    location: str,
+    location: str | StoreSpec,
     watchlist: Watchlist,
     names: Sequence[str] = (),
     workers: int = 0,
@@ -136,12 +143,20 @@ def check_watchlist(
     ``names`` picks watches, sites (discovered, and their pages checked) and site pages
     (by their watch names); none means everything.
     """
-    with checking_lock(location, "check"):
-        return _check_watchlist(location, watchlist, names, workers, policy)
+    spec = location if isinstance(location, StoreSpec) else StoreSpec(os.fspath(location))
+    if spec.postgres:
+        if watchlist.sites or watchlist.counterparts:
+            raise ConfigError(
+                "sites and counterparts are checked against a data directory only for now; "
+                "check them with --data-dir, or list their pages as plain watches"
+            )
+        return _check_watchlist(spec, watchlist, names, workers, policy)
+    with checking_lock(spec.location, "check"):
+        return _check_watchlist(spec, watchlist, names, workers, policy)
 
 
 def _check_watchlist(
-    location: str,
+    location: StoreSpec,
     watchlist: Watchlist,
     names: Sequence[str],
     workers: int,

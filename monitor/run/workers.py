@@ -31,7 +31,7 @@ from ..check import CheckResult, check_session
 from ..config.settings import WitnessPolicy
 from ..config.watchlist import Watch
 from ..fetch.http import FetchPolicy
-from ..store import Store, open_stores
+from ..store import EvidenceStore, StoreSpec, open_store, open_stores
 
 _PR_SET_PDEATHSIG = 1
 
@@ -95,22 +95,22 @@ def _start_method() -> str:
 
 
 def _check_shard(
-    data_dir: str,
+    data_dir: str | StoreSpec,
     watches: list[Watch],
     policy: FetchPolicy,
     thresholds: Thresholds,
     witness: WitnessPolicy | None = None,
 ) -> list[CheckResult]:
-    async def run(store: Store) -> list[CheckResult]:
+    async def run(store: EvidenceStore) -> list[CheckResult]:
         async with check_session(store, policy, thresholds, witness) as checker:
             return await checker.check_all(watches)
 
-    with Store(data_dir) as store:
+    with open_store(data_dir) as store:
         return asyncio.run(run(store))
 
 
 def check_in_processes(
-    data_dir: str,
+    data_dir: str | StoreSpec,
     watches: Sequence[Watch],
     policy: FetchPolicy,
     thresholds: Thresholds,

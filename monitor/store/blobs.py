@@ -75,6 +75,13 @@ class BlobStore:
     def path(self, digest: str) -> Path:
         return self.root / digest[:2] / f"{digest}.gz"
 
+    def exists(self, digest: str) -> bool:
+        return self.path(digest).exists()
+
+    def location(self, digest: str) -> str:
+        """A file URI for a blob, for reports to link to."""
+        return self.path(digest).resolve().as_uri()
+
     def put(self, data: bytes, digest: str | None = None) -> str:
         """Store bytes; returns their SHA-256. Identical bytes are stored once."""
         digest = digest or sha256_hex(data)

@@ -66,6 +66,9 @@ def create_app(location: str, auth: Auth | None = None, *, create: bool = False)
     """
     auth = auth or Auth()
     store = open_store(location, create=create)
+    if not isinstance(store, SQLiteStore):  # triage marks and the index live in a directory
+        store.close()
+        raise ConfigError("monitor serve shows a data directory only for now (--data-dir)")
     state = WebState(store=store, auth=auth, templates=_templates())
     try:
         state.index = open_index(store)
