@@ -33,8 +33,8 @@ from .documents import HTML, PDF, Unreadable, document_type, read_document
 from .documents.classify import classify
 from .documents.decode import Decoded, decode_body
 from .documents.document import Document
-from .documents.html import extract_html, extract_unless_known, rules_key
-from .documents.skeleton import scan, scannable, tree_parts, verified
+from .documents.html import extract_html, extract_unless_known
+from .documents.skeleton import scan, scannable, skeleton_context, tree_parts, verified
 from .fetch import Fetcher
 from .fetch.browser import BrowserFetcher, fetch_watch
 from .fetch.http import FetchPolicy, HttpFetcher
@@ -362,7 +362,7 @@ class Checker:
 
         parse_input = decoded.parse_input(body)
         raw = body if scannable(decoded.encoding) else None  # bytes the scanner can read
-        context = _skeleton_context(watch, decoded)
+        context = skeleton_context(decoded.encoding, watch.select, watch.exclude, watch.ignore)
         if raw is not None and state.reference_skeleton is not None:
             # The cheapest test after equal bytes: the same verified markup skeleton
             # means the bytes differ only where extraction never looks (skeleton.py).
@@ -412,15 +412,6 @@ class Checker:
             fingerprint=fingerprint,
             skeleton=skeleton,
         )
-
-
-def _skeleton_context(watch: Watch, decoded: Decoded) -> str:
-    """What a skeleton is valid under: the same encoding and the same rules.
-
-    The rules cannot see what a skeleton blanks (those elements and comments are
-    stripped before any rule runs), but a new rule means a new text: parse again.
-    """
-    return f"{decoded.encoding}\x00{rules_key(watch.select, watch.exclude, watch.ignore)}"
 
 
 def _almost_empty(document: Document, reference: Document) -> bool:

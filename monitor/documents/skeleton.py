@@ -37,6 +37,7 @@ import codecs
 import hashlib
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -328,3 +329,16 @@ def _same_tag(mine: tuple[str, Attributes], theirs: tuple[str, Attributes]) -> b
         if value is not None and value != their_value:
             return False
     return True
+
+
+def skeleton_context(
+    encoding: str, select: str | None, exclude: Sequence[str], ignore: Sequence[str]
+) -> str:
+    """What a skeleton is valid under: the same encoding and the same rules.
+
+    The rules cannot see what a skeleton blanks (those elements and comments are
+    stripped before any rule runs), but a new rule means a new text: parse again.
+    """
+    from .html import rules_key
+
+    return f"{encoding}\x00{rules_key(select, exclude, ignore)}"

@@ -91,6 +91,9 @@ JSON_FIELDS = frozenset({"headers", "redirects", "removed", "added", "flags", "d
 TABLES = {"capture": "captures", "change": "changes", "note": "chain_notes"}
 
 
+_PROVENANCE = frozenset(("source", "archived_at", "archive_url", "archive_digest", "derived_from"))
+
+
 def canonical(record_type: str, seq: int, row: Mapping[str, Any]) -> bytes:
     """The exact bytes a record's digest is computed over.
 
@@ -105,7 +108,8 @@ def canonical(record_type: str, seq: int, row: Mapping[str, Any]) -> bytes:
         raise ValueError(f"unknown record type {record_type!r}") from None
     obj: dict[str, Any] = {"type": record_type, "seq": seq}
     for name in names:
-        value = row[name]
+        # Archive provenance (added later) is null on stores that keep none (PostgreSQL).
+        value = row.get(name) if name in _PROVENANCE else row[name]
         if name in JSON_FIELDS and isinstance(value, str):
             value = json.loads(value)
         obj[name] = value
