@@ -63,14 +63,21 @@ _APPEND_ONLY_TRIGGERS = (
 _CAPTURE_COLUMNS = (
     "id, watch, url, fetched_at, status, final_url, headers, redirects, body_sha256, "
     "body_size, text_sha256, encoding, elapsed_ms, attempts, outcome, error_class, error, "
-    "fetched_with, source_capture, screenshot_sha256, chain_seq, chain_hash"
+    "fetched_with, source_capture, screenshot_sha256, chain_seq, chain_hash, "
+    # No public-archive records on this store (postgres_archives.py): live captures,
+    # shaped like the SQLite store's rows.
+    "NULL::text AS source, NULL::text AS archived_at, NULL::text AS archive_url, "
+    "NULL::text AS archive_digest"
 )
 _CHANGE_SELECT = (
     "SELECT c.id, c.watch, c.kind, c.detected_at, c.from_capture, c.to_capture, c.removed, "
     "c.added, c.flags, c.detail, c.chain_seq, c.chain_hash, w.url AS url, "
     "f.body_sha256 AS from_snapshot, "
     "t.body_sha256 AS to_snapshot, "
-    "'[]' AS triage "  # triage marks are made in monitor serve, on a data directory only
+    "'[]' AS triage, "  # triage marks are made in monitor serve, on a data directory only
+    # Live changes only (postgres_archives.py), shaped like the SQLite store's rows.
+    "NULL::text AS derived_from, 'live' AS source, NULL::text AS superseded_at, "
+    "'[]' AS witnesses "
     "FROM changes c "
     "JOIN watches w ON w.name = c.watch "
     "LEFT JOIN captures f ON f.id = c.from_capture "
