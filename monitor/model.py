@@ -26,6 +26,7 @@ class ErrorClass(StrEnum):
     TOO_LARGE = "too_large"  # the body passed the size cap; not stored
     REDIRECT_LOOP = "redirect_loop"
     INVALID = "invalid"  # a URL or response the HTTP client cannot handle at all
+    REFUSED = "refused"  # we would not go there: a redirect into private or link-local space
 
     @property
     def may_be_transient(self) -> bool:
@@ -44,6 +45,9 @@ class Outcome(StrEnum):
     ERROR = "error"  # failed for good (bad URL, too large, other HTTP status)
     SELECTOR_MISSING = "selector_missing"  # the page lacks the part the watch selects
     NO_TEXT_LAYER = "no_text_layer"  # a PDF with pages but no text (a scan)
+    # The page came, but its text could not be extracted in full (a parser limit, a
+    # rule's time budget): kept as evidence, never compared, shown as needing a look.
+    INCOMPLETE = "incomplete"
     RAW_RESPONSE = "raw_response"  # the main document's bytes behind a rendered capture
     INTERNAL_ERROR = "internal_error"  # a bug of ours; never stored, reported by `check`
 
@@ -74,6 +78,7 @@ class EventKind(StrEnum):
     PAGE_ADDED = "page_added"  # a site's discovery lists a new page (monitor/sites)
     PAGE_REMOVED = "page_removed"  # a page left the site's listing, confirmed, still served
     LOCALE_GAP = "locale_gap"  # a term group one language version has and another lacks
+    INCOMPLETE = "incomplete"  # the page's text could not be read in full (see Outcome)
 
 
 # Events that ask a person to look at the watch rather than at new wording.
@@ -84,7 +89,12 @@ ATTENTION_EVENTS = frozenset(
         EventKind.BLOCKED,
         EventKind.SELECTOR_MISSING,
         EventKind.NO_TEXT_LAYER,
+        EventKind.INCOMPLETE,
     )
+)
+# Outcomes of a page that came but cannot be compared; repeated, they ask for a look.
+ATTENTION_OUTCOMES = frozenset(
+    (Outcome.BLOCKED, Outcome.SELECTOR_MISSING, Outcome.NO_TEXT_LAYER, Outcome.INCOMPLETE)
 )
 
 
@@ -98,6 +108,7 @@ class WatchStatus(StrEnum):
     BLOCKED = "blocked"
     SELECTOR_MISSING = "selector_missing"
     NO_TEXT_LAYER = "no_text_layer"
+    INCOMPLETE = "incomplete"
 
 
 @dataclass(frozen=True)

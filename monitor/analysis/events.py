@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..config import defaults
-from ..model import FETCH_FAILURES, EventKind, Outcome, WatchStatus
+from ..model import ATTENTION_OUTCOMES, FETCH_FAILURES, EventKind, Outcome, WatchStatus
 
 if TYPE_CHECKING:  # types only: reading a watch's state must not load the differ
     from .compare import Comparison
@@ -118,7 +118,7 @@ def transition(
         return _failure(state, seen, limits)
     if seen.outcome == Outcome.GONE:
         return _gone(state, seen, limits)
-    if seen.outcome in (Outcome.BLOCKED, Outcome.SELECTOR_MISSING, Outcome.NO_TEXT_LAYER):
+    if seen.outcome in ATTENTION_OUTCOMES:
         return _needs_attention(state, seen, limits)
     return _good(state, seen)
 
