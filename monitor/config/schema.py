@@ -178,6 +178,7 @@ _ALLOWED_KEYS: dict[str, tuple[str, ...]] = {
     "settings": tuple(_SettingsEntry.model_fields),
     "watch": ("name", "url", *_Rules.model_fields),
     "browser": tuple(_BrowserEntry.model_fields),
+    "auth_env": tuple(AuthEnv.model_fields),
     "route": ROUTE_KEYS,
     "site": tuple(_SiteEntry.model_fields),
     "counterparts": tuple(_CounterpartEntry.model_fields),

@@ -39,10 +39,9 @@ class SecretError(ConfigError):
 
 
 def _check_env_var(name: str) -> str:
-    if "://" in name or not _ENV_NAME.fullmatch(name):  # never repeat a pasted secret
-        shown = "" if "://" in name or len(name) > 40 else f" {name!r}"
+    if not _ENV_NAME.fullmatch(name):  # not repeated: it may be a pasted secret
         raise ValueError(
-            f"bad environment variable name{shown}: write the variable's name (letters, "
+            "not an environment variable name: write the variable's name (letters, "
             "digits and '_', like PARTNER_DOCS_KEY), not its value, and export the value"
         )
     return name
