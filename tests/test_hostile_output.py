@@ -363,3 +363,38 @@ def test_the_shared_functions_leave_nothing_raw(name: str, hostile: str) -> None
     assert_terminal_safe(encoded, "json_text()")
     assert "是否是维族" in encoded  # CJK stays readable
     assert json.loads(encoded)["text"] == redact(hostile)  # escaped, not altered
+
+
+def test_the_dashboard_and_its_api_show_hostile_text_safely(
+    tmp_path: Path, site: Site, cli
+) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent / "web"))
+    from webdata import client
+
+    hostile = "".join(text for _, text in HOSTILE_TEXT)
+    path = write_watchlist(
+        tmp_path / "watch.yaml",
+        f"watches:\n  - name: hostile\n    url: {site.url('/h')}\n    select: main\n"
+        f"{FAST_SETTINGS}",
+    )
+    for version in (1, 2):
+        site.set("/h", _page(hostile, version))
+        assert cli("check", "--watchlist", str(path)).code == 0
+    with client(cli.data_dir) as web:
+        for url in (
+            "/",
+            "/changes",
+            "/changes/1",
+            "/watches/hostile",
+            "/watches/hostile/diff?old=1&new=2",
+        ):
+            response = web.get(url)
+            assert response.status_code == 200, url
+            assert_html_safe(response.text, url)
+        for url in ("/api/changes", "/api/changes/1"):
+            response = web.get(url)
+            assert response.status_code == 200, url
+            assert_terminal_safe(response.text, url)
+            assert "\\u202e" in response.text  # escaped, not dropped
