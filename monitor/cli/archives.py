@@ -92,7 +92,7 @@ def import_wayback(
             store.require_watch(name)
             say(f"importing the Wayback Machine's captures of {name} ...")
             async with WaybackClient() as client:
-                report = await Importer(store, client, echo=click.echo).run(
+                report = await Importer(store, client, echo=say).run(
                     name, from_=from_, to=to, limit=limit
                 )
         say(report.summary())

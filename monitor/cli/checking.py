@@ -251,7 +251,7 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
                             store,
                             watchlist,
                             discoverer,
-                            echo=click.echo,
+                            echo=say,
                             on_discovery=lambda d: say(discovery_line(d.to_dict())),
                         ),
                     )

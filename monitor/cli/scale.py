@@ -146,7 +146,7 @@ def migrate(obj: Context, source: str, target: str, batch: int) -> None:
             say(f"{source}: {len(problems)} problem(s); fix them before copying")
             sys.exit(3)
         with _postgres(spec, "migrate") as store:
-            report = copy_directory(directory, store, batch=batch, progress=click.echo)
+            report = copy_directory(directory, store, batch=batch, progress=say)
             problems = compare_counts(directory, store) + store.verify()
             walk = verify_entries(store.chain_entries())  # the copy's chain, re-hashed
             problems += walk.problems
