@@ -74,13 +74,29 @@ def terminal(text: object) -> str:
     return visible_controls(redact(str(text)))
 
 
+def redact_url(url: str) -> str:
+    """One URL with its userinfo replaced, however odd the password's characters.
+
+    >>> redact_url('https://u:p"a<s@host/x@y')
+    'https://***@host/x@y'
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return redact(url)
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority = rest[:end]
+    if "@" not in authority:
+        return redact(url)
+    return f"{scheme}://{REDACTED}@{authority.rpartition('@')[2]}{redact(rest[end:])}"
+
+
 def has_userinfo(url: str) -> bool:
     """Whether a URL carries ``user[:password]@`` before its host.
 
     >>> has_userinfo("https://u:p@example.org/"), has_userinfo("https://example.org/@x")
     (True, False)
     """
-    return redact(url) != url
+    return redact_url(url) != url
 
 
 def redact_data(data: Any) -> Any:

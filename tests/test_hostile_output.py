@@ -156,6 +156,7 @@ BAD_CONFIG = [
     # (name, watch keys (YAML, indented under the watch), what the message says)
     ("password-in-url", f"url: http://admin:{PASSWORD}@127.0.0.1/p", "auth_env"),
     ("token-in-url", f"url: https://{PASSWORD}@127.0.0.1/p", "credentials"),
+    ("odd-password-in-url", f"url: 'http://admin:<\"{PASSWORD}@127.0.0.1/p'", "credentials"),
     (
         "authorization-header",
         f"url: http://127.0.0.1/p\n    headers: {{Authorization: 'Bearer {PASSWORD}'}}",

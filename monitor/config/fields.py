@@ -13,7 +13,7 @@ from lxml import etree
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from ..documents.css import css_selector
-from ..safe import BIDI_CHARS, CONTROL_CHARS, has_userinfo, redact, terminal
+from ..safe import BIDI_CHARS, CONTROL_CHARS, has_userinfo, redact_url, terminal
 from . import defaults
 
 MIN_INTERVAL_SECONDS = 60.0  # no page needs checking more than once a minute
@@ -96,7 +96,7 @@ def _check_name(name: str) -> str:
 def _check_url(url: str) -> str:
     if not url.strip():
         raise ValueError("empty url; write the page address, like https://example.com/docs/page")
-    shown = redact(url)  # an error message is shown and may be logged: never a password
+    shown = redact_url(url)  # an error message is shown and may be logged: never a password
     if any(c.isspace() for c in url):
         raise ValueError(f"url {shown!r} contains spaces; percent-encode them (%20)")
     if _UNSAFE_IN_URL.search(url):
