@@ -399,3 +399,48 @@ def test_the_dashboard_and_its_api_show_hostile_text_safely(
             assert response.status_code == 200, url
             assert_terminal_safe(response.text, url)
             assert "\\u202e" in response.text  # escaped, not dropped
+
+
+SECRET_CASES = [
+    # (environment, headers, headers_env, auth_env, expected headers or the error's words)
+    ({"K": "v"}, (("X-Key", "file"),), (("x-key", "K"),), None, (("x-key", "v"),)),
+    ({}, (), (("X-Key", "K"),), None, "K, which is not set"),
+    ({"K": "caf\u00e9"}, (), (("X-Key", "K"),), None, "non-ASCII"),
+    ({"K": "a\x1b[2J"}, (), (("X-Key", "K"),), None, "control character"),
+    ({"U": "user:name", "P": "p"}, (), (), ("U", "P"), "contains ':'"),
+    ({"U": "u"}, (), (), ("U", "P"), "P, which is not set"),
+    (
+        {"U": "reader", "P": PASSWORD},
+        (),
+        (),
+        ("U", "P"),
+        (("Authorization", "Basic " + base64.b64encode(f"reader:{PASSWORD}".encode()).decode()),),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("environment", "headers", "headers_env", "auth_env", "expected"), SECRET_CASES
+)
+def test_secrets_are_resolved_or_refused_naming_the_variable_only(
+    environment: dict[str, str],
+    headers: tuple[tuple[str, str], ...],
+    headers_env: tuple[tuple[str, str], ...],
+    auth_env: tuple[str, str] | None,
+    expected: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from monitor.config.secrets import SecretError, request_headers
+
+    for name in ("K", "U", "P"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    if isinstance(expected, tuple):
+        assert request_headers(headers, headers_env, auth_env) == expected
+        return
+    with pytest.raises(SecretError) as raised:
+        request_headers(headers, headers_env, auth_env)
+    assert str(expected) in str(raised.value)
+    for value in environment.values():
+        assert len(value) < 4 or value not in str(raised.value)  # never the value itself
