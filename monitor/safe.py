@@ -74,6 +74,16 @@ def terminal(text: object) -> str:
     return visible_controls(redact(str(text)))
 
 
+def one_line(text: object) -> str:
+    """A value for one line of a listing: its line breaks and tabs spelled out too, so
+    page text cannot forge a line of its own.
+
+    >>> one_line("HTTP 500\\nwatch-x   ok")
+    'HTTP 500\\\\nwatch-x   ok'
+    """
+    return terminal(text).replace("\n", "\\n").replace("\t", "\\t")
+
+
 def redact_url(url: str) -> str:
     """One URL with its userinfo replaced, however odd the password's characters.
 

@@ -9,6 +9,7 @@ import click
 
 from ..config.watchlist import Watchlist, load_watchlist
 from ..model import CheckResult, Outcome, utc_now
+from ..safe import one_line
 from .common import Context, echo_json, format_option, say, watchlist_option
 
 
@@ -66,10 +67,10 @@ def result_line(result: CheckResult) -> str:
     flag = "  FLAGGED" if result.flagged else ""
     why = ""
     if result.error:
-        why = f"  ({result.error})"
+        why = f"  ({one_line(result.error)})"
     elif result.reason and result.outcome not in (Outcome.OK, Outcome.UNCHANGED):
         tries = f" after {result.attempts} attempts" if result.attempts > 1 else ""
-        why = f"  {result.outcome}: {result.reason}{tries}"
+        why = f"  {result.outcome}: {one_line(result.reason)}{tries}"
     return f"{result.watch:<40} {result.outcome:<16}{events}{flag}{why}"
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..errors import ConfigError, NotFoundError
+from ..safe import one_line
 from .common import Context, echo_json, format_option, parse_time_option, say
 
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ def history(obj: Context, name: str, output_format: str) -> None:
     )
     for row in rows:
         sha = (row["body_sha256"] or "-")[:16]
-        tail = row["error"] or row["final_url"] or ""
+        tail = one_line(row["error"] or row["final_url"] or "")
         when = row["fetched_at"]
         if row.get("source"):
             # An imported copy: the archive's time is when the page looked like this.
