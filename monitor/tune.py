@@ -156,7 +156,7 @@ async def _fetch_twice(watch: Watch, policy: FetchPolicy, wait: float) -> list[F
         for attempt in range(2):
             if attempt:
                 await asyncio.sleep(wait)
-            capture = await fetcher.fetch(watch.url, watch.headers)
+            capture = await fetcher.fetch(watch.url, watch.request_headers())
             text = decode_body(capture.body, capture.header("content-type")).text
             verdict = classify(capture, text)
             summary = f"{verdict.outcome} (HTTP {capture.status}) {verdict.reason}"

@@ -9,7 +9,8 @@ import click
 
 from ..config.watchlist import Watchlist, load_watchlist
 from ..model import CheckResult, Outcome, utc_now
-from .common import Context, echo_json, format_option, watchlist_option
+from ..safe import one_line
+from .common import Context, echo_json, format_option, say, watchlist_option
 
 
 def iso_seconds(moment: datetime) -> str:
@@ -48,7 +49,7 @@ def discovery_line(found: dict[str, object]) -> str:
 def warn_no_alerts(watchlist: Watchlist) -> None:
     """Alerts are sent from a data directory's outbox; a PostgreSQL store has none yet."""
     if watchlist.routes:
-        click.echo(
+        say(
             "monitor: warning: the watchlist's notify routes are not sent from a PostgreSQL "
             "store yet; events are recorded (see `monitor changes`)",
             err=True,
@@ -66,10 +67,10 @@ def result_line(result: CheckResult) -> str:
     flag = "  FLAGGED" if result.flagged else ""
     why = ""
     if result.error:
-        why = f"  ({result.error})"
+        why = f"  ({one_line(result.error)})"
     elif result.reason and result.outcome not in (Outcome.OK, Outcome.UNCHANGED):
         tries = f" after {result.attempts} attempts" if result.attempts > 1 else ""
-        why = f"  {result.outcome}: {result.reason}{tries}"
+        why = f"  {result.outcome}: {one_line(result.reason)}{tries}"
     return f"{result.watch:<40} {result.outcome:<16}{events}{flag}{why}"
 
 
@@ -133,21 +134,21 @@ def check(
         echo_json(shown)
     else:
         for discovery in report.discoveries:
-            click.echo(discovery_line(discovery.to_dict()))
+            say(discovery_line(discovery.to_dict()))
         for result in results:
-            click.echo(result_line(result))
+            say(result_line(result))
         for gap in gaps:
             where = f" {gap['pair']}" if gap["pair"] else ""
-            click.echo(
+            say(
                 f"locale_gap {gap['state']}: {gap['counterparts']}{where}: {gap['group']} in "
                 f"{', '.join(gap['present_in'])}, not in {', '.join(gap['absent_in'])}"
             )
-        click.echo(summarize(results))
+        say(summarize(results))
         if alerts is not None:
             for line in alerts.lines:
-                click.echo(line)
+                say(line)
             failed = "; see: monitor notify status" if alerts.failed else ""
-            click.echo(alerts.summary() + failed)
+            say(alerts.summary() + failed)
         _witness_hint(obj, results)
     if any(r.outcome == Outcome.INTERNAL_ERROR for r in results):
         sys.exit(1)
@@ -161,7 +162,7 @@ def _witness_hint(obj: Context, results: list[CheckResult]) -> None:
     with obj.store() as store:
         queued = [w for w in store.witnesses(change_ids) if w["status"] == "pending"]
     if queued:
-        click.echo(
+        say(
             f"{len(queued)} witness request(s) queued for Save Page Now: 'monitor witness "
             "work' submits them ('monitor run' does so by itself)"
         )
@@ -213,10 +214,10 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
         return
 
     def show_alert(line: str) -> None:
-        click.echo(f"{iso_seconds(utc_now())}  notify {line}")
+        say(f"{iso_seconds(utc_now())}  notify {line}")
 
     def on_result(result: CheckResult, indexer: BackgroundIndexer) -> None:
-        click.echo(f"{iso_seconds(utc_now())}  {result_line(result)}")
+        say(f"{iso_seconds(utc_now())}  {result_line(result)}")
         if result.outcome == Outcome.OK:  # a new text version, perhaps: search it soon
             indexer.poke()
 
@@ -251,8 +252,8 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
                             store,
                             watchlist,
                             discoverer,
-                            echo=click.echo,
-                            on_discovery=lambda d: click.echo(discovery_line(d.to_dict())),
+                            echo=say,
+                            on_discovery=lambda d: say(discovery_line(d.to_dict())),
                         ),
                     )
                 runner = Runner(
@@ -267,11 +268,11 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
                     background=background,
                 )
                 sites = f" and {len(watchlist.sites)} site(s)" if watchlist.sites else ""
-                click.echo(
+                say(
                     f"monitoring {len(watchlist.watches)} watch(es){sites}; data in "
                     f"{store.location}; stop with Ctrl-C"
                 )
                 await runner.run()
 
     asyncio.run(main())
-    click.echo("stopped cleanly")
+    say("stopped cleanly")

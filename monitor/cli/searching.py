@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from typing import TYPE_CHECKING
 
 import click
 
-from .common import Context
+from .common import Context, echo_json, say
 
 if TYPE_CHECKING:
     from ..search import SearchIndex, WatchHit
@@ -75,7 +74,7 @@ def search(
             if text is None:
                 return
             if not coverage.complete:
-                click.echo(
+                say(
                     f"monitor: note: {coverage.unindexed_before} text capture(s) recorded "
                     "before search existed are not indexed yet; run "
                     "'monitor search --rebuild' once to include them",
@@ -83,10 +82,10 @@ def search(
                 )
             hits = search(index, text, watch=watch_name, limit=limit)
     if output_format == "json":
-        click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+        echo_json([h.to_dict() for h in hits])
         return
     for line in _text_lines(text, hits):
-        click.echo(line)
+        say(line)
 
 
 def _rebuild(index: SearchIndex) -> None:
@@ -94,10 +93,10 @@ def _rebuild(index: SearchIndex) -> None:
 
     def progress(done: int, total: int) -> None:
         if sys.stderr.isatty() or done == total:
-            click.echo(f"\rindexed {done}/{total} watches", nl=done == total, err=True)
+            say(f"\rindexed {done}/{total} watches", nl=done == total, err=True)
 
     versions = index.rebuild(progress)
-    click.echo(
+    say(
         f"search index rebuilt: {versions} text version(s) in {time.monotonic() - started:.1f} s",
         err=True,
     )

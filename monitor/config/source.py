@@ -193,6 +193,8 @@ def _field_label(loc: Sequence[str | int]) -> str | None:
 def _section(loc: Sequence[str | int]) -> str:
     if "browser" in loc[:-1]:
         return "browser"  # a key inside a watch's (or the defaults') browser: block
+    if "auth_env" in loc[:-1]:
+        return "auth_env"
     if len(loc) >= 3 and loc[0] in _ENTRY_LISTS:
         return _ENTRY_LISTS[str(loc[0])]
     if len(loc) >= 2 and loc[0] in ("defaults", "settings"):

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..config.secrets import SecretError
 from ..config.watchlist import BrowserOptions, Watch
 from ..model import Capture, ErrorClass
 from .http import FetchPolicy, HttpFetcher, user_agent
@@ -109,18 +110,23 @@ async def fetch_watch(
     last_modified: str | None = None,
 ) -> Capture:
     """Fetch a watch the way its ``fetch`` key asks; the capture records which path."""
+    try:
+        headers = watch.request_headers()  # secrets from the environment, now
+    except SecretError as error:  # recorded like any failed fetch; names the variable only
+        failed = Capture(watch.url, datetime.now(UTC), error_class=ErrorClass.INVALID)
+        return replace(failed, error=str(error))
     if watch.fetch == "browser":
         if browser is None:  # never an HTTP shell recorded as if it were the page
             failed = Capture(watch.url, datetime.now(UTC), error_class=ErrorClass.INVALID)
             return replace(failed, error="fetch: browser, but this run has no browser")
-        return await browser.render(watch.url, watch.headers, watch.browser)
+        return await browser.render(watch.url, headers, watch.browser)
     if watch.fetch == "auto" and browser is not None:
         # No validators: a 304 would say nothing about whether the page needs scripts.
-        capture = await http.fetch(watch.url, watch.headers)
+        capture = await http.fetch(watch.url, headers)
         if needs_browser(capture):
-            return await browser.render(watch.url, watch.headers, watch.browser)
+            return await browser.render(watch.url, headers, watch.browser)
         return capture
-    return await http.fetch(watch.url, watch.headers, etag=etag, last_modified=last_modified)
+    return await http.fetch(watch.url, headers, etag=etag, last_modified=last_modified)
 
 
 # ---------------------------------------------------------------------------
