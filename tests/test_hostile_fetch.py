@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import socket
 import time
 from collections.abc import Iterator
@@ -28,9 +29,11 @@ from conftest import Result, run_cli, write_watchlist
 from faultserver import FaultServer
 
 from monitor.check import run_checks
-from monitor.config.watchlist import Settings, Watch, Watchlist
+from monitor.config.watchlist import BrowserOptions, Settings, Watch, Watchlist
+from monitor.fetch.browser import BrowserFetcher, chromium_path
 from monitor.fetch.guard import AddressKind, AddressPolicy, IPAddress, address_kind
 from monitor.fetch.http import FetchPolicy, HttpFetcher
+from monitor.model import Capture
 from monitor.store import Store
 
 PUBLIC, PRIVATE, LINK_LOCAL = "127.0.0.2", "127.0.0.3", "127.0.0.4"
@@ -363,3 +366,75 @@ def test_the_default_policy_refuses_a_public_watch_sent_to_a_literal_metadata_ad
     where, refusal = asyncio.run(zone_and_refusal())
     assert where is AddressKind.PUBLIC
     assert "169.254.169.254" in refusal and "cloud metadata" in refusal
+
+
+# ------------------------------------------------------------------ the browser, too
+
+browser_needed = pytest.mark.skipif(
+    not os.access(chromium_path(), os.X_OK) and not os.environ.get("CI"),
+    reason="Debian's chromium is not installed (.ci/run installs it; CI never skips)",
+)
+
+SCRIPTED = """<html><head><title>Docs</title></head><body><main><h1>Face API</h1>
+<p>Detects faces.</p><p id="extra">-</p></main><script>{script}</script></body></html>"""
+SCRIPTS = {
+    # a subresource (XHR) into link-local space: refused, the page itself is fine
+    "fetch-metadata": "fetch('{metadata}').then(r => r.text())"
+    ".then(t => document.getElementById('extra').textContent = t).catch(() => 0);",
+    # the page sends the browser itself there: the render is refused
+    "navigate-metadata": "location.href = '{metadata}';",
+}
+
+BROWSER_WHERE = [
+    # start, redirect target or script, outcome (error class, or None for a page)
+    ("public", None, None),
+    ("public", "public", None),
+    ("public", "loopback", "refused"),
+    ("public", "link-local", "refused"),
+    ("rebind", None, "refused"),
+    ("loopback", "loopback", None),
+    ("loopback", "private", "refused"),
+    ("public", "fetch-metadata", None),
+    ("public", "navigate-metadata", "refused"),
+]
+
+
+def browser_start(servers: Servers, start: str, target: str | None) -> str:
+    if target not in SCRIPTS:
+        return start_url(servers, start, target)
+    metadata = hop(servers, "link-local")
+    servers.public.set_page(
+        "scripted", SCRIPTED.format(script=SCRIPTS[target]).replace("{metadata}", metadata)
+    )
+    return f"http://public.example:{servers.public.port}/page/scripted"
+
+
+@browser_needed
+@pytest.mark.parametrize(
+    ("start", "target", "error_class"),
+    BROWSER_WHERE,
+    ids=[f"{w[0]}->{w[1] or 'itself'}" for w in BROWSER_WHERE],
+)
+def test_a_browser_render_is_held_to_the_same_rule(
+    servers: Servers, start: str, target: str | None, error_class: str | None
+) -> None:
+    for server in servers:
+        server.reset_hits()
+    policy = replace(POLICY, addresses=AddressPolicy(resolver(), declared_kind))
+    url = browser_start(servers, start, target)
+    options = BrowserOptions(wait_until="load", delay=0.5, timeout=10)
+
+    async def render() -> Capture:
+        async with HttpFetcher(policy) as http, BrowserFetcher(http) as browser:
+            return await browser.render(url, (), options)
+
+    capture = asyncio.run(render())
+    assert capture.error_class == error_class, capture.error
+    if error_class is not None:
+        assert capture.error and "refused to connect" in capture.error
+    else:
+        wording = b"Detects faces" if target in SCRIPTS else b"Fault server OK"
+        assert capture.status == 200 and wording in capture.body
+    if error_class is not None or target in SCRIPTS:
+        never = servers.metadata if target in SCRIPTS else target_server(servers, target or start)
+        assert never.hits("/ok") == 0  # the refused address was never contacted

@@ -37,6 +37,7 @@ from typing import Any
 from ..config.watchlist import BrowserOptions, Watch
 from ..model import Capture, ErrorClass
 from .http import FetchPolicy, HttpFetcher, user_agent
+from .socks import GuardProxy
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ LAUNCH_ARGS = (
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",  # all through the guard
 )
 _BLOCKED_TYPES = frozenset(("image", "media", "font"))
 _MEMORY_POLL_SECONDS = 0.5
@@ -303,11 +305,13 @@ class BrowserFetcher:
     ) -> Capture:
         from playwright.async_api import Error as PlaywrightError
 
+        guard = await GuardProxy.start(self.policy.addresses, url, self.policy.connect_timeout)
         context = await browser.new_context(
             user_agent=user_agent(self.policy.contact),
             extra_http_headers=headers,
             service_workers="block",
             accept_downloads=False,
+            proxy=guard.playwright_proxy,
         )
         try:
             if not options.screenshot:
@@ -321,8 +325,12 @@ class BrowserFetcher:
                 await page.wait_for_selector(options.wait_for, timeout=timeout_ms)
             if options.delay:
                 await page.wait_for_timeout(options.delay * 1000)
+            if guard.refusals and page.url.startswith("chrome-error:"):  # sent away by a script
+                return _failed(url, fetched_at, ErrorClass.REFUSED, guard.refusals[-1])
             return await _captured(page, response, url, fetched_at, options, self.policy)
         except PlaywrightError as error:
+            if guard.refusals:  # the page (or a redirect of it) led where we may not go
+                return _failed(url, fetched_at, ErrorClass.REFUSED, guard.refusals[-1])
             message = str(error).splitlines()[0]
             if "Timeout" in type(error).__name__ or "Timeout" in message:
                 wanted = f" and {options.wait_for!r}" if options.wait_for else ""
@@ -332,6 +340,7 @@ class BrowserFetcher:
             return _failed(url, fetched_at, ErrorClass.TRANSIENT, f"browser: {message}")
         finally:
             await context.close()  # the page with it: nothing survives a check
+            await guard.close()
 
 
 async def _skip_heavy(route: Any) -> None:
