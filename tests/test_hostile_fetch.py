@@ -137,9 +137,9 @@ def check(store: Store, url: str, policy: FetchPolicy) -> tuple[dict[str, object
 
 SLOW = [
     # path, outcome, error class, attempts, words in the reason
-    ("/trickle?bytes=200&delay=0.05", "transient", "transient", 1, "too slow"),
+    ("/trickle?bytes=200&delay=0.05", "transient", "transient", 1, "headers were still coming"),
     ("/drip?bytes=400&delay=0.02", "transient", "transient", 1, "bytes of the body had come"),
-    ("/hang", "transient", "transient", 3, "ReadTimeout"),  # silent: worth retrying
+    ("/hang", "transient", "transient", 3, "the server went silent"),  # worth retrying
     ("/503?retry_after=5", "transient", None, 1, None),  # the wait would outlast the budget
     ("/flap", "ok", None, 2, None),  # a quick failure is still retried
 ]

@@ -62,8 +62,8 @@ def too_slow(seconds: float) -> str:
     """The reason recorded for an answer that did not complete within its deadline."""
     counter = _RECEIVED.get()
     body = counter[0] if counter is not None else 0
+    progress = f"{body} bytes of the body had come" if body else "its headers were still coming"
     return (
-        f"too slow: no complete response within {seconds:g}s "
-        f"({body} bytes of the body had come, the server was still sending); "
+        f"too slow: no complete response within {seconds:g}s ({progress}); "
         "not retried, the next scheduled check tries again"
     )

@@ -266,14 +266,14 @@ class HttpFetcher:
         """
         budget.start()
         seconds = max(min(self.policy.attempt_seconds, budget.remaining()), 0.0)
-        try:
-            with counting():
+        with counting():  # the body bytes received, for a slow answer's reason
+            try:
                 async with asyncio.timeout(seconds):
                     return await self._request(url, headers, fetched_at), False
-        except TimeoutError:
-            return _failed(url, fetched_at, ErrorClass.TRANSIENT, too_slow(seconds)), True
-        except AddressRefused as error:
-            return _failed(url, fetched_at, ErrorClass.REFUSED, str(error)), True
+            except TimeoutError:
+                return _failed(url, fetched_at, ErrorClass.TRANSIENT, too_slow(seconds)), True
+            except AddressRefused as error:
+                return _failed(url, fetched_at, ErrorClass.REFUSED, str(error)), True
 
     @asynccontextmanager
     async def host_turn(self, url: str) -> AsyncIterator[None]:
@@ -331,11 +331,18 @@ class HttpFetcher:
             )
         except (httpx.TransportError, httpx.DecodingError) as error:
             # timeouts, resets, DNS, protocol errors (incl. truncated bodies)
-            return _failed(
-                url, fetched_at, ErrorClass.TRANSIENT, f"{type(error).__name__}: {error}"
-            )
+            return _failed(url, fetched_at, ErrorClass.TRANSIENT, self._describe(error))
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as error:
             return _failed(url, fetched_at, ErrorClass.INVALID, f"{type(error).__name__}: {error}")
+
+    def _describe(self, error: Exception) -> str:
+        """A transport error's reason; httpx's timeouts often come without a message."""
+        silent = {
+            httpx.ConnectTimeout: f"no connection within {self.policy.connect_timeout:g}s",
+            httpx.ReadTimeout: f"the server went silent for {self.policy.read_timeout:g}s",
+        }
+        detail = str(error) or silent.get(type(error), "no detail")
+        return f"{type(error).__name__}: {detail}"
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
         if response.status_code == 304:
