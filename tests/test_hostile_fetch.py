@@ -18,9 +18,13 @@ import asyncio
 import ipaddress
 import os
 import socket
+import ssl
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote
 
@@ -438,3 +442,64 @@ def test_a_browser_render_is_held_to_the_same_rule(
     if error_class is not None or target in SCRIPTS:
         never = servers.metadata if target in SCRIPTS else target_server(servers, target or start)
         assert never.hits("/ok") == 0  # the refused address was never contacted
+
+
+# ------------------------------------------------------------------ TLS, always verified
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that no CA signed, and its key."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_tls_is_verified_through_the_guard(tmp_path: Path) -> None:
+    """An HTTPS server whose certificate no CA signed: the fetch fails, nothing is read."""
+    cert, key = self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    async def fetch() -> Capture:
+        async with HttpFetcher(replace(POLICY, retries=0)) as fetcher:
+            return await fetcher.fetch(f"https://127.0.0.1:{server.server_address[1]}/")
+
+    try:
+        capture = asyncio.run(fetch())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert capture.status is None and capture.error_class == "transient"
+    assert capture.error and "CERTIFICATE_VERIFY_FAILED" in capture.error
