@@ -10,12 +10,12 @@ to a public watch's redirect.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import typing
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import anyio
 import httpcore
 import httpx
 
@@ -73,7 +73,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     async def _permitted(self, host: str, port: int, timeout: float | None) -> list[str]:
         try:
-            with anyio.fail_after(timeout):
+            async with asyncio.timeout(timeout):
                 return await self.policy.permitted(host, port, self.zone)
         except TimeoutError as error:
             raise httpcore.ConnectTimeout(f"resolving {host} timed out") from error

@@ -337,7 +337,7 @@ class HttpFetcher:
 
     def _describe(self, error: Exception) -> str:
         """A transport error's reason; httpx's timeouts often come without a message."""
-        silent = {
+        silent: dict[type[Exception], str] = {
             httpx.ConnectTimeout: f"no connection within {self.policy.connect_timeout:g}s",
             httpx.ReadTimeout: f"the server went silent for {self.policy.read_timeout:g}s",
         }
