@@ -503,3 +503,26 @@ def test_tls_is_verified_through_the_guard(tmp_path: Path) -> None:
         server.server_close()
     assert capture.status is None and capture.error_class == "transient"
     assert capture.error and "CERTIFICATE_VERIFY_FAILED" in capture.error
+
+
+@browser_needed
+def test_a_render_ends_within_its_timeout_for_all_of_it(
+    servers: Servers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow load followed by a ``wait_for`` that never comes: each step alone stays
+    under the timeout, together they would not; the render's own deadline ends it."""
+    monkeypatch.setattr("monitor.fetch.browser._READ_GRACE_SECONDS", 0.0)
+    url = servers.loopback.url("/drip?bytes=30&delay=0.05")  # about 1.5 s to load
+    options = BrowserOptions(wait_until="load", wait_for="#never", timeout=2)
+
+    async def render() -> Capture:
+        async with HttpFetcher(POLICY) as http, BrowserFetcher(http) as browser:
+            await browser.render(servers.loopback.url("/ok"), (), BrowserOptions("load"))
+            started = time.monotonic()
+            capture = await browser.render(url, (), options)
+            return replace(capture, elapsed=time.monotonic() - started)
+
+    capture = asyncio.run(render())
+    assert capture.error_class == "transient"
+    assert capture.error == "browser: the page did not finish rendering within 2s"
+    assert capture.elapsed is not None and capture.elapsed < 2 + SLACK
