@@ -176,4 +176,5 @@ def refusal(host: str, port: int, ip: str, kind: AddressKind, zone: AddressKind)
         f"refused to connect to {target} port {port}: {kind.described}; a watch whose "
         f"own address is {zone.value} may only reach public addresses"
         + ("" if zone is AddressKind.PUBLIC else f" and {zone.value} ones")
+        + " (to watch a page there on purpose, give a watch that page's own URL)"
     )
