@@ -266,13 +266,17 @@ class BrowserFetcher:
         from playwright.async_api import Error as PlaywrightError
 
         guard = await GuardProxy.start(self.policy.addresses, url, self.policy.connect_timeout)
-        context = await browser.new_context(
-            user_agent=user_agent(self.policy.contact),
-            extra_http_headers=headers,
-            service_workers="block",
-            accept_downloads=False,
-            proxy=guard.playwright_proxy,
-        )
+        try:
+            context = await browser.new_context(
+                user_agent=user_agent(self.policy.contact),
+                extra_http_headers=headers,
+                service_workers="block",
+                accept_downloads=False,
+                proxy=guard.playwright_proxy,
+            )
+        except BaseException:
+            await guard.close()
+            raise
         try:
             if not options.screenshot:
                 await context.route("**/*", _skip_heavy)
