@@ -137,7 +137,7 @@ class HttpFetcher:
         gate: HostGate | None = None,
     ) -> None:
         self.policy = policy or FetchPolicy()
-        self._transport = transport
+        self._transport = transport  # a test's own: the address rule is then its business
         self.gate = gate  # a shared per-host gate instead of this process's own limits
         self._hosts: dict[str, _Host] = {}
         self._delays: dict[str, float] = dict(self.policy.host_delays)
