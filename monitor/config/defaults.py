@@ -54,3 +54,9 @@ NOTIFY_SUMMARIZE_OVER = 5  # more events than this at once become one summary me
 NOTIFY_RETRY = 30.0  # seconds before the first retry of a failed delivery (then doubling)
 NOTIFY_MAX_BACKOFF = 3600.0  # a failing destination is still retried at least hourly
 NOTIFY_MIN_DIGEST = 300.0  # the shortest digest period
+
+# How long a fetch may take, in multiples of `timeout` (README "What monitor will and
+# will not fetch"): one attempt's whole response, and a whole fetch (every attempt and
+# wait, from its first request). 90 s and 120 s at the default timeout.
+ATTEMPT_DEADLINE_TIMEOUTS = 3.0
+CHECK_DEADLINE_TIMEOUTS = 4.0
