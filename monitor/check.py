@@ -382,7 +382,7 @@ class Checker:
             # good capture: no need to build and compare blocks.
             return same_text(fingerprint, skeleton)
         if document.incomplete:  # a parser limit or the rules' budget: evidence, no text
-            why = {"limit": document.limit, "reason": document.incomplete}
+            why: dict[str, object] = {"limit": document.limit, "reason": document.incomplete}
             found = _Processed(Outcome.INCOMPLETE, body_sha, None, decoded.encoding, None)
             return replace(found, reason=document.incomplete, detail=why)
         text_sha = self.store.put_blob(document.to_json().encode("utf-8"))
