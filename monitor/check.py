@@ -34,6 +34,7 @@ from .documents.classify import classify
 from .documents.decode import Decoded, decode_body
 from .documents.document import Document
 from .documents.html import extract_html, extract_unless_known
+from .documents.limits import DECODING
 from .documents.skeleton import scan, scannable, skeleton_context, tree_parts, verified
 from .fetch import Fetcher
 from .fetch.browser import BrowserFetcher, fetch_watch
@@ -381,10 +382,11 @@ class Checker:
             # Other bytes (a changed link, say) but the same visible text as the last
             # good capture: no need to build and compare blocks.
             return same_text(fingerprint, skeleton)
-        if document.incomplete:  # a parser limit or the rules' budget: evidence, no text
-            why: dict[str, object] = {"limit": document.limit, "reason": document.incomplete}
+        if problem := decoded.lossy or document.incomplete:  # evidence, not a text
+            limit = DECODING if decoded.lossy else document.limit  # see documents/limits.py
+            why: dict[str, object] = {"limit": limit, "reason": problem}
             found = _Processed(Outcome.INCOMPLETE, body_sha, None, decoded.encoding, None)
-            return replace(found, reason=document.incomplete, detail=why)
+            return replace(found, reason=problem, detail=why)
         text_sha = self.store.put_blob(document.to_json().encode("utf-8"))
         if not document.selected:
             # What the page says instead, so the warning itself shows e.g. "removed".
@@ -404,6 +406,7 @@ class Checker:
             text_sha,
             decoded.encoding,
             document,
+            decoded.note,  # bytes that did not decode as declared, for the record
             fingerprint=fingerprint,
             skeleton=skeleton,
         )

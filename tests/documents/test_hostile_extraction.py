@@ -250,3 +250,67 @@ def test_a_page_past_the_parser_limit_is_incomplete_and_never_compared(tmp_path,
     assert sorted(kinds) == ["changed", "incomplete", "restored"]
     flagged = cli("changes", "--flagged", "--format", "json").json()
     assert flagged[0]["flags"][0]["direction"] == "removed"
+
+
+# Decoding: a charset that does not fit the bytes is never a silent loss of wording.
+ZH = (
+    "<html><body>" + f"<p>支持识别：是否戴眼镜、是否微笑、{TERM}。返回参数包括年龄和性别。</p>" * 20
+)
+
+DECODINGS = [
+    # (name, body, Content-Type, term readable, note says, lossy)
+    (
+        "GBK labelled UTF-8",
+        ZH.encode("gbk"),
+        "text/html; charset=utf-8",
+        True,
+        "read as gb18030",
+        False,
+    ),
+    ("GBK, undeclared", ZH.encode("gbk"), "text/html", True, "", False),
+    (
+        "one stray byte",
+        ZH.encode() + b"\xff",
+        "text/html; charset=utf-8",
+        True,
+        "1 undecodable",
+        False,
+    ),
+    (
+        "mostly undecodable",
+        b"<p>" + bytes(range(0x80, 0x100)) * 20 + TERM.encode(),
+        "text/html; charset=utf-8",
+        True,
+        "undecodable bytes in utf-8",
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "content_type", "readable", "note", "lossy"),
+    DECODINGS,
+    ids=[d[0] for d in DECODINGS],
+)
+def test_undecodable_bytes_are_recovered_or_said(
+    name: str, body: bytes, content_type: str, readable: bool, note: str, lossy: bool
+) -> None:
+    from monitor.documents.decode import decode_body
+
+    decoded = decode_body(body, content_type)
+    assert (TERM in decoded.text) == readable, name
+    assert note in decoded.note, decoded.note
+    assert bool(decoded.note) == bool(note), decoded.note
+    assert bool(decoded.lossy) == lossy, decoded.lossy
+    if lossy:
+        assert "not compared" in decoded.lossy
+
+
+def test_a_mostly_undecodable_page_is_incomplete(tmp_path, site, cli) -> None:
+    path = watch(tmp_path, site)
+    site.set("/deep", deep_page(5, term=True))
+    assert cli("check", "--watchlist", str(path)).code == 0
+    site.set("/deep", b"<html><body><main>" + bytes(range(0x80, 0x100)) * 40 + b"</html>")
+    result = cli("check", "--watchlist", str(path))
+    assert "incomplete" in result.out and "undecodable" in result.out, result.out
+    assert [e["kind"] for e in cli("changes", "--format", "json").json()] == ["incomplete"]
