@@ -28,9 +28,11 @@ from cssselect.xpath import XPathExpr
 from lxml import etree
 
 _SAFE_NAME = re.compile(r"^(?:\*|[a-zA-Z_][a-zA-Z0-9_.-]*)$")
-# A left-hand side that moves along siblings in its path, or a condition that counts
-# positions, would change meaning inside a predicate: those keep cssselect's form.
-_POSITIONAL = re.compile(r"position\(\)|last\(\)")
+# A left-hand side that moves along siblings in its path, or a condition on positions,
+# would change meaning inside a predicate; a condition that counts or searches siblings
+# or descendants would be evaluated once per candidate sibling, costing more than it
+# saves. Those keep cssselect's form.
+_COSTLY = re.compile(r"position\(\)|last\(\)|count\(|following-sibling::|descendant::")
 
 
 class _LinearTranslator(HTMLTranslator):
@@ -72,7 +74,7 @@ def _rewritable(left: XPathExpr, right: XPathExpr) -> bool:
         and bool(_SAFE_NAME.match(left.element))
         and bool(_SAFE_NAME.match(right.element))
         and "sibling::" not in str(left.path)
-        and not _POSITIONAL.search(left.condition)
+        and not _COSTLY.search(left.condition)
     )
 
 

@@ -114,6 +114,22 @@ CASES = [
         exclude=("p ~ p",),
         seconds=3.0,
     ),
+    Case(
+        "p:first-of-type ~ p over 4,000 paragraphs",
+        lambda: paragraphs(4000),
+        "text",
+        must_have=("para 1", "para 3999"),
+        select="p:first-of-type ~ p",
+        seconds=3.0,
+    ),
+    Case(
+        "li + li over 4,000 items",
+        lambda: "<ul>" + "".join(f"<li>item {i}</li>" for i in range(4000)) + "</ul>",
+        "text",
+        must_have=("item 1", "item 3999"),
+        select="li + li",
+        seconds=3.0,
+    ),
     # ...and whatever a rule costs, past the page's budget it is an outcome, not a hang.
     Case(
         "select over its budget",
@@ -181,6 +197,10 @@ SELECTORS = [
     "div ~ div ~ div",
     "h1 + h2 + p",
     "div.a > span ~ i.b",
+    "p:first-of-type ~ p",
+    "div:has(p) ~ p",
+    "a + b ~ c",
+    "p:nth-last-of-type(2) ~ p",
 ]
 PAGES = [
     '<div class="a" id="x"><h1>t</h1><p>1</p><p>2</p><div><p>3</p><ul><li>a</li><li>b</li>'
