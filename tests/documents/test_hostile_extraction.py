@@ -334,3 +334,14 @@ def test_a_mostly_undecodable_page_is_incomplete(tmp_path, site, cli) -> None:
     result = cli("check", "--watchlist", str(path))
     assert "incomplete" in result.out and "undecodable" in result.out, result.out
     assert [e["kind"] for e in cli("changes", "--format", "json").json()] == ["incomplete"]
+
+
+def test_a_deep_start_page_keeps_its_links_or_says_it_cannot() -> None:
+    """Site discovery: links past depth 256 were dropped, and their pages retired."""
+    from monitor.sites.links import page_links
+
+    deep = nested("div", 300, '<a href="/zh/face.html">人脸</a>').encode()
+    assert page_links(deep, "https://d.example/zh/") == ["https://d.example/zh/face.html"]
+    deeper = nested("div", 2100, '<a href="/zh/face.html">人脸</a>').encode()
+    with pytest.raises(ValueError, match="could not be read in full"):
+        page_links(deeper, "https://d.example/zh/")
