@@ -46,9 +46,8 @@ def enqueue_forever(obj: Context, watchlist: Watchlist, startup_spread: float) -
             f"{ENQUEUE_EVERY:g}s; `monitor worker` processes run them; stop with Ctrl-C"
         )
         asyncio.run(
-            run_enqueuer(
-                store, watchlist.watches, watchlist.settings, spread=startup_spread, on_round=report
-            )
+            run_enqueuer(store, watchlist.watches, watchlist.settings,
+                         spread=startup_spread, on_round=report)
         )
     click.echo("stopped cleanly")
 
@@ -92,13 +91,8 @@ def worker(
     with _postgres(obj.spec, "worker") as store:
         click.echo(f"worker on {store.location}; stop with Ctrl-C", err=True)
         asyncio.run(
-            run_worker(
-                store,
-                concurrency=concurrency,
-                stalled_after=stalled_after,
-                name=name,
-                wait=not until_idle,
-            )
+            run_worker(store, concurrency=concurrency, stalled_after=stalled_after, name=name,
+                       wait=not until_idle)
         )
 
 

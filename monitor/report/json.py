@@ -120,8 +120,6 @@ def triage_to_json(raw: str | None) -> dict[str, Any]:
         for m in (json.loads(raw) if raw else [])
     ]
     return {"state": marks[-1]["mark"] if marks else None, "marks": marks}
-
-
 def _time_or_none(stored: str | None) -> str | None:
     return contract_time(stored) if stored else None
 

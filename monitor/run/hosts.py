@@ -31,10 +31,8 @@ from psycopg_pool import AsyncConnectionPool
 
 POLL_SECONDS = 0.05  # between tries when all of a host's slots are taken (with jitter)
 
-_PACING_ROW = (
-    "INSERT INTO host_pacing (host, next_start) VALUES (%s, to_timestamp(0)) "
+_PACING_ROW = "INSERT INTO host_pacing (host, next_start) VALUES (%s, to_timestamp(0)) " \
     "ON CONFLICT (host) DO NOTHING"
-)
 _WAIT_FOR_TURN = (
     "SELECT extract(epoch FROM next_start - clock_timestamp())::float8 AS wait "
     "FROM host_pacing WHERE host = %s FOR UPDATE"

@@ -282,7 +282,8 @@ class SearchIndex:
             )
         }
         ids = {
-            showing[key][0] if key in showing else self._block_id(key, text) for key, text in blocks
+            showing[key][0] if key in showing else self._block_id(key, text)
+            for key, text in blocks
         }
         gone = [span for block, span in showing.values() if block not in ids]
         db.executemany(
@@ -291,7 +292,8 @@ class SearchIndex:
         )
         known = {block for block, _ in showing.values()}
         db.executemany(
-            "INSERT INTO search_spans (watch, block, first_capture, first_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO search_spans (watch, block, first_capture, first_at) "
+            "VALUES (?, ?, ?, ?)",
             [(version.watch, block, version.capture, version.fetched_at) for block in ids - known],
         )
 

@@ -200,7 +200,9 @@ def _periods(
     if watch is not None:
         sql += " AND watch = ?"
         params.append(watch)
-    spans: dict[str, list[tuple[tuple[str, int], tuple[str, int] | None, int]]] = defaultdict(list)
+    spans: dict[str, list[tuple[tuple[str, int], tuple[str, int] | None, int]]] = defaultdict(
+        list
+    )
     for name, block, first, first_at, until, until_at in db.execute(sql, params):
         end = (until_at, until) if until is not None else None
         spans[name].append(((first_at, first), end, block))
@@ -345,7 +347,9 @@ def _last_text_capture(
     return Seen(row[0], _contract(row[1])) if row else None
 
 
-def _snippet(db: sqlite3.Connection, period: _Period, query: str, capture: int) -> Snippet | None:
+def _snippet(
+    db: sqlite3.Connection, period: _Period, query: str, capture: int
+) -> Snippet | None:
     """From the block that entered the page last (the wording as it most recently read);
     among blocks that entered together, the same one whatever their ids (by key)."""
     newest = max(period.blocks.values())

@@ -166,7 +166,9 @@ class PostgresStore(EvidenceReads, NoArchiveRecords):
                 "CREATE TABLE IF NOT EXISTS monitor_schema "
                 "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
             )
-            applied = {row["version"] for row in conn.execute("SELECT version FROM monitor_schema")}
+            applied = {
+                row["version"] for row in conn.execute("SELECT version FROM monitor_schema")
+            }
             if applied and max(applied) > LATEST:
                 raise StoreError(
                     f"{self.location} has schema version {max(applied)}, newer than this "

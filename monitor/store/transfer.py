@@ -214,7 +214,10 @@ def _finish(source: SQLiteStore, target: PostgresStore, key: str) -> None:
         with conn.cursor() as cursor:
             cursor.executemany(
                 "UPDATE watches SET state = %s, reference = %s WHERE name = %s",
-                [(r["state"], json.loads(r["state"]).get("reference"), r["name"]) for r in states],
+                [
+                    (r["state"], json.loads(r["state"]).get("reference"), r["name"])
+                    for r in states
+                ],
             )
         for table in ("captures", "changes", *_SMALL_TABLES):
             conn.execute(
