@@ -10,7 +10,7 @@ never compared) with that reason.
 ''
 >>> budget = RuleBudget(seconds=0.0)
 >>> budget.spent("select", "p ~ p", 0.25)
-"select rule 'p ~ p' took 0.25 s, over the 0.0 s budget for a page's CSS rules"
+"select rule 'p ~ p' brought the page's CSS rules to 0.25 s, over their 0.0 s budget"
 """
 
 from __future__ import annotations
@@ -69,8 +69,8 @@ class RuleBudget:
         if self.used <= self.seconds:
             return ""
         return (
-            f"{kind} rule {rule!r} took {self.used:.2f} s, over the {self.seconds} s budget "
-            "for a page's CSS rules"
+            f"{kind} rule {rule!r} brought the page's CSS rules to {self.used:.2f} s, "
+            f"over their {self.seconds} s budget"
         )
 
 
