@@ -34,6 +34,7 @@ from .documents.classify import classify
 from .documents.decode import Decoded, decode_body
 from .documents.document import Document
 from .documents.html import extract_html, extract_unless_known
+from .documents.limits import DECODING
 from .documents.skeleton import scan, scannable, skeleton_context, tree_parts, verified
 from .fetch import Fetcher
 from .fetch.browser import BrowserFetcher, fetch_watch
@@ -49,9 +50,8 @@ _STALE_RETRIES = 3  # re-examinations when another process moved the reference
 # Outcomes that take a page's text away: their events carry the watched terms lost.
 _LOSS_OUTCOMES = frozenset((Outcome.GONE, Outcome.SELECTOR_MISSING))
 FULL_FETCH_EVERY = 10  # after this many 304 answers in a row, fetch without validators
-# Below this share of the reference text, an extraction is "almost nothing".
-_SELECTOR_MISSING_RATIO = 0.05
-_SELECTOR_MISSING_MIN_CHARS = 200
+# Below this share of the reference text (of at least so many characters): "almost nothing".
+_SELECTOR_MISSING_RATIO, _SELECTOR_MISSING_MIN_CHARS = 0.05, 200
 _EVIDENCE_CHARS = 600  # of the page's remaining text, kept with a selector_missing event
 
 
@@ -338,9 +338,8 @@ class Checker:
         content: str | bytes = decoded.text if decoded is not None else body
         document = read_document(kind, content, watch.ignore)
         if isinstance(document, Unreadable):
-            why = document
-            found = _Processed(why.outcome, body_sha, None, encoding, None, why.reason)
-            return dataclasses.replace(found, detail=why.detail)
+            found = _Processed(document.outcome, body_sha, None, encoding, None, document.reason)
+            return replace(found, detail=document.detail)
         text_sha = self.store.put_blob(document.to_json().encode("utf-8"))
         return _Processed(Outcome.OK, body_sha, text_sha, encoding, document)
 
@@ -350,15 +349,8 @@ class Checker:
         """Extract a good page's text, or recognise it as the reference's text."""
 
         def same_text(fingerprint: str | None, skeleton: str | None) -> _Processed:
-            return _Processed(
-                Outcome.OK,
-                body_sha,
-                state.reference_text,
-                decoded.encoding,
-                None,
-                fingerprint=fingerprint,
-                skeleton=skeleton,
-            )
+            found = _Processed(Outcome.OK, body_sha, state.reference_text, decoded.encoding, None)
+            return replace(found, fingerprint=fingerprint, skeleton=skeleton)
 
         parse_input = decoded.parse_input(body)
         raw = body if scannable(decoded.encoding) else None  # bytes the scanner can read
@@ -390,6 +382,11 @@ class Checker:
             # Other bytes (a changed link, say) but the same visible text as the last
             # good capture: no need to build and compare blocks.
             return same_text(fingerprint, skeleton)
+        if problem := decoded.lossy or document.incomplete:  # evidence, not a text
+            limit = DECODING if decoded.lossy else document.limit  # see documents/limits.py
+            why: dict[str, object] = {"limit": limit, "reason": problem}
+            found = _Processed(Outcome.INCOMPLETE, body_sha, None, decoded.encoding, None)
+            return replace(found, reason=problem, detail=why)
         text_sha = self.store.put_blob(document.to_json().encode("utf-8"))
         if not document.selected:
             # What the page says instead, so the warning itself shows e.g. "removed".
@@ -409,12 +406,12 @@ class Checker:
             text_sha,
             decoded.encoding,
             document,
+            decoded.note,  # bytes that did not decode as declared, for the record
             fingerprint=fingerprint,
             skeleton=skeleton,
         )
 
 
 def _almost_empty(document: Document, reference: Document) -> bool:
-    """True when a page that had plenty of text now yields almost none."""
-    had = len(reference.text)
+    had = len(reference.text)  # a page that had plenty of text now yields almost none
     return had >= _SELECTOR_MISSING_MIN_CHARS and len(document.text) < had * _SELECTOR_MISSING_RATIO

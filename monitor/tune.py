@@ -175,6 +175,8 @@ def watchability(fetched: Fetched, kept: Document) -> str | None:
         return f"the page is unreachable: {fetched.summary}"
     if fetched.outcome in (Outcome.GONE, Outcome.BLOCKED):
         return f"the page is {fetched.outcome}: {fetched.summary}"
+    if kept.incomplete:  # checks would record it as incomplete, never compare it
+        return f"the page's text cannot be read in full: {kept.incomplete}"
     chars = len(kept.text)
     if chars >= _FEW_CHARS:
         return None

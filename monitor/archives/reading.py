@@ -110,6 +110,8 @@ def read_copy(
             return Reading(read.outcome, read.reason, encoding)
         return Reading(Outcome.OK, "", encoding, read)
     document = extract_html(decoded.text, rules.select, rules.exclude, rules.ignore)
+    if problem := decoded.lossy or document.incomplete:  # never a shorter text as the page's
+        return Reading(Outcome.INCOMPLETE, problem, decoded.encoding)
     if not document.selected:
         return Reading(
             Outcome.SELECTOR_MISSING,

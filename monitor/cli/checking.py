@@ -27,6 +27,9 @@ Outcomes (one per watch):
   transient     a failure worth retrying later (timeout, reset, 5xx, 429)
   error         a failure retrying will not fix (bad URL, too large)
   selector_missing  the page lacks the part `select` keeps
+  no_text_layer     a PDF with pages but no text (a scan)
+  incomplete        the text could not be read in full (a parser limit, the
+                    CSS rules' time budget, undecodable bytes): kept, not compared
   internal_error    a bug of ours: exit status 1, please report it"""
 
 
@@ -68,7 +71,7 @@ def result_line(result: CheckResult) -> str:
     why = ""
     if result.error:
         why = f"  ({one_line(result.error)})"
-    elif result.reason and result.outcome not in (Outcome.OK, Outcome.UNCHANGED):
+    elif result.reason and result.outcome != Outcome.UNCHANGED:  # ok: a decoding note
         tries = f" after {result.attempts} attempts" if result.attempts > 1 else ""
         why = f"  {result.outcome}: {one_line(result.reason)}{tries}"
     return f"{result.watch:<40} {result.outcome:<16}{events}{flag}{why}"

@@ -14,6 +14,7 @@ HOST_DELAY = 0.5  # seconds between request starts to one host
 RETRIES = 2  # extra attempts within one check, for transient failures
 TIMEOUT = 30.0  # seconds to connect and between bytes read
 MAX_BODY_MB = 20.0  # decoded body cap
+CSS_BUDGET = 5.0  # seconds a page's select/exclude rules may take; past it: incomplete
 UNREACHABLE_AFTER = 3  # failed checks in a row before an `unreachable` event
 GONE_AFTER = 2  # confirmations of a 404/410 before a `gone` event
 MOVES = "section"  # a block moved unchanged raises an event: ignore | section | any

@@ -168,6 +168,8 @@ def change_text(view: ChangeView) -> str:
         "document_type",
         "pages",
         "images",
+        "limit",  # an incomplete page: which limit, and why
+        "reason",
     ):
         if key in view.detail:
             lines.append(f"{key}: {one_line(view.detail[key])}")
