@@ -42,7 +42,7 @@ from .fetch.http import FetchPolicy, HttpFetcher
 from .model import Capture, CheckResult, Outcome
 from .store.base import CaptureRecord, EvidenceStore
 from .store.blobs import sha256_hex
-from .store.failures import StaleReferenceError, StorageFullError
+from .store.failures import StaleReferenceError, WriteFailedError
 from .store.unstored import not_recorded, record_unstored
 
 log = logging.getLogger(__name__)
@@ -204,14 +204,10 @@ class Checker:
                     return self._process(watch, capture, body_sha, state)
                 except StaleReferenceError:
                     state = self.store.state(watch.name)
-            raise StaleReferenceError(
-                f"{watch.name}: the reference moved under each of {_STALE_RETRIES} attempts; "
-                "is another process checking this data directory?"
-            )
-        except StorageFullError as full:
-            return record_unstored(self.store, watch.name, capture, full)
-        except StoreError as error:
-            return not_recorded(watch.name, error)
+            moving = f"the reference moved under each of {_STALE_RETRIES} attempts"
+            return not_recorded(watch.name, StoreError(f"{moving}: is another monitor running?"))
+        except WriteFailedError as failed:  # a full disk: recorded as such, or said
+            return record_unstored(self.store, watch.name, capture, failed)
 
     def _process(
         self, watch: Watch, capture: Capture, body_sha: str | None, state: WatchState

@@ -6,7 +6,8 @@ A blob is stored at ``blobs/ab/abcdef….gz`` where the name is the SHA-256 of t
 existing file: a blob, once written, is evidence and stays as it is.
 
 A write that fails (a full disk, say) removes its temporary file at once and raises
-:class:`~monitor.store.failures.StorageFullError` when there was no room. Temporary
+:class:`~monitor.store.failures.StorageFullError` when there was no room (another
+:class:`~monitor.store.failures.WriteFailedError` otherwise). Temporary
 files are named after the process that writes them, so that those of a process that
 died (killed mid-write) are removed by the next store opened, not an hour later.
 """
@@ -25,7 +26,7 @@ from typing import cast
 from isal import isal_zlib
 
 from ..errors import StoreError
-from .failures import is_out_of_space, storage_full
+from .failures import WriteFailedError, is_out_of_space, storage_full
 
 _STALE_TEMPORARY_SECONDS = 3600  # no write takes this long; younger temp files may be live
 _GZIP_WBITS = 31  # the gzip container, readable with zcat
@@ -114,7 +115,10 @@ class BlobStore:
         except OSError as error:
             if is_out_of_space(error):
                 raise storage_full(self.root, error) from error
-            raise
+            raise WriteFailedError(
+                f"cannot write a blob in {self.root}: {error}; check the directory's "
+                "permissions and its disk"
+            ) from error
         finally:
             with contextlib.suppress(FileNotFoundError):
                 temporary.unlink()  # at once, whatever happened: never a leftover

@@ -33,7 +33,12 @@ class StaleReferenceError(StoreError):
     """
 
 
-class StorageFullError(StoreError):
+class WriteFailedError(StoreError):
+    """A write to the store failed for a reason outside monitor: no room, a read-only
+    directory, a failing device. The check that wanted it says so (check.py)."""
+
+
+class StorageFullError(WriteFailedError):
     """No room to write: the data directory's disk (or quota, or file size limit) is full."""
 
 
@@ -58,18 +63,18 @@ def storage_full(where: str | Path, error: BaseException) -> StorageFullError:
     )
 
 
-def write_refused(where: str | Path, error: sqlite3.Error) -> StoreError | None:
+def write_refused(where: str | Path, error: sqlite3.Error) -> WriteFailedError | None:
     """A typed error for an SQLite write that failed for want of room or permission;
     None for any other error (a bug, to be raised as it is)."""
     if is_out_of_space(error):
         return storage_full(where, error)
     if any(text in str(error) for text in _SQLITE_READ_ONLY):
-        return StoreError(
+        return WriteFailedError(
             f"the data directory {where} is read-only here ({error}); this command needs "
             "to write to it: run it on a writable copy"
         )
     if isinstance(error, sqlite3.OperationalError) and "disk I/O error" in str(error):
-        return StoreError(
+        return WriteFailedError(
             f"writing to {where} failed: {error} (a full disk, a file size limit or a "
             "failing device); free space or check the device, then check again"
         )
