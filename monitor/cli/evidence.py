@@ -32,7 +32,7 @@ def key(obj: Context, output_format: str) -> None:
     from ..evidence.keys import fingerprint
     from ..evidence.service import key_ring
 
-    with obj.store() as store:
+    with obj.store(read_only=True) as store:
         ring = key_ring(store)
         public = ring.public_key_b64()
         info = {

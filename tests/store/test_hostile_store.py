@@ -31,6 +31,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -184,6 +185,7 @@ READ_COMMANDS: list[tuple[str, tuple[str, ...], str]] = [
     ("search", ("search", "条款"), "p0"),
     ("export warc", ("export", "warc", "{out}/x.warc.gz"), "capture(s)"),
     ("bundle", ("bundle", "1", "{out}/change-1.zip"), "bundle of change 1"),
+    ("witness list", ("witness", "list", "--format", "json"), "[]"),
 ]
 
 
@@ -203,14 +205,28 @@ def test_read_commands_work_on_read_only_evidence_and_change_nothing(
         pytest.skip("the private-copy path: a few commands suffice")
     data = evidence[state]
     before = snapshot(data)
+    copies = set(Path(tempfile.gettempdir()).glob("monitor-read-only-*"))
     done = run_monitor(data, *(a.format(out=tmp_path) for a in arguments))
     assert done.returncode == 0, f"{case} on {state}: {done.stderr}"
+    assert set(Path(tempfile.gettempdir()).glob("monitor-read-only-*")) == copies  # removed
     assert expected in done.stdout
     assert "Traceback" not in done.stderr
     assert snapshot(data) == before, f"{case} changed {data}"
     if case == "changes json":
         # The third check's change lives only in the copied log: it must be read.
         assert done.stdout.count('"watch": "p0"') == (1 if state == "clean" else 2)
+
+
+def test_key_on_read_only_evidence_without_its_wacz_key_is_a_clear_refusal(
+    evidence: dict[str, Path],
+) -> None:
+    """`key` shows the WACZ key's binding too, made on first use: it cannot be made here."""
+    data = evidence["clean"]
+    before = snapshot(data)
+    done = run_monitor(data, "key")
+    assert done.returncode == 1 and "cannot read or create the signing key" in done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    assert snapshot(data) == before
 
 
 def test_an_old_schema_on_read_only_evidence_is_refused_with_advice(
@@ -234,8 +250,9 @@ def test_a_recording_command_on_read_only_evidence_says_so(
         tmp_path / "w.yaml", f"watches:\n  - name: p0\n    url: http://127.0.0.1:9/\n{FAST_SETTINGS}"
     )
     done = run_monitor(data, "check", "--watchlist", str(watchlist))
-    assert done.returncode != 0 and "Traceback" not in done.stderr
-    assert str(data) in done.stderr
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "needs a writable data directory" in done.stderr
+    assert "internal error" not in done.stderr
     assert snapshot(data) == before
 
 
