@@ -130,13 +130,18 @@ def _open_read_only(database: Path) -> Opened:
     return opened
 
 
-def _require_current_schema(db: sqlite3.Connection, root: Path) -> None:
-    """A read-only directory cannot be migrated: an old one is refused with advice."""
+def _schema(db: sqlite3.Connection) -> int:
+    """The schema version a database is at (0: new, or from before numbered migrations)."""
     try:
         row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-    except sqlite3.OperationalError:  # no meta table: from before numbered migrations
-        row = None
-    version = int(row[0]) if row else 0
+    except sqlite3.OperationalError:  # no meta table
+        return 0
+    return int(row[0]) if row else 0
+
+
+def _require_current_schema(db: sqlite3.Connection, root: Path) -> None:
+    """A read-only directory cannot be migrated: an old one is refused with advice."""
+    version = _schema(db)
     if version < LATEST:
         raise StoreError(
             f"the data directory {root} was written by an older monitor (schema {version}; "
@@ -148,14 +153,12 @@ def _require_current_schema(db: sqlite3.Connection, root: Path) -> None:
 
 def migrate(db: sqlite3.Connection) -> None:
     """Bring a data directory's schema up to date (see migrations.py), atomically."""
+    if _schema(db) >= LATEST:  # the usual case: no write, no wait for a writer's lock
+        return
     db.execute("BEGIN IMMEDIATE")
     try:
         db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        current = int(row[0]) if row else 0
-        if current >= LATEST:  # the usual case: nothing to write
-            db.execute("ROLLBACK")
-            return
+        current = _schema(db)  # again, under the lock: another process may have migrated
         for version, sql in MIGRATIONS:
             if version > current:
                 for statement in _statements(sql):
