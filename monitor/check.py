@@ -36,12 +36,15 @@ from .documents.document import Document
 from .documents.html import extract_html, extract_unless_known
 from .documents.limits import DECODING
 from .documents.skeleton import scan, scannable, skeleton_context, tree_parts, verified
+from .errors import StoreError
 from .fetch import Fetcher
 from .fetch.browser import BrowserFetcher, fetch_watch
 from .fetch.http import FetchPolicy, HttpFetcher
 from .model import Capture, CheckResult, Outcome
 from .store.base import CaptureRecord, EvidenceStore
 from .store.blobs import sha256_hex
+from .store.failures import StaleReferenceError, WriteFailedError
+from .store.unstored import not_recorded, record_unstored
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +71,6 @@ class _Processed:
     fingerprint: str | None = None
     skeleton: str | None = None  # verified markup-skeleton signature (see skeleton.py)
     detail: dict[str, object] = dataclasses.field(default_factory=dict)  # for warnings
-
-
-class _StaleReference(Exception):
-    """Another process recorded a new reference for the watch since it was read."""
-
-    def __init__(self, current: WatchState) -> None:
-        super().__init__("stale reference")
-        self.current = current
 
 
 def watch_config(watch: Watch) -> dict[str, object]:
@@ -200,22 +195,22 @@ class Checker:
         state read again inside the recording transaction; if another process moved the
         watch's reference meanwhile, the comparison made against the old one is thrown
         away and the capture is examined again, so that one edit never gives two events.
+        A check that cannot be stored (a full disk) is recorded as such, or said.
         """
-        state = state or self.store.state(watch.name)
-        for _ in range(_STALE_RETRIES):
-            try:
-                return self._process(watch, capture, body_sha, state)
-            except _StaleReference as stale:
-                state = stale.current
-        return self._process(watch, capture, body_sha, state, stale_ok=True)
+        try:
+            state = state or self.store.state(watch.name)
+            for _ in range(_STALE_RETRIES):
+                try:
+                    return self._process(watch, capture, body_sha, state)
+                except StaleReferenceError:
+                    state = self.store.state(watch.name)
+            moving = f"the reference moved under each of {_STALE_RETRIES} attempts"
+            return not_recorded(watch.name, StoreError(f"{moving}: is another monitor running?"))
+        except WriteFailedError as failed:  # a full disk: recorded as such, or said
+            return record_unstored(self.store, watch.name, capture, failed)
 
     def _process(
-        self,
-        watch: Watch,
-        capture: Capture,
-        body_sha: str | None,
-        state: WatchState,
-        stale_ok: bool = False,
+        self, watch: Watch, capture: Capture, body_sha: str | None, state: WatchState
     ) -> CheckResult:
         found = self._examine(watch, capture, state, body_sha)
         comparison, flags = None, []
@@ -246,15 +241,16 @@ class Checker:
             flags = self._terms_lost(watch, found, state.reference_text)
         why = {"error": capture.error or found.reason or None, "encoding": found.encoding}
         record = CaptureRecord.of(watch.name, capture, found.outcome, found.body_sha, **why)
-        record = replace(record, text_sha256=found.text_sha)
+        # The reference compared against: the store refuses events if it has moved.
+        record = replace(record, text_sha256=found.text_sha, compared_with=state.reference)
         if capture.screenshot is not None:
             record = replace(record, screenshot_sha256=self.store.put_blob(capture.screenshot))
         source = capture.source  # a rendered page's raw response: its own row, linked
         raw_sha = self.store.put_blob(source.body) if source is not None else None
         with self.store.recording() as writer:
             current = writer.state(watch.name)
-            if current.reference != state.reference and not stale_ok:
-                raise _StaleReference(current)  # rolls the transaction back
+            if current.reference != state.reference:  # rolls the transaction back
+                raise StaleReferenceError(f"{watch.name}: the reference moved")
             if source is not None:
                 raw = CaptureRecord.of(watch.name, source, Outcome.RAW_RESPONSE, raw_sha)
                 record = replace(record, source_capture=writer.add_capture(raw))

@@ -144,7 +144,7 @@ def witness_list(obj: Context, status: str | None, output_format: str) -> None:
     """
     from ..report.json import witness_to_json
 
-    with obj.store() as store:
+    with obj.store(read_only=True) as store:
         rows = store.witnesses(status=status)
     found = [witness_to_json(r) for r in rows]
     if output_format == "json":

@@ -153,7 +153,8 @@ def check(
             failed = "; see: monitor notify status" if alerts.failed else ""
             say(alerts.summary() + failed)
         _witness_hint(obj, results)
-    if any(r.outcome == Outcome.INTERNAL_ERROR for r in results):
+    # A bug, or a check of which nothing could be recorded (a full disk): exit 1.
+    if any(r.outcome == Outcome.INTERNAL_ERROR or r.capture_id is None for r in results):
         sys.exit(1)
 
 

@@ -20,9 +20,11 @@ class Context:
         # --store (a directory or postgresql://…) takes the place of --data-dir.
         self.spec = StoreSpec(store or data_dir, blobs)
 
-    def store(self, create: bool = False) -> EvidenceStore:
-        """The store; only commands that record pass ``create=True``."""
-        return open_store(self.spec, create=create)
+    def store(self, create: bool = False, read_only: bool = False) -> EvidenceStore:
+        """The store; only commands that record pass ``create=True``. Commands that only
+        read pass ``read_only=True``: they work on a read-only data directory (a copy on
+        a read-only mount, evidence handed to someone else) and never write to it."""
+        return open_store(self.spec, create=create, read_only=read_only)
 
 
 def parse_time_option(_ctx: Any, _param: Any, value: str | None) -> datetime | None:

@@ -32,7 +32,7 @@ def key(obj: Context, output_format: str) -> None:
     from ..evidence.keys import fingerprint
     from ..evidence.service import key_ring
 
-    with obj.store() as store:
+    with obj.store(read_only=True) as store:
         ring = key_ring(store)
         public = ring.public_key_b64()
         info = {
@@ -120,7 +120,7 @@ def export(
     """
     from ..evidence.exporting import export_archive
 
-    with obj.store() as store:
+    with obj.store(read_only=True) as store:
         stats = export_archive(store, kind, Path(out), watches, since, until)
     say(
         f"{kind}: {stats.captures} capture(s), {stats.responses} response(s), "
@@ -170,7 +170,7 @@ def bundle(
         raise click.UsageError("usage: monitor bundle CHANGE_ID OUT.zip, or --verify OUT.zip")
     from ..evidence.exporting import write_bundle
 
-    with obj.store() as store:
+    with obj.store(read_only=True) as store:
         manifest = write_bundle(store, int(target), Path(out))
     say(
         f"bundle of change {target}: {len(manifest['files'])} files, checkpoint at position "

@@ -40,7 +40,7 @@ def changes(
     from ..report.json import change_to_json
     from ..report.text import changes_text
 
-    with obj.store() as store:
+    with obj.store(read_only=True) as store:
         if watch_name:
             store.require_watch(watch_name)
         rows = store.changes(since=since, watch=watch_name, flagged=flagged)
@@ -98,7 +98,7 @@ def diff(obj: Context, change_id: int, html_path: str | None, output_format: str
             f"cannot write the HTML report to {report}: the folder {report.parent} does not "
             "exist; create it or pick another path"
         )
-    with obj.store() as store:
+    with obj.store(read_only=True) as store:
         view = load_change(store, change_id)
         if output_format == "json":
             echo_json({**view.event, "detail": view.detail})
@@ -124,7 +124,7 @@ def history(obj: Context, name: str, output_format: str) -> None:
     """
     from ..report.json import capture_to_json
 
-    with obj.store() as store:
+    with obj.store(read_only=True) as store:
         rows = store.captures(name)
     if output_format == "json":
         echo_json([capture_to_json(row) for row in rows])
@@ -164,7 +164,7 @@ def show(obj: Context, name: str, at: datetime | None, output_format: str) -> No
     from ..model import utc_now
     from ..report.json import contract_time
 
-    with obj.store() as store:
+    with obj.store(read_only=True) as store:
         row = store.capture_at(name, at or utc_now())
         if row is None:
             captures = [c for c in store.captures(name) if c["text_sha256"]]

@@ -62,15 +62,21 @@ def search(
 
     if text is None and not rebuild:
         raise click.UsageError("give the TEXT to look for (or --rebuild)")
-    with obj.store() as store:
+    with obj.store(read_only=not rebuild) as store:
         if watch_name:
             store.require_watch(watch_name)
         with open_index(store) as index:
             if rebuild:
                 _rebuild(index)
-            else:
+            elif getattr(store, "writable", True):
                 index.catch_up()
             coverage = index.coverage()
+            if coverage.mark < coverage.latest and not rebuild:  # a read-only directory
+                click.echo(
+                    f"monitor: note: the data directory is read-only and captures after "
+                    f"{coverage.mark} are not in its search index: they are not searched",
+                    err=True,
+                )
             if text is None:
                 return
             if not coverage.complete:

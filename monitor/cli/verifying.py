@@ -57,7 +57,7 @@ def verify(
         from ..evidence.timestamp import load_roots
 
         roots = load_roots(tsa_roots)
-    with obj.store() as store:
+    with obj.store(read_only=True) as store:
         result = verify_store(store, exported, roots)
     for problem in result.problems:
         say(problem)
