@@ -23,12 +23,12 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from lxml import etree
 
 from .css import css_selector
 from .document import CELL_SEPARATOR, Block, Document
+from .patterns import IgnoreRules, ignore_rules
 from .tables import TableKeys, table_keys, unique_keys
 from .textnorm import clean, clean_verbatim
 
@@ -106,13 +106,6 @@ _PARSER = etree.HTMLParser(remove_comments=False, remove_pis=True, no_network=Tr
 _UTF8_PARSER = etree.HTMLParser(
     remove_comments=False, remove_pis=True, no_network=True, encoding="utf-8"
 )
-
-
-@lru_cache(maxsize=256)
-def _ignore_pattern(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    if not patterns:
-        return None
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.MULTILINE)
 
 
 def parse_html(html: str | bytes) -> etree._Element | None:
@@ -205,7 +198,7 @@ def walk(page: Prepared) -> Document:
     """Build the document's blocks from a prepared page; the costly second half."""
     if not page.selected:
         return Document(title=page.title, selected=False)
-    walker = _Walker(_ignore_pattern(page.ignore))
+    walker = _Walker(ignore_rules(page.ignore))  # bounded time (patterns.py)
     for element in page.roots:
         walker.visit(element)
         walker.flush()
@@ -307,7 +300,7 @@ def _collect(element: etree._Element, parts: list[str]) -> None:
 
 @dataclass
 class _Walker:
-    ignore: re.Pattern[str] | None
+    ignore: IgnoreRules | None
     blocks: list[Block] = field(default_factory=list)
     buffer: list[str] = field(default_factory=list)
     headings: list[tuple[int, str]] = field(default_factory=list)

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -37,6 +36,7 @@ from typing import Any
 import yaml
 
 from .document import Block, Document
+from .patterns import IgnoreRules, ignore_rules
 
 # Document types this module produces.
 JSON, YAML, OPENAPI, SWAGGER, ACS = "json", "yaml", "openapi", "swagger", "acs-api"
@@ -149,8 +149,7 @@ def extract_structured(
     """
     data = parse_structured(body, media)
     kind = structured_type(data, media)
-    ignored = re.compile("|".join(f"(?:{p})" for p in ignore), re.MULTILINE) if ignore else None
-    blocks = tuple(_Flattener(ignored).nodes(data))
+    blocks = tuple(_Flattener(ignore_rules(ignore)).nodes(data))  # bounded time
     return Document(title=_title(data, kind), blocks=blocks, type=kind)
 
 
@@ -276,7 +275,7 @@ def _children(value: Any) -> list[_Child]:
 class _Flattener:
     """Walks a tree depth-first in canonical order, one block per node."""
 
-    def __init__(self, ignore: re.Pattern[str] | None) -> None:
+    def __init__(self, ignore: IgnoreRules | None) -> None:
         self.ignore = ignore
 
     def nodes(self, data: Any) -> Iterator[Block]:
