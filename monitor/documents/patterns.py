@@ -4,10 +4,12 @@ The patterns come from a watchlist and run against text a server chose, so one w
 catastrophic backtracking (``(a+)+$`` against a long run of ``a``) must not hold a check,
 or the shutdown of ``monitor run``, for minutes. They run on the ``regex`` engine:
 Python's own syntax (what validation accepts), with a time limit per call and the GIL
-released while matching, so the process still answers SIGINT and SIGTERM. Each
+released during a long match, so the process still answers SIGINT and SIGTERM. Each
 extraction of one document gets one budget (``defaults.IGNORE_BUDGET_SECONDS``, CPU
 seconds spent matching); past it, :class:`PatternTimeout` names the pattern, and the
 check records the page as ``incomplete`` instead of comparing a half-cleaned text.
+(regex measures its limit in the process's CPU time: busy threads end a match sooner,
+never later.)
 
 >>> IgnoreRules(("^Updated: .*$",)).sub("", "Text\\nUpdated: today")
 'Text\\n'
@@ -36,6 +38,11 @@ _BUDGET: contextvars.ContextVar[float] = contextvars.ContextVar(
     "ignore_budget", default=defaults.IGNORE_BUDGET_SECONDS
 )
 _LEAST = 0.001  # a call always gets a little time: a budget of 0 would be no limit
+# CPU seconds a match may run holding the GIL. Releasing it costs little alone but a lot
+# beside busy threads (each call waits for the GIL back: 4x slower with three busy
+# threads), so a match first runs holding it; one that takes longer is run again
+# without it, so that the event loop and signal handlers (SIGINT, SIGTERM) go on.
+_HOLD = 0.05
 
 
 @contextmanager
@@ -105,9 +112,14 @@ class IgnoreRules:
     def sub(self, repl: str, text: str) -> str:
         start = time.thread_time()
         try:
-            # regex measures its limit in process CPU time: other busy threads only make
-            # it end sooner. concurrent=True releases the GIL (str is immutable).
-            return self._pattern.sub(repl, text, timeout=self._left(), concurrent=True)
+            if self._left() > _HOLD:
+                try:  # the usual, fast case: cheapest with the GIL held
+                    return self._pattern.sub(repl, text, timeout=_HOLD)
+                except TimeoutError:
+                    pass  # a long one: again, without holding the GIL
+            spent = self.spent + time.thread_time() - start
+            left = max(self.budget - spent, _LEAST)
+            return self._pattern.sub(repl, text, timeout=left, concurrent=True)
         except TimeoutError:
             raise PatternTimeout(self._culprit(repl, text), self.budget) from None
         finally:

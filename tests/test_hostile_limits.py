@@ -1,0 +1,250 @@
+"""Hostile input, hangs and blow-ups (issue 9): watchlist regexes and YAML in bounded time.
+
+Each table row is one hostile (or merely unlucky) input and what must happen. Budgets are
+passed small (``ignore_budget``, ``limit=``) so no test waits for a real default.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import FAST_SETTINGS, PYTHON, Site, write_watchlist
+
+from monitor.config.source import _parse_yaml, _read_text
+from monitor.config.watchlist import load_watchlist, loads_watchlist
+from monitor.documents import EXTRACTORS
+from monitor.documents.patterns import IgnoreRules, PatternTimeout, ignore_budget
+from monitor.errors import WatchlistError
+
+RUNAWAY = "a" * 5000 + "b"  # (a+)+$ backtracks for ever on it (2^5000 ways to split)
+SHORT_RUNAWAY = "a" * 60 + "b"  # (a|aa)+$: fib(60) ways; short enough for a PDF line
+
+# --- ignore patterns: a runaway ends within its budget, naming the pattern ------------
+
+# (id, patterns, text, the pattern(s) named, or None: finishes with re's result)
+PATTERNS = [
+    ("nested-plus", ["(a+)+$"], RUNAWAY, ["(a+)+$"]),
+    ("overlapping-alternation", ["(a|aa)+$"], SHORT_RUNAWAY, ["(a|aa)+$"]),
+    ("nested-star", ["(a*)*$"], RUNAWAY, ["(a*)*$"]),
+    ("culprit-among-good", [r"^Updated: .*$", "(a+)+$", r"\d+"], RUNAWAY, ["(a+)+$"]),
+    ("good-patterns-finish", [r"^Updated: .*$", r"\d{4}-\d\d-\d\d"], "x\nUpdated: 1\n", None),
+    ("cjk-word-class", [r"更新于\w+"], "文档更新于二零二六年。正文", None),
+    ("lookaround-backref", [r"(?<=id=)(\w)\1+", r"(?i:session) \d+"], "id=aaab SESSION 42", None),
+    ("long-text-linear", [r"^Updated: .*$"], "Updated: x\n" + "word " * 200_000, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("patterns", "text", "named"), [p[1:] for p in PATTERNS], ids=[p[0] for p in PATTERNS]
+)
+def test_ignore_patterns_run_in_bounded_time(
+    patterns: list[str], text: str, named: list[str] | None
+) -> None:
+    budget = 0.1
+    started = time.thread_time()
+    if named is None:
+        joined = re.compile("|".join(f"(?:{p})" for p in patterns), re.MULTILINE)
+        assert IgnoreRules(tuple(patterns), budget).sub("", text) == joined.sub("", text)
+        return
+    with pytest.raises(PatternTimeout) as caught:
+        IgnoreRules(tuple(patterns), budget).sub("", text)
+    assert caught.value.patterns == tuple(named)
+    assert repr(named[0]) in str(caught.value) and "0.1s" in str(caught.value)
+    # The match and the search for the culprit: each within one budget (plus slack).
+    assert time.thread_time() - started < 2 * budget + 0.5
+
+
+def test_the_budget_is_per_document_not_per_call() -> None:
+    slowish = "a" * 150 + "b"  # (a+)+$ needs milliseconds here
+    rules = IgnoreRules(("(a+)+$",), 0.2)
+    rules.sub("", slowish)
+    assert 0 < rules.spent < 0.2
+    with pytest.raises(PatternTimeout):
+        for _ in range(10_000):  # many calls, each well under the budget, together over it
+            rules.sub("", slowish)
+    assert rules.spent < 0.2 + 0.1
+
+
+def _pdf_with(line: str) -> bytes:
+    from documents.pdfs import Item, flowing_pdf
+
+    return flowing_pdf([Item("Title", 1), Item(line)], lang="en", footer="", title="t")
+
+
+# Every extractor applies ignore patterns: each must stop a runaway the same way.
+DOCUMENTS = [
+    ("html", f"<html><body><h1>T</h1><p>{RUNAWAY}</p></body></html>", "(a+)+$"),
+    ("html-heading", f"<h2>{RUNAWAY}</h2>", "(a+)+$"),
+    ("json", f'{{"description": "{RUNAWAY}"}}', "(a+)+$"),
+    ("yaml", f"description: {RUNAWAY}\n", "(a+)+$"),
+    ("pdf", None, "(a|aa)+$"),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "content", "pattern"), [d[:3] for d in DOCUMENTS], ids=[d[0] for d in DOCUMENTS]
+)
+def test_every_extractor_stops_a_runaway_pattern(
+    kind: str, content: str | None, pattern: str
+) -> None:
+    body: str | bytes = _pdf_with(SHORT_RUNAWAY) if content is None else content
+    extract = EXTRACTORS[kind.split("-")[0]]
+    with ignore_budget(0.05), pytest.raises(PatternTimeout) as caught:
+        extract(body, None, (), (pattern,))
+    assert caught.value.patterns == (pattern,)
+
+
+def test_check_records_a_runaway_pattern_as_incomplete_never_as_a_change(
+    tmp_path: Path, site: Site, cli
+) -> None:  # type: ignore[no-untyped-def]
+    site.set("/p", "<h1>Terms</h1><p>Updated: 2026-01-01</p><p>We keep your data.</p>")
+    path = write_watchlist(
+        tmp_path / "w.yaml",
+        f"watches:\n  - name: terms\n    url: {site.url('/p')}\n"
+        "    ignore: ['^Updated: .*$', '(a+)+$']\n" + FAST_SETTINGS,
+    )
+    assert cli("check", "--watchlist", str(path)).code == 0
+    # The page grows a long run of 'a': the second pattern would run for ever on it.
+    site.set("/p", f"<h1>Terms</h1><p>{RUNAWAY}</p><p>We keep your data.</p>")
+    with ignore_budget(0.05):
+        first = cli("check", "--watchlist", str(path))
+        second = cli("check", "--watchlist", str(path))
+    assert first.code == 0 and second.code == 0, first.err
+    line = first.out.splitlines()[0]
+    assert "incomplete" in line and "watch 'terms'" in line and "'(a+)+$'" in line, line
+    assert "internal error" not in first.out + first.err
+    assert "events: incomplete" in second.out  # confirmed: a warning, never "changed"
+    db = sqlite3.connect(cli.data_dir / "monitor.db")
+    outcomes = [r[0] for r in db.execute("SELECT outcome FROM captures ORDER BY id")]
+    kinds = [r[0] for r in db.execute("SELECT kind FROM changes ORDER BY id")]
+    assert outcomes == ["ok", "incomplete", "incomplete"]
+    assert kinds == ["incomplete"]
+
+
+# --- YAML: alias bombs, self-reference, deep nesting, size ------------------------------
+
+
+def _bomb(levels: int) -> str:
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{i}: &a{i} [{','.join([f'*a{i - 1}'] * 9)}]" for i in range(1, levels)]
+    return (
+        "\n".join(lines)
+        + f"\nwatches:\n  - name: a\n    url: https://x\n    terms: *a{levels - 1}\n"
+    )
+
+
+# (id, watchlist text, alias-node limit, reason the error must contain, its line)
+YAML_CASES = [
+    ("billion-laughs", _bomb(9), 100_000, "the limit is 100,000", None),
+    ("small-bomb-tiny-limit", _bomb(3), 50, "the limit is 50", None),
+    ("alias-in-itself", "watches: &w [*w]\n", 100_000, "endless structure", 1),
+    ("merge-in-itself", "defaults: &d {<<: *d}\nwatches: []\n", 100_000, "endless structure", 1),
+    ("deep-sequences", "watches: " + "[" * 5000 + "]" * 5000 + "\n", 100_000, "nested too", None),
+    ("deep-mappings", "watches: " + "{a: " * 3000 + "1" + "}" * 3000, 100_000, "nested too", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "reason", "line"), [c[1:] for c in YAML_CASES], ids=[c[0] for c in YAML_CASES]
+)
+def test_hostile_yaml_is_refused_quickly(
+    text: str, limit: int, reason: str, line: int | None
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(WatchlistError) as caught:
+        _parse_yaml(text, "w.yaml", limit)
+    assert reason in caught.value.reason, caught.value
+    assert caught.value.file == "w.yaml" and caught.value.line == line
+    assert time.monotonic() - started < 10  # minutes before
+
+
+def test_legitimate_aliases_and_merges_still_load() -> None:
+    text = (
+        "x-rules: &rules {terms: [民族, 维吾尔], ignore: ['^Updated: .*$']}\n"
+        "defaults: {every: 6h}\n"
+        "watches:\n"
+        + "".join(f"  - {{<<: *rules, name: w{i}, url: 'https://x/{i}'}}\n" for i in range(200))
+    )
+    with pytest.raises(WatchlistError, match="unknown key 'x-rules'"):
+        loads_watchlist(text, "w.yaml")  # top-level anchors need a home the schema knows
+    text = text.replace("x-rules: &rules {", "defaults: &rules {every: 6h, ").replace(
+        "defaults: {every: 6h}\n", ""
+    )
+    watchlist = loads_watchlist(text, "w.yaml")
+    assert len(watchlist.watches) == 200 and watchlist.watches[7].terms == ("民族", "维吾尔")
+
+
+def test_an_oversized_watchlist_is_refused_before_parsing(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text("watches:\n" + "  - {name: a, url: 'https://x'}\n" * 200, encoding="utf-8")
+    with pytest.raises(WatchlistError, match=r"over the 1,048 bytes limit") as caught:
+        _read_text(str(path), limit=1048)
+    assert caught.value.file == str(path) and "split it" in caught.value.reason
+    assert "watches" in _read_text(str(path), limit=10_000)
+
+
+@pytest.mark.slow
+def test_validate_refuses_bombs_and_big_files_with_exit_status_2(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    bomb = write_watchlist(tmp_path / "bomb.yaml", _bomb(9))
+    big = tmp_path / "big.yaml"
+    with big.open("w", encoding="utf-8") as handle:
+        handle.write("watches:\n")
+        line = "  - {name: a, url: 'https://x'}\n"
+        handle.write(line * (5 * 1024 * 1024 // len(line)))
+    for path, reason in ((bomb, "YAML aliases"), (big, "MB limit for a watchlist")):
+        started = time.monotonic()
+        result = cli("watchlist", "validate", str(path))
+        assert result.code == 2, result.out + result.err
+        assert str(path) in result.err and reason in result.err
+        assert time.monotonic() - started < 10
+    with pytest.raises(WatchlistError):
+        load_watchlist(big)
+
+
+# --- shutdown: SIGTERM during a runaway match --------------------------------------------
+
+
+@pytest.mark.slow
+def test_run_stops_promptly_on_sigterm_during_a_runaway_match(tmp_path: Path, site: Site) -> None:
+    served = threading.Event()
+
+    def page() -> bytes:
+        served.set()
+        return f"<p>{RUNAWAY * 20}</p>".encode()
+
+    site.pages.set("/p", page)
+    path = write_watchlist(
+        tmp_path / "w.yaml",
+        f"watches:\n  - name: slow\n    url: {site.url('/p')}\n    ignore: '(a+)+$'\n"
+        + FAST_SETTINGS,
+    )
+    data = tmp_path / "data"
+    command = [PYTHON, "-m", "monitor", "--data-dir", str(data), "run", "--watchlist", str(path),
+               "--startup-spread", "0"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert served.wait(60), "the page was never fetched"
+        time.sleep(0.5)  # the match is running now
+        sent = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+        took = time.monotonic() - sent
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    # Within the page's ignore budget (2 CPU seconds) and the shutdown's own work; the
+    # match alone would run for hours, and signals waited for it.
+    print(f"stopped {took:.1f}s after SIGTERM")
+    assert took < 15, f"took {took:.1f}s to stop"
+    db = sqlite3.connect(data / "monitor.db")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    outcomes = [r[0] for r in db.execute("SELECT outcome FROM captures")]
+    assert outcomes == ["incomplete"], out + err  # the check in flight was written
