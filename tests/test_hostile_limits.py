@@ -19,7 +19,7 @@ from conftest import FAST_SETTINGS, PYTHON, Site, write_watchlist
 
 from monitor.config.source import _parse_yaml, _read_text
 from monitor.config.watchlist import load_watchlist, loads_watchlist
-from monitor.documents import EXTRACTORS
+from monitor.documents import EXTRACTORS, Unreadable, read_document
 from monitor.documents.patterns import IgnoreRules, PatternTimeout, ignore_budget
 from monitor.errors import WatchlistError
 
@@ -163,6 +163,27 @@ def test_hostile_yaml_is_refused_quickly(
     assert reason in caught.value.reason, caught.value
     assert caught.value.file == "w.yaml" and caught.value.line == line
     assert time.monotonic() - started < 10  # minutes before
+
+
+# A page may serve the same bombs as a YAML document (an OpenAPI file, say).
+PAGE_YAML = [
+    ("billion-laughs", _bomb(9), "YAML aliases (*name) expand the file to"),
+    ("alias-in-itself", "paths: &p {a: *p}\n", "inside the node it names"),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"), [c[1:] for c in PAGE_YAML], ids=[c[0] for c in PAGE_YAML]
+)
+def test_a_yaml_page_with_hostile_aliases_is_an_error_not_a_hang(text: str, reason: str) -> None:
+    started = time.monotonic()
+    found = read_document("yaml", text)
+    assert isinstance(found, Unreadable) and found.outcome == "error"
+    assert reason in found.reason, found.reason
+    assert time.monotonic() - started < 10
+    anchors = "base: &b {type: string, description: x}\nparams:\n" + "  - *b\n" * 50
+    document = read_document("yaml", anchors)  # ordinary anchors still read
+    assert not isinstance(document, Unreadable) and len(document.blocks) > 50
 
 
 def test_legitimate_aliases_and_merges_still_load() -> None:

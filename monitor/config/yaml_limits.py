@@ -20,10 +20,9 @@ YAML aliases (*name) expand the file to 29 nodes, 20 more than it has (the limit
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import yaml
 
+from ..documents.yaml_nodes import AliasBomb, SelfReference, check_growth
 from ..errors import WatchlistError
 from . import defaults
 
@@ -51,49 +50,19 @@ def _size(count: int) -> str:
     return f"{count / MB:.3g} MB" if count >= MB / 10 else f"{count:,} bytes"
 
 
-def _children(node: yaml.Node) -> Iterator[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            yield key
-            yield value
-    elif isinstance(node, yaml.SequenceNode):
-        yield from node.value
-
-
 def check_aliases(root: yaml.Node, path: str, limit: int = defaults.YAML_MAX_ALIAS_NODES) -> None:
-    """Refuse a node graph that contains itself, or whose aliases add over ``limit`` nodes.
-
-    One depth-first pass over the distinct nodes (no recursion: a deeply nested file
-    must not exhaust the stack); each node's expanded size is the sum of its children's.
-    """
-    sizes: dict[int, int] = {}  # id(node) -> nodes it stands for, aliases expanded
-    ancestors: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, finished = stack.pop()
-        if finished:
-            ancestors.discard(id(node))
-            sizes[id(node)] = 1 + sum(sizes[id(child)] for child in _children(node))
-            continue
-        if id(node) in sizes:
-            continue  # a shared node, already measured
-        ancestors.add(id(node))
-        stack.append((node, True))
-        for child in _children(node):
-            if id(child) in ancestors:
-                raise WatchlistError(
-                    path,
-                    "a YAML alias (*name) is used inside the node it names (&name), which "
-                    "makes an endless structure; write that part out instead",
-                    line=child.start_mark.line + 1,
-                )
-            if id(child) not in sizes:
-                stack.append((child, False))
-    expanded, distinct = sizes[id(root)], len(sizes)
-    if expanded - distinct > limit:
+    """Refuse a node graph that contains itself, or whose aliases add over ``limit`` nodes."""
+    try:
+        check_growth(root, limit)
+    except SelfReference as error:
         raise WatchlistError(
             path,
-            f"YAML aliases (*name) expand the file to {expanded:,} nodes, {expanded - distinct:,} "
-            f"more than it has (the limit is {limit:,}); write the repeated parts out, or "
-            "repeat anchors less (an alias of a list of aliases multiplies)",
-        )
+            f"{error}, which makes an endless structure; write that part out instead",
+            line=error.line,
+        ) from None
+    except AliasBomb as error:
+        raise WatchlistError(
+            path,
+            f"{error}; write the repeated parts out, or repeat anchors less (an alias of a "
+            "list of aliases multiplies)",
+        ) from None

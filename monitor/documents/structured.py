@@ -35,8 +35,10 @@ from typing import Any
 
 import yaml
 
+from ..config import defaults
 from .document import Block, Document
 from .patterns import IgnoreRules, ignore_rules
+from .yaml_nodes import AliasBomb, SelfReference, load_bounded
 
 # Document types this module produces.
 JSON, YAML, OPENAPI, SWAGGER, ACS = "json", "yaml", "openapi", "swagger", "acs-api"
@@ -92,9 +94,11 @@ def parse_structured(body: bytes | str, media: str) -> Any:
         except (json.JSONDecodeError, RecursionError) as error:
             raise StructuredError(f"not valid JSON: {error}") from None
     try:
-        data = yaml.load(text, Loader=_Loader)
+        data = load_bounded(text, _Loader, defaults.STRUCTURED_MAX_ALIAS_NODES)
     except (yaml.YAMLError, RecursionError) as error:
         raise StructuredError(f"not valid YAML: {error}") from None
+    except (AliasBomb, SelfReference) as error:  # a crafted page: refused, not expanded
+        raise StructuredError(f"YAML not read: {error}") from None
     return _plain(data, 0)
 
 
