@@ -199,6 +199,7 @@ async def show_tuning(watch: Watch, policy: FetchPolicy, wait: float) -> Tuning:
     ]
     try:
         kept = extract_html(second.text, watch.select, watch.exclude, watch.ignore)
+        earlier = extract_html(first.text, watch.select, watch.exclude, watch.ignore)
     except PatternTimeout as slow:  # bounded time: a runaway ignore pattern is a finding
         return Tuning([*lines, f"NOT WATCHABLE AS IS: {slow.reason(watch.name)}"], str(slow))
     whole = extract_html(second.text)
@@ -208,7 +209,7 @@ async def show_tuning(watch: Watch, policy: FetchPolicy, wait: float) -> Tuning:
         extract_html(first.text, watch.select, watch.exclude),
         extract_html(second.text, watch.select, watch.exclude),
     )
-    noise = compare(extract_html(first.text, watch.select, watch.exclude, watch.ignore), kept)
+    noise = compare(earlier, kept)
     lines += ["", *_noise_lines(raw_noise, noise)]
     problem = watchability(second, kept)
     if problem:

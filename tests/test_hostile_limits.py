@@ -128,6 +128,20 @@ def test_check_records_a_runaway_pattern_as_incomplete_never_as_a_change(
     assert kinds == ["incomplete"]
 
 
+def test_watchlist_test_calls_a_runaway_pattern_unwatchable(
+    tmp_path: Path, site: Site, cli
+) -> None:  # type: ignore[no-untyped-def]
+    site.set("/p", f"<h1>Terms</h1><p>{RUNAWAY}</p><p>We keep your data.</p>")
+    path = write_watchlist(
+        tmp_path / "w.yaml",
+        f"watches:\n  - name: p\n    url: {site.url('/p')}\n    ignore: '(a+)+$'\n" + FAST_SETTINGS,
+    )
+    with ignore_budget(0.05):
+        result = cli("watchlist", "test", str(path), "p", "--wait", "0")
+    assert result.code == 2, result.out + result.err
+    assert "NOT WATCHABLE AS IS: watch 'p': ignore pattern '(a+)+$' ran past" in result.out
+
+
 # --- YAML: alias bombs, self-reference, deep nesting, size ------------------------------
 
 
