@@ -101,6 +101,21 @@ def test_every_extractor_stops_a_runaway_pattern(
     assert caught.value.patterns == (pattern,)
 
 
+def test_an_archived_copy_is_read_in_bounded_time_too() -> None:
+    from datetime import UTC, datetime
+
+    from monitor.archives.reading import Rules, read_copy
+
+    body = f"<html><body><p>{RUNAWAY}</p></body></html>".encode()
+    headers = [("content-type", "text/html; charset=utf-8")]
+    with ignore_budget(0.05):
+        found = read_copy(
+            "https://x/p", 200, headers, body, datetime.now(UTC), Rules(ignore=("(a+)+$",))
+        )
+    assert found.outcome == "incomplete" and found.document is None
+    assert "'(a+)+$'" in found.reason and "not compared" in found.reason
+
+
 def test_check_records_a_runaway_pattern_as_incomplete_never_as_a_change(
     tmp_path: Path, site: Site, cli
 ) -> None:  # type: ignore[no-untyped-def]
