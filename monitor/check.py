@@ -6,8 +6,7 @@ same verified markup skeleton, see skeleton.py) are stored but not parsed. Other
 the page is parsed, its visible-text fingerprint may still match the last one, and
 only a changed text is diffed. Fetching runs on the event loop; processing runs in a few
 worker threads, because its slow parts (fsync, file creation, zlib, lxml parsing)
-release the GIL and overlap. The store serialises its own writes, and a watch is never
-processed by two threads at once (one check per watch at a time).
+release the GIL and overlap. The store serialises its own writes; one check per watch at a time.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from .analysis.flag import Flag, flag_terms
 from .analysis.structured import compare_documents
 from .config.settings import Settings, WitnessPolicy
 from .config.watchlist import Watch, Watchlist
-from .documents import HTML, PDF, Unreadable, document_type, read_document
+from .documents import HTML, PDF, PatternTimeout, Unreadable, document_type, read_document
 from .documents.classify import classify
 from .documents.decode import Decoded, decode_body
 from .documents.document import Document
@@ -50,8 +49,7 @@ log = logging.getLogger(__name__)
 
 PROCESSING_THREADS = 4
 _STALE_RETRIES = 3  # re-examinations when another process moved the reference
-# Outcomes that take a page's text away: their events carry the watched terms lost.
-_LOSS_OUTCOMES = frozenset((Outcome.GONE, Outcome.SELECTOR_MISSING))
+_LOSS_OUTCOMES = frozenset((Outcome.GONE, Outcome.SELECTOR_MISSING))  # events carry terms lost
 FULL_FETCH_EVERY = 10  # after this many 304 answers in a row, fetch without validators
 # Below this share of the reference text (of at least so many characters): "almost nothing".
 _SELECTOR_MISSING_RATIO, _SELECTOR_MISSING_MIN_CHARS = 0.05, 200
@@ -137,7 +135,7 @@ class Checker:
         )
 
     def close(self) -> None:
-        self._worker.shutdown(wait=True)
+        self._worker.shutdown(wait=True, cancel_futures=True)  # a stop: queued work undone
 
     def register(self, watches: Iterable[Watch]) -> None:
         self.store.ensure_watches([(w.name, w.url, watch_config(w)) for w in watches])
@@ -321,9 +319,12 @@ class Checker:
         encoding = decoded.encoding if decoded is not None else None
         if verdict.outcome != Outcome.OK:
             return _Processed(verdict.outcome, body_sha, None, encoding, None, verdict.reason)
-        if kind == HTML and decoded is not None:
-            return self._read_text(watch, capture.body, body_sha, decoded, state)
-        return self._read_other(watch, kind, capture.body, body_sha, decoded)
+        try:
+            if kind == HTML and decoded is not None:
+                return self._read_text(watch, capture.body, body_sha, decoded, state)
+            return self._read_other(watch, kind, capture.body, body_sha, decoded)
+        except PatternTimeout as slow:  # the page came: kept, never compared (incomplete)
+            return _Processed(slow.outcome, body_sha, None, encoding, None, **slow.why(watch.name))
 
     def _read_other(
         self, watch: Watch, kind: str, body: bytes, body_sha: str, decoded: Decoded | None

@@ -32,6 +32,13 @@ WITNESS_ON = "flagged"  # which changes get a witness: flagged | changed
 WITNESS_ARCHIVES = ("wayback",)  # archives that can witness (Save Page Now)
 WITNESS_ON_CHOICES = ("flagged", "changed")
 
+# Hostile input (README "Watchlists": limits). A watchlist and the pages it names may be
+# written by someone else: each of these bounds the time or memory one of them may take.
+IGNORE_BUDGET_SECONDS = 2.0  # CPU seconds a page's `ignore` patterns may spend matching
+WATCHLIST_MAX_MB = 4.0  # a larger watchlist file is refused before it is parsed
+YAML_MAX_ALIAS_NODES = 100_000  # nodes that YAML aliases (*name) may add to a watchlist
+STRUCTURED_MAX_ALIAS_NODES = 1_000_000  # ...and to a YAML document a page serves
+
 # The settings a watchlist's `settings:` block may set, with their defaults, in the
 # order the README lists them.
 SETTINGS = {

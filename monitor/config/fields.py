@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlsplit
 
+import regex
 from cssselect import SelectorError
 from lxml import etree
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -203,6 +204,10 @@ def _check_regex(pattern: str) -> str:
             f"regular expression {pattern!r} cannot be combined with others: {error}; "
             "use a scoped flag like (?i:...) instead of (?i)"
         ) from None
+    try:  # the engine that applies it, in bounded time (documents/patterns.py)
+        regex.compile(f"(?:{pattern})", regex.MULTILINE)
+    except regex.error as error:
+        raise ValueError(f"regular expression {pattern!r} is not supported: {error}") from None
     return pattern
 
 

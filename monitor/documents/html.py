@@ -24,13 +24,13 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from lxml import etree
 
 from .css import css_selector
 from .document import Document
 from .limits import PARSER_LIMIT, TIME_BUDGET, RuleBudget, clock, parser_problem
+from .patterns import ignore_rules
 from .tables import unique_keys
 from .textnorm import clean
 from .walker import SKIP, Walker
@@ -58,13 +58,6 @@ def _parser(utf8: bool) -> etree.HTMLParser:
         )
         setattr(_PARSERS, name, parser)
     return parser
-
-
-@lru_cache(maxsize=256)
-def _ignore_pattern(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    if not patterns:
-        return None
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.MULTILINE)
 
 
 def parse_html(html: str | bytes) -> etree._Element | None:
@@ -189,7 +182,7 @@ def walk(page: Prepared) -> Document:
         return Document(title=page.title, incomplete=page.incomplete, limit=page.limit)
     if not page.selected:
         return Document(title=page.title, selected=False)
-    walker = Walker(_ignore_pattern(page.ignore))
+    walker = Walker(ignore_rules(page.ignore))  # bounded time (patterns.py)
     for element in page.roots:
         walker.visit(element)
         walker.flush()

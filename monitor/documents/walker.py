@@ -12,13 +12,13 @@ frames, three per level) long before that, failing the check on a page it could 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Final
 
 from lxml import etree
 
 from .document import CELL_SEPARATOR, Block
+from .patterns import IgnoreRules
 from .tables import TableKeys, table_keys
 from .textnorm import clean, clean_verbatim
 
@@ -143,7 +143,7 @@ _CLOSE_TABLE: Final = _Close(table=True)
 
 @dataclass
 class Walker:
-    ignore: re.Pattern[str] | None
+    ignore: IgnoreRules | None
     blocks: list[Block] = field(default_factory=list)
     buffer: list[str] = field(default_factory=list)
     headings: list[tuple[int, str]] = field(default_factory=list)
