@@ -33,6 +33,7 @@ import regex
 
 from ..config import defaults
 from ..model import Outcome
+from .limits import TIME_BUDGET
 
 _BUDGET: contextvars.ContextVar[float] = contextvars.ContextVar(
     "ignore_budget", default=defaults.IGNORE_BUDGET_SECONDS
@@ -82,7 +83,13 @@ class PatternTimeout(Exception):
 
     def why(self, watch: str) -> dict[str, Any]:
         """A check's ``reason`` and ``detail`` (the evidence of the incomplete event)."""
-        detail = {"rule": "ignore", "patterns": list(self.patterns), "budget_seconds": self.budget}
+        # A CPU budget, like the CSS rules' one: confirmed on a second check (events.py).
+        detail = {
+            "limit": TIME_BUDGET,
+            "rule": "ignore",
+            "patterns": list(self.patterns),
+            "budget_seconds": self.budget,
+        }
         return {"reason": self.reason(watch), "detail": detail}
 
 
