@@ -60,7 +60,7 @@ def notify_status(obj: Context, watchlist_path: str | None, output_format: str) 
     routes = load_watchlist(watchlist_path).routes if watchlist_path else None
     with obj.store() as store:
         location = store.location
-    with open_outbox(location) as outbox:
+    with open_outbox(obj.spec if obj.spec.postgres else location) as outbox:
         status = build(outbox, routes, utc_now())
     if output_format == "json":
         click.echo(json.dumps(status, ensure_ascii=False, indent=2))
@@ -145,7 +145,7 @@ def notify_send(obj: Context, watchlist_path: str, retry_now: bool) -> None:
     from ..run.alerts import notifier_for
 
     watchlist = _routes(watchlist_path)
-    with notifier_for(obj.data_dir, watchlist, create=False) as notifier:
+    with notifier_for(obj.spec, watchlist, create=False) as notifier:
         if retry_now:
             notifier.outbox.retry_now(utc_now())
         report = notifier.run_once(batch_complete=True)

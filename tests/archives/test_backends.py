@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backends import store_options, store_spec
 from conftest import FAST_SETTINGS, Result, Site, run_cli, write_watchlist
 
 from archives.test_import import HISTORY
@@ -18,24 +19,18 @@ from archives.test_witness import V1, V3, Setup, stub, watchlist, work
 from monitor.demo.wayback import WaybackStub
 from monitor.store import StoreSpec
 
-__all__ = ["stub"]  # a fixture, used by name
+__all__ = ["store_spec", "stub"]  # fixtures, used by name
 
 Monitor = Callable[..., Result]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def spec(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> StoreSpec:
-    if request.param == "sqlite":
-        return StoreSpec(str(tmp_path / "data"))
-    monkeypatch.setenv("MONITOR_KEY_DIR", str(tmp_path / "keys"))  # no data directory
-    return StoreSpec(request.getfixturevalue("pg_url"), str(tmp_path / "blobs"))
+@pytest.fixture
+def spec(store_spec: StoreSpec) -> StoreSpec:
+    return store_spec  # each back end in turn (tests/backends.py)
 
 
 def monitor_on(spec: StoreSpec) -> Monitor:
-    where = ["--store", spec.location] + (["--blobs", spec.blobs] if spec.blobs else [])
-    return lambda *args: run_cli(*where, *args)
+    return lambda *args: run_cli(*store_options(spec), *args)
 
 
 @pytest.fixture
