@@ -47,6 +47,7 @@ from .postgres_archives import (
     PostgresArchiveRecords,
     compact_json_columns,
 )
+from .postgres_browse import PostgresBrowsing
 from .postgres_evidence import EvidenceReads
 from .postgres_migrations import LATEST, MIGRATION_LOCK, MIGRATIONS
 from .postgres_writer import CHECK_RUN, AlreadyRecordedError, StaleReferenceError, _Writer
@@ -85,7 +86,7 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return {k: iso(v) if isinstance(v, datetime) else v for k, v in row.items()}
 
 
-class PostgresStore(EvidenceReads, PostgresArchiveRecords):
+class PostgresStore(EvidenceReads, PostgresArchiveRecords, PostgresBrowsing):
     """Records in PostgreSQL, bytes in a blob back end (an :class:`EvidenceStore`).
 
     Safe to share between threads; one pool per process.
