@@ -38,7 +38,7 @@ from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..analysis.events import WatchState
-from ..errors import ConfigError, NotFoundError, StoreError
+from ..errors import NotFoundError, StoreError
 from ..model import iso, utc_now
 from .base import BlobBackend, Row
 from .postgres_archives import (
@@ -219,11 +219,10 @@ class PostgresStore(EvidenceReads, PostgresArchiveRecords, PostgresBrowsing):
         return dict(json.loads(rows[0]["value"])) if rows else None
 
     def sites(self) -> SiteRecords:
-        """Site discovery keeps its runs in a data directory for now (not here yet)."""
-        raise ConfigError(
-            "sites and counterparts run against a data directory only for now; run them "
-            "with --data-dir, or list their pages as plain watches"
-        )
+        """The records of documentation sites and language versions (postgres_sites.py)."""
+        from .postgres_sites import PostgresSites
+
+        return PostgresSites(self)
 
     # -- blobs --------------------------------------------------------------------
 
@@ -335,7 +334,10 @@ class PostgresStore(EvidenceReads, PostgresArchiveRecords, PostgresBrowsing):
             for name in _APPEND_ONLY_TRIGGERS
             if name not in enabled
         ]
-        return problems + self.blob_problems() + self.witness_blob_problems()
+        from .postgres_sites import PostgresSites
+
+        manifests = PostgresSites(self).manifest_problems()
+        return problems + self.blob_problems() + self.witness_blob_problems() + manifests
 
     def blob_problems(self) -> list[str]:
         """One line per blob that is missing or does not hash to its name, naming the first

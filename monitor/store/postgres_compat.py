@@ -80,6 +80,10 @@ class CompatConnection:
         cursor.execute(to_pyformat(sql), tuple(params))  # type: ignore[arg-type]
         return CompatCursor(cursor)
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._conn.cursor() as cursor:
+            cursor.executemany(to_pyformat(sql), [tuple(r) for r in rows])  # type: ignore[arg-type]
+
 
 class CompatDatabase:
     """Short statements and serialised write transactions on a PostgreSQL store."""

@@ -21,6 +21,7 @@ from ..evidence.chain import Head, chain_hash
 from ..model import iso
 from .base import CaptureRecord
 from .postgres_archives import PostgresArchiveWrites
+from .postgres_compat import CompatConnection
 
 # The run key of the distributed check being recorded in this context (watch and due
 # time), set by the worker around a check; None for checks run by `check` and `run`.
@@ -103,6 +104,11 @@ class _Writer(PostgresArchiveWrites):
             self._conn.execute(
                 "UPDATE chain_head SET seq = %s, hash = %s", (self._head.seq, self._head.hash)
             )
+
+    @property
+    def db(self) -> CompatConnection:
+        """The transaction's connection, SQLite-style, for a store's own tables (sites)."""
+        return CompatConnection(self._conn)
 
     def state(self, watch: str) -> WatchState:
         # FOR UPDATE: another worker's check of this watch waits for our commit.

@@ -47,6 +47,22 @@ _SMALL_TABLES = {
     "triage": ("id", "change", "mark", "note", "author", "created_at"),
 }
 _KEYS = {"superseded_changes": "change_id"}
+# Sites and language versions: the first two keep state that moves on (a re-run brings
+# the latest), site runs are append-only (ids kept).
+_SITE_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
+    "sites": (("name", "config", "scope", "baselined", "created_at"), "name"),
+    "site_runs": (
+        ("id", "site", "started_at", "finished_at", "complete", "baseline", "listed", "pages",
+         "summary", "sources", "errors", "manifest_sha256"),
+        "id",
+    ),
+    "site_pages": (
+        ("site", "watch", "url", "status", "missing_runs", "listed_capture", "first_run",
+         "last_run"),
+        "site, watch",
+    ),
+    "locale_state": (("counterparts", "pair", "texts", "gaps", "updated_at"), "counterparts, pair"),
+}  # fmt: skip
 # Witnesses move on (pending, archived, failed): a re-run brings their latest state.
 _WITNESS_COLUMNS = (
     "id", "change_id", "archive", "url", "status", "reason", "job_id", "archived_url",
@@ -106,6 +122,7 @@ def copy_directory(
         report.changes += len(rows)
         say(f"changes: {report.changes} copied (to id {done_changes})")
     report.blobs += _copy_witness_blobs(source, target, copied)
+    report.blobs += _copy_manifest_blobs(source, target, copied)
     _finish(source, target, key)
     return report
 
@@ -223,13 +240,17 @@ def _finish(source: SQLiteStore, target: PostgresStore, key: str) -> None:
                     [tuple(r[c] for c in columns) for r in rows],
                 )
         _copy_witnesses(source, conn)
+        _copy_sites(source, conn)
         conn.execute("UPDATE chain_head SET seq = %s, hash = %s", (head.seq, head.hash))
         with conn.cursor() as cursor:
             cursor.executemany(
                 "UPDATE watches SET state = %s, reference = %s WHERE name = %s",
                 [(r["state"], json.loads(r["state"]).get("reference"), r["name"]) for r in states],
             )
-        for table in ("captures", "changes", "chain_notes", "checkpoints", "triage", "witnesses"):
+        for table in (
+            "captures", "changes", "chain_notes", "checkpoints", "triage", "witnesses",
+            "site_runs",
+        ):  # fmt: skip
             conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"greatest((SELECT max(id) FROM {table}), 1))"
@@ -258,6 +279,44 @@ def _copy_witness_blobs(source: SQLiteStore, target: PostgresStore, copied: set[
         copied.add(digest)
         count += 1
     return count
+
+
+def _copy_manifest_blobs(source: SQLiteStore, target: PostgresStore, copied: set[str]) -> int:
+    """The page lists of site discovery runs (manifest blobs), re-hashed on the way."""
+    rows = source._query(
+        "SELECT id, manifest_sha256 AS d FROM site_runs WHERE manifest_sha256 NOT NULL"
+    )
+    count = 0
+    for row in rows:
+        digest = str(row["d"])
+        if digest in copied:
+            continue
+        data = source.blobs.get(digest) if source.blobs.exists(digest) else b""
+        if sha256_hex(data) != digest:
+            raise MigrationError(
+                f"site run {row['id']}: manifest blob {digest} is missing or does not match "
+                "its hash. Run `monitor verify` on the directory."
+            )
+        target.blobs.put(data, digest)
+        copied.add(digest)
+        count += 1
+    return count
+
+
+def _copy_sites(source: SQLiteStore, conn: Any) -> None:
+    """Sites, their pages (in the order they were first recorded), runs, locale state."""
+    for table, (columns, key) in _SITE_TABLES.items():
+        names = ", ".join(columns)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key.split(", "))
+        action = "DO NOTHING" if table == "site_runs" else f"DO UPDATE SET {updates}"
+        order = "rowid" if table == "site_pages" else key
+        rows = source._query(f"SELECT {names} FROM {table} ORDER BY {order}")
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))}) "
+                f"ON CONFLICT ({key}) {action}",
+                [tuple(r[c] for c in columns) for r in rows],
+            )
 
 
 def _copy_witnesses(source: SQLiteStore, conn: Any) -> None:

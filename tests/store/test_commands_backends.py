@@ -74,18 +74,70 @@ def test_search(recorded: Callable[..., Result], store_spec: StoreSpec) -> None:
     assert "monitor changes --format json" in found.err  # what to use instead
 
 
-def test_sites_and_counterparts(store_spec: StoreSpec, tmp_path: Path, site: Site) -> None:
+def test_site_discovery(store_spec: StoreSpec, tmp_path: Path, site: Site) -> None:
+    """A site's pages are discovered, become watches and are checked; a new page is an
+    event; on PostgreSQL `monitor run` says that discovery runs in `monitor check`."""
     site.set("/docs/", "<html><body><main><a href='/docs/a'>a</a></main></body></html>")
-    site.set("/docs/a", PAGE.format(extra=""))
+    site.set("/docs/a", PAGE.format(extra="、是否是维族"))
     watchlist = write_watchlist(
         tmp_path / "sites.yaml",
         f"sites:\n  - name: docs\n    start: {site.url('/docs/')}\n    terms: [维族]\n"
         + FAST_SETTINGS,
     )
-    checked = run_cli(*store_options(store_spec), "check", "--watchlist", str(watchlist))
-    if not store_spec.postgres:
-        assert checked.code == 0, checked.err
-        return
-    assert checked.code == 2 and "Traceback" not in checked.err
-    assert "sites and counterparts are checked against a data directory only" in checked.err
-    assert "--data-dir" in checked.err  # what to use instead
+
+    def monitor(*args: str) -> Result:
+        return run_cli(*store_options(store_spec), *args)
+
+    first = monitor("check", "--watchlist", str(watchlist))
+    assert first.code == 0 and "site docs: baseline" in first.out, first.out + first.err
+    site.set("/docs/", "<main><a href='/docs/a'>a</a> <a href='/docs/b'>b</a></main>")
+    site.set("/docs/b", PAGE.format(extra=""))
+    second = monitor("check", "--watchlist", str(watchlist))
+    assert second.code == 0 and "added 1" in second.out, second.out + second.err
+    (found,) = monitor("sites", "--format", "json").json()
+    assert found["site"] == "docs" and found["pages"] == 2, found
+    assert found["last_discovery"]["complete"] is True, found
+    kinds = [e["kind"] for e in monitor("changes", "--format", "json").json()]
+    assert "page_added" in kinds, kinds
+    verified = monitor("verify")
+    assert verified.code == 0, verified.out + verified.err
+    if store_spec.postgres:
+        queued = monitor("run", "--watchlist", str(watchlist))
+        assert queued.code == 2 and "monitor check --watchlist FILE" in queued.err
+
+
+def test_migrate_carries_sites(
+    tmp_path: Path, site: Site, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MONITOR_KEY_DIR", str(tmp_path / "data" / "keys"))  # one key for both
+    site.set("/docs/", "<main><a href='/docs/a'>a</a> <a href='/docs/b'>b</a></main>")
+    site.set("/docs/a", PAGE.format(extra="、是否是维族"))
+    site.set("/docs/b", PAGE.format(extra=""))
+    watchlist = str(
+        write_watchlist(
+            tmp_path / "sites.yaml",
+            f"sites:\n  - name: docs\n    start: {site.url('/docs/')}\n    terms: [维族]\n"
+            + FAST_SETTINGS,
+        )
+    )
+    data = str(tmp_path / "data")
+    assert run_cli("--data-dir", data, "check", "--watchlist", watchlist).code == 0
+    site.set("/docs/a", PAGE.format(extra=""))
+    assert run_cli("--data-dir", data, "check", "--watchlist", watchlist).code == 0
+    blobs = str(tmp_path / "pg-blobs")
+    moved = run_cli("--blobs", blobs, "migrate", "--from", data, "--to", pg_url)
+    assert moved.code == 0 and "copy verified" in moved.out, moved.out + moved.err
+
+    def both(*args: str) -> tuple[Result, Result]:
+        return run_cli("--data-dir", data, *args), run_cli(
+            "--store", pg_url, "--blobs", blobs, *args
+        )
+
+    for args in (("sites", "--format", "json"), ("changes", "--format", "json")):
+        mine, theirs = both(*args)
+        assert theirs.code == 0 and theirs.out == mine.out, args
+    # Discovery goes on from the copied page records: nothing is "added" again.
+    checked = run_cli("--store", pg_url, "--blobs", blobs, "check", "--watchlist", watchlist)
+    assert checked.code == 0 and "added" not in checked.out.split("site docs:")[1].splitlines()[0]
+    verified = run_cli("--store", pg_url, "--blobs", blobs, "verify")
+    assert verified.code == 0, verified.out + verified.err
