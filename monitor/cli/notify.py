@@ -101,8 +101,14 @@ def notify_test(
     if route_name is not None and route_name not in names:
         raise ConfigError(f"no route named {route_name!r}; routes: {', '.join(names)}")
     routes = [r for r in watchlist.routes if route_name in (None, r.name)]
-    # Nothing is read from or written to the data directory; it only appears in the text.
-    results = try_routes(routes, str(Path(obj.data_dir).resolve()))
+    # Nothing is read from or written to the store; it only appears in the text.
+    if obj.spec.postgres:
+        from ..store.postgres import redact
+
+        where = redact(obj.spec.location)
+    else:
+        where = str(Path(obj.spec.location).resolve())
+    results = try_routes(routes, where)
     problems = {r.name: resolve(r).problems for r in routes}
     if output_format == "json":
         rows = [r.__dict__ for r in results]

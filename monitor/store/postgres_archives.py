@@ -13,7 +13,8 @@ their provenance fields); a witness is the one mutable record, and is never dele
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +25,9 @@ from ..errors import ConfigError, NotFoundError
 from ..model import iso, utc_now
 from .archive_records import WITNESS_FIELDS
 from .base import TRIAGE_MARKS, Row
+
+# Held by the process working the witness queue ("monitor" + 4).
+WITNESS_LOCK = 0x6D6F6E69746F7204
 
 CAPTURE_COLUMNS = (
     "id, watch, url, fetched_at, status, final_url, headers, redirects, body_sha256, "
@@ -169,6 +173,22 @@ class PostgresArchiveRecords:
             for row in rows
             if not self.blobs.verify(row["d"])
         ]
+
+    @contextmanager
+    def witness_lock(self) -> Iterator[None]:
+        """Held while one process works the witness queue; another is refused at once
+        (what the data directory's checking lock does for ``monitor witness work``)."""
+        with self.connection() as conn:  # type: ignore[attr-defined]
+            row = conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (WITNESS_LOCK,))
+            if not row.fetchone()["got"]:
+                raise ConfigError(
+                    "another 'monitor witness work' is working this store's witness queue; "
+                    "wait for it to finish (one at a time per store)"
+                )
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (WITNESS_LOCK,))
 
     def add_triage(self, change_id: int, mark: str, note: str, author: str) -> int:
         """Append a triage mark to a change (marks are never edited or removed)."""

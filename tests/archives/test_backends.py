@@ -167,3 +167,22 @@ def test_migrate_carries_archive_records_and_the_same_chain(
     assert chain[0] == chain[1]
     again = run_cli("--blobs", blobs, "migrate", "--from", directory.location, "--to", pg_url)
     assert again.code == 0 and "copied 0 capture(s), 0 change(s)" in again.out, again.out
+
+
+def test_one_witness_worker_per_store(spec: StoreSpec, stub: WaybackStub) -> None:
+    monitor = monitor_on(spec)
+    spec.open(create=True).close()  # an empty store
+    if not spec.postgres:
+        from monitor.run.lock import checking_lock
+
+        busy: Any = checking_lock(spec.location, "witness work")
+    else:
+        store: Any = spec.open()
+        busy = store.witness_lock()
+    with busy:
+        refused = monitor("witness", "work")
+        assert refused.code == 2 and "witness" in refused.err, refused.err
+    if spec.postgres:
+        store.close()
+    worked = monitor("witness", "work")
+    assert worked.code == 0 and "submitted 0" in worked.out, worked.out + worked.err
