@@ -65,6 +65,13 @@ _APPEND_ONLY_TRIGGERS = (
     "changes_append_only",
     "changes_no_truncate",
     "changes_from_reference",
+    # schema 2 and 3: archives, alerts, triage, sites
+    "superseded_append_only",
+    "witnesses_no_delete",
+    "notify_delivered_is_final",
+    "notify_deliveries_no_delete",
+    "triage_append_only",
+    "site_runs_append_only",
 )
 _CAPTURE_COLUMNS = CAPTURE_COLUMNS
 _CHANGE_SELECT = CHANGE_SELECT
@@ -325,8 +332,7 @@ class PostgresStore(EvidenceReads, PostgresArchiveRecords, PostgresBrowsing):
         enabled = {
             r["tgname"]
             for r in self._query(
-                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D' "
-                "AND tgrelid IN ('captures'::regclass, 'changes'::regclass)"
+                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D'"
             )
         }
         problems += [

@@ -181,3 +181,20 @@ def test_change_ids_commit_in_id_order(store: PostgresStore) -> None:
     stop.set()
     watcher.join(30)
     assert seen_gaps == []
+
+
+@pytest.mark.parametrize(
+    ("table", "trigger"),
+    [("witnesses", "witnesses_no_delete"), ("notify_deliveries", "notify_delivered_is_final"),
+     ("triage", "triage_append_only"), ("site_runs", "site_runs_append_only"),
+     ("superseded_changes", "superseded_append_only")],
+)  # fmt: skip
+def test_verify_reports_a_disabled_trigger(
+    store: PostgresStore, pg_url: str, table: str, trigger: str
+) -> None:
+    assert store.verify() == []
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")  # type: ignore[arg-type]
+    assert store.verify() == [
+        f"postgresql: trigger {trigger} is missing or disabled: records are not protected"
+    ]
