@@ -198,7 +198,12 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
         from .scale import enqueue_forever, no_sites_yet
 
         no_sites_yet(watchlist)
-        with alerts_in_background(obj.spec, watchlist, on_line=show_alert):
+        from ..run.witnesses import witnesses_in_background
+
+        with (
+            alerts_in_background(obj.spec, watchlist, on_line=show_alert),
+            witnesses_in_background(obj.spec, watchlist.settings),
+        ):
             enqueue_forever(obj, watchlist, startup_spread)  # workers record the events
         return
 

@@ -5,6 +5,7 @@ the evidence chain unchanged."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -186,3 +187,28 @@ def test_one_witness_worker_per_store(spec: StoreSpec, stub: WaybackStub) -> Non
         store.close()
     worked = monitor("witness", "work")
     assert worked.code == 0 and "submitted 0" in worked.out, worked.out + worked.err
+
+
+def test_the_queue_is_worked_beside_queued_checks(
+    pg_url: str, tmp_path: Path, site: Site, stub: WaybackStub
+) -> None:
+    """`monitor run` on PostgreSQL queues checks; the witnesses of the changes its workers
+    record are worked in the background. (On a data directory `monitor run` works the
+    queue in its own loop: test_witness.py.)"""
+    spec = StoreSpec(pg_url, str(tmp_path / "blobs"))
+    from monitor.config.watchlist import load_watchlist
+    from monitor.run.witnesses import witnesses_in_background
+
+    with spec.open(create=True) as store:
+        setup = Setup(store, site, watchlist(tmp_path, site))  # type: ignore[arg-type]
+        setup.check(V1)
+        (change_id,) = setup.check(V3)  # as a worker would record it
+    settings = load_watchlist(setup.path).settings  # witness: wayback
+    with witnesses_in_background(spec, settings, every=0.05), spec.open() as store:
+        deadline = time.monotonic() + 30
+        while store.witnesses(change_id)[0]["copy"] is None:
+            assert time.monotonic() < deadline, store.witnesses(change_id)
+            time.sleep(0.1)
+    with spec.open() as store:
+        (done,) = store.witnesses(change_id)
+    assert done["status"] == "archived" and json.loads(done["copy"])["sha256_matches"]
