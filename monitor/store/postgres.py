@@ -13,7 +13,10 @@ same guarantees, held by the database rather than by one process:
   second ``changed`` event from one reference (a unique index);
 - a distributed check run (a job of ``monitor worker``) records its capture together with
   its run key, so a retried job never records the same due check twice;
-- the schema is versioned (postgres_migrations.py), migrated under an advisory lock.
+- the schema is versioned (postgres_migrations.py), migrated under an advisory lock;
+- public-archive records and triage marks (postgres_archives.py), the dashboard's reads
+  (postgres_browse.py), sites (postgres_sites.py) and the alert outbox
+  (notify/outbox.py through postgres_compat.py) live in the same database.
 
 Rows read back look exactly like the SQLite store's: times as UTC ISO-8601 text with a
 ``Z``, JSON columns as the JSON text that was written.

@@ -6,6 +6,11 @@ whose bytes are missing, and a damaged blob stops the copy with the capture that
 it. Rows keep their ids (a change quoted as ``monitor diff 12`` stays 12), their times
 and their JSON text byte for byte.
 
+Public-archive records (imported captures' provenance, derived and superseded events,
+witnesses with their fetched-back copies), triage marks and sites (pages, runs and
+their manifest blobs, language-version state) come along; the alert outbox does not
+(routes registered on the new store start from its newest event).
+
 Resumable and idempotent: each batch of rows commits together with the copy's progress
 (``migrations_in``), so a copy stopped at any moment resumes after its last batch, and
 running it again copies only what the directory gained since. At the end every watch's
