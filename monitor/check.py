@@ -6,8 +6,7 @@ same verified markup skeleton, see skeleton.py) are stored but not parsed. Other
 the page is parsed, its visible-text fingerprint may still match the last one, and
 only a changed text is diffed. Fetching runs on the event loop; processing runs in a few
 worker threads, because its slow parts (fsync, file creation, zlib, lxml parsing)
-release the GIL and overlap. The store serialises its own writes, and a watch is never
-processed by two threads at once (one check per watch at a time).
+release the GIL and overlap. The store serialises its own writes; one check per watch at a time.
 """
 
 from __future__ import annotations
@@ -29,29 +28,31 @@ from .analysis.flag import Flag, flag_terms
 from .analysis.structured import compare_documents
 from .config.settings import Settings, WitnessPolicy
 from .config.watchlist import Watch, Watchlist
-from .documents import HTML, PDF, Unreadable, document_type, read_document
+from .documents import HTML, PDF, PatternTimeout, Unreadable, document_type, read_document
 from .documents.classify import classify
 from .documents.decode import Decoded, decode_body
 from .documents.document import Document
 from .documents.html import extract_html, extract_unless_known
+from .documents.limits import DECODING
 from .documents.skeleton import scan, scannable, skeleton_context, tree_parts, verified
+from .errors import StoreError
 from .fetch import Fetcher
 from .fetch.browser import BrowserFetcher, fetch_watch
 from .fetch.http import FetchPolicy, HttpFetcher
 from .model import Capture, CheckResult, Outcome
 from .store.base import CaptureRecord, EvidenceStore
 from .store.blobs import sha256_hex
+from .store.failures import StaleReferenceError, WriteFailedError
+from .store.unstored import not_recorded, record_unstored
 
 log = logging.getLogger(__name__)
 
 PROCESSING_THREADS = 4
 _STALE_RETRIES = 3  # re-examinations when another process moved the reference
-# Outcomes that take a page's text away: their events carry the watched terms lost.
-_LOSS_OUTCOMES = frozenset((Outcome.GONE, Outcome.SELECTOR_MISSING))
+_LOSS_OUTCOMES = frozenset((Outcome.GONE, Outcome.SELECTOR_MISSING))  # events carry terms lost
 FULL_FETCH_EVERY = 10  # after this many 304 answers in a row, fetch without validators
-# Below this share of the reference text, an extraction is "almost nothing".
-_SELECTOR_MISSING_RATIO = 0.05
-_SELECTOR_MISSING_MIN_CHARS = 200
+# Below this share of the reference text (of at least so many characters): "almost nothing".
+_SELECTOR_MISSING_RATIO, _SELECTOR_MISSING_MIN_CHARS = 0.05, 200
 _EVIDENCE_CHARS = 600  # of the page's remaining text, kept with a selector_missing event
 
 
@@ -68,14 +69,6 @@ class _Processed:
     fingerprint: str | None = None
     skeleton: str | None = None  # verified markup-skeleton signature (see skeleton.py)
     detail: dict[str, object] = dataclasses.field(default_factory=dict)  # for warnings
-
-
-class _StaleReference(Exception):
-    """Another process recorded a new reference for the watch since it was read."""
-
-    def __init__(self, current: WatchState) -> None:
-        super().__init__("stale reference")
-        self.current = current
 
 
 def watch_config(watch: Watch) -> dict[str, object]:
@@ -142,7 +135,7 @@ class Checker:
         )
 
     def close(self) -> None:
-        self._worker.shutdown(wait=True)
+        self._worker.shutdown(wait=True, cancel_futures=True)  # a stop: queued work undone
 
     def register(self, watches: Iterable[Watch]) -> None:
         self.store.ensure_watches([(w.name, w.url, watch_config(w)) for w in watches])
@@ -200,22 +193,22 @@ class Checker:
         state read again inside the recording transaction; if another process moved the
         watch's reference meanwhile, the comparison made against the old one is thrown
         away and the capture is examined again, so that one edit never gives two events.
+        A check that cannot be stored (a full disk) is recorded as such, or said.
         """
-        state = state or self.store.state(watch.name)
-        for _ in range(_STALE_RETRIES):
-            try:
-                return self._process(watch, capture, body_sha, state)
-            except _StaleReference as stale:
-                state = stale.current
-        return self._process(watch, capture, body_sha, state, stale_ok=True)
+        try:
+            state = state or self.store.state(watch.name)
+            for _ in range(_STALE_RETRIES):
+                try:
+                    return self._process(watch, capture, body_sha, state)
+                except StaleReferenceError:
+                    state = self.store.state(watch.name)
+            moving = f"the reference moved under each of {_STALE_RETRIES} attempts"
+            return not_recorded(watch.name, StoreError(f"{moving}: is another monitor running?"))
+        except WriteFailedError as failed:  # a full disk: recorded as such, or said
+            return record_unstored(self.store, watch.name, capture, failed)
 
     def _process(
-        self,
-        watch: Watch,
-        capture: Capture,
-        body_sha: str | None,
-        state: WatchState,
-        stale_ok: bool = False,
+        self, watch: Watch, capture: Capture, body_sha: str | None, state: WatchState
     ) -> CheckResult:
         found = self._examine(watch, capture, state, body_sha)
         comparison, flags = None, []
@@ -246,15 +239,16 @@ class Checker:
             flags = self._terms_lost(watch, found, state.reference_text)
         why = {"error": capture.error or found.reason or None, "encoding": found.encoding}
         record = CaptureRecord.of(watch.name, capture, found.outcome, found.body_sha, **why)
-        record = replace(record, text_sha256=found.text_sha)
+        # The reference compared against: the store refuses events if it has moved.
+        record = replace(record, text_sha256=found.text_sha, compared_with=state.reference)
         if capture.screenshot is not None:
             record = replace(record, screenshot_sha256=self.store.put_blob(capture.screenshot))
         source = capture.source  # a rendered page's raw response: its own row, linked
         raw_sha = self.store.put_blob(source.body) if source is not None else None
         with self.store.recording() as writer:
             current = writer.state(watch.name)
-            if current.reference != state.reference and not stale_ok:
-                raise _StaleReference(current)  # rolls the transaction back
+            if current.reference != state.reference:  # rolls the transaction back
+                raise StaleReferenceError(f"{watch.name}: the reference moved")
             if source is not None:
                 raw = CaptureRecord.of(watch.name, source, Outcome.RAW_RESPONSE, raw_sha)
                 record = replace(record, source_capture=writer.add_capture(raw))
@@ -325,9 +319,12 @@ class Checker:
         encoding = decoded.encoding if decoded is not None else None
         if verdict.outcome != Outcome.OK:
             return _Processed(verdict.outcome, body_sha, None, encoding, None, verdict.reason)
-        if kind == HTML and decoded is not None:
-            return self._read_text(watch, capture.body, body_sha, decoded, state)
-        return self._read_other(watch, kind, capture.body, body_sha, decoded)
+        try:
+            if kind == HTML and decoded is not None:
+                return self._read_text(watch, capture.body, body_sha, decoded, state)
+            return self._read_other(watch, kind, capture.body, body_sha, decoded)
+        except PatternTimeout as slow:  # the page came: kept, never compared (incomplete)
+            return _Processed(slow.outcome, body_sha, None, encoding, None, **slow.why(watch.name))
 
     def _read_other(
         self, watch: Watch, kind: str, body: bytes, body_sha: str, decoded: Decoded | None
@@ -338,9 +335,8 @@ class Checker:
         content: str | bytes = decoded.text if decoded is not None else body
         document = read_document(kind, content, watch.ignore)
         if isinstance(document, Unreadable):
-            why = document
-            found = _Processed(why.outcome, body_sha, None, encoding, None, why.reason)
-            return dataclasses.replace(found, detail=why.detail)
+            found = _Processed(document.outcome, body_sha, None, encoding, None, document.reason)
+            return replace(found, detail=document.detail)
         text_sha = self.store.put_blob(document.to_json().encode("utf-8"))
         return _Processed(Outcome.OK, body_sha, text_sha, encoding, document)
 
@@ -350,15 +346,8 @@ class Checker:
         """Extract a good page's text, or recognise it as the reference's text."""
 
         def same_text(fingerprint: str | None, skeleton: str | None) -> _Processed:
-            return _Processed(
-                Outcome.OK,
-                body_sha,
-                state.reference_text,
-                decoded.encoding,
-                None,
-                fingerprint=fingerprint,
-                skeleton=skeleton,
-            )
+            found = _Processed(Outcome.OK, body_sha, state.reference_text, decoded.encoding, None)
+            return replace(found, fingerprint=fingerprint, skeleton=skeleton)
 
         parse_input = decoded.parse_input(body)
         raw = body if scannable(decoded.encoding) else None  # bytes the scanner can read
@@ -390,6 +379,11 @@ class Checker:
             # Other bytes (a changed link, say) but the same visible text as the last
             # good capture: no need to build and compare blocks.
             return same_text(fingerprint, skeleton)
+        if problem := decoded.lossy or document.incomplete:  # evidence, not a text
+            limit = DECODING if decoded.lossy else document.limit  # see documents/limits.py
+            why: dict[str, object] = {"limit": limit, "reason": problem}
+            found = _Processed(Outcome.INCOMPLETE, body_sha, None, decoded.encoding, None)
+            return replace(found, reason=problem, detail=why)
         text_sha = self.store.put_blob(document.to_json().encode("utf-8"))
         if not document.selected:
             # What the page says instead, so the warning itself shows e.g. "removed".
@@ -409,12 +403,12 @@ class Checker:
             text_sha,
             decoded.encoding,
             document,
+            decoded.note,  # bytes that did not decode as declared, for the record
             fingerprint=fingerprint,
             skeleton=skeleton,
         )
 
 
 def _almost_empty(document: Document, reference: Document) -> bool:
-    """True when a page that had plenty of text now yields almost none."""
-    had = len(reference.text)
+    had = len(reference.text)  # a page that had plenty of text now yields almost none
     return had >= _SELECTOR_MISSING_MIN_CHARS and len(document.text) < had * _SELECTOR_MISSING_RATIO

@@ -19,6 +19,7 @@ from .documents.classify import classify
 from .documents.decode import decode_body
 from .documents.document import Document
 from .documents.html import extract_html
+from .documents.patterns import PatternTimeout
 from .fetch.http import Fetcher, FetchPolicy
 from .model import Outcome
 
@@ -156,7 +157,7 @@ async def _fetch_twice(watch: Watch, policy: FetchPolicy, wait: float) -> list[F
         for attempt in range(2):
             if attempt:
                 await asyncio.sleep(wait)
-            capture = await fetcher.fetch(watch.url, watch.headers)
+            capture = await fetcher.fetch(watch.url, watch.request_headers())
             text = decode_body(capture.body, capture.header("content-type")).text
             verdict = classify(capture, text)
             summary = f"{verdict.outcome} (HTTP {capture.status}) {verdict.reason}"
@@ -175,6 +176,8 @@ def watchability(fetched: Fetched, kept: Document) -> str | None:
         return f"the page is unreachable: {fetched.summary}"
     if fetched.outcome in (Outcome.GONE, Outcome.BLOCKED):
         return f"the page is {fetched.outcome}: {fetched.summary}"
+    if kept.incomplete:  # checks would record it as incomplete, never compare it
+        return f"the page's text cannot be read in full: {kept.incomplete}"
     chars = len(kept.text)
     if chars >= _FEW_CHARS:
         return None
@@ -196,7 +199,11 @@ async def show_tuning(watch: Watch, policy: FetchPolicy, wait: float) -> Tuning:
         f"fetch 2: {second.summary}",
         "",
     ]
-    kept = extract_html(second.text, watch.select, watch.exclude, watch.ignore)
+    try:
+        kept = extract_html(second.text, watch.select, watch.exclude, watch.ignore)
+        earlier = extract_html(first.text, watch.select, watch.exclude, watch.ignore)
+    except PatternTimeout as slow:  # bounded time: a runaway ignore pattern is a finding
+        return Tuning([*lines, f"NOT WATCHABLE AS IS: {slow.reason(watch.name)}"], str(slow))
     whole = extract_html(second.text)
     lines += _coverage_lines(watch, coverage(kept, whole))
     lines += ["", "What the watch keeps (first blocks):", *("  " + p for p in preview(kept))]
@@ -204,7 +211,7 @@ async def show_tuning(watch: Watch, policy: FetchPolicy, wait: float) -> Tuning:
         extract_html(first.text, watch.select, watch.exclude),
         extract_html(second.text, watch.select, watch.exclude),
     )
-    noise = compare(extract_html(first.text, watch.select, watch.exclude, watch.ignore), kept)
+    noise = compare(earlier, kept)
     lines += ["", *_noise_lines(raw_noise, noise)]
     problem = watchability(second, kept)
     if problem:

@@ -19,6 +19,8 @@ Routes (``?name=value`` parameters in brackets, defaults shown):
 ``/reset``                     reads the request, then RST (SO_LINGER 0), no response
 ``/reset-after-headers``       status line and headers, then RST
 ``/drip`` [bytes=60 delay=0.5] valid response whose body drips 1 byte every ``delay`` s
+``/trickle`` [bytes=60          the whole response, status line and headers too, 1 byte
+delay=0.5]                     every ``delay`` s (a server that is slow, never silent)
 ``/hang``                      accepts, never answers (until ``stop()``)
 ``/truncate`` [length=10000    declares ``length`` bytes, sends ``sent`` bytes, closes
 sent=5000]
@@ -35,6 +37,8 @@ sent=5000]
 ``/redirect-chain`` [n=3       ``n`` redirects (``status`` 301/302/307/308), then 200
 status=302]
 ``/redirect-home[/...]``       302 → ``/`` (a deep URL sent to the site root)
+``/redirect-to`` [url          ``status`` → ``url``, any host or port (another server)
+status=302]
 ``/moved-permanently``         301 → ``/page/new-location`` (a default page, overridable)
 ``/flap``                      odd hits 500, even hits 200
 ``/500`` ``/503`` ``/404``     that status; ``/503`` [retry_after] adds Retry-After
@@ -693,7 +697,9 @@ class FaultServer:
                 "/reset": self._reset,
                 "/reset-after-headers": self._reset_after_headers,
                 "/drip": self._drip,
+                "/trickle": self._trickle,
                 "/hang": self._hang,
+                "/redirect-to": self._redirect_to,
                 "/truncate": self._truncate,
                 "/lie-length": self._lie_length,
                 "/gzip-bomb": self._gzip_bomb,
@@ -777,6 +783,22 @@ class FaultServer:
                 self._wait(delay)
             connection.send(body[index : index + 1])
         return request.keep_alive
+
+    def _trickle(self, connection: _Connection, request: Request) -> bool:
+        size = int(request.number("bytes", 60))
+        delay = request.number("delay", 0.5)
+        fields = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(size))]
+        response = self._head(200, fields, keep_alive=False) + (b"slow." * (size // 5 + 1))[:size]
+        for index in range(len(response)):
+            if index:
+                self._wait(delay)
+            connection.send(response[index : index + 1])
+        return False
+
+    def _redirect_to(self, connection: _Connection, request: Request) -> bool:
+        location = request.query.get("url", "/")
+        status = int(request.number("status", 302))
+        return self._redirect(location, status)(connection, request)
 
     def _hang(self, connection: _Connection, request: Request) -> bool:
         self._stopping.wait()

@@ -123,7 +123,8 @@ def test_show_history_and_diff(tmp_path, site, cli) -> None:
     assert "table row under 人脸属性识别 > 返回参数" in shown.out
     html = report.read_text(encoding="utf-8")
     assert '<html lang="zh">' in html
-    assert '<del>uygur | 是否是<mark class="term">维族</mark></del>' in html
+    # page text sits in <bdi> (a bidi override in it cannot spill over; issue 9)
+    assert '<del><bdi>uygur | 是否是</bdi><mark class="term">维族</mark></del>' in html
 
 
 def test_unknown_names_and_ids_are_usage_errors(tmp_path, site, cli) -> None:

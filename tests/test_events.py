@@ -115,3 +115,34 @@ def test_revert_gives_two_change_events() -> None:
         ["changed"],
         ["changed"],
     ]
+
+
+def test_incomplete_is_at_once_for_a_parser_limit_and_confirmed_for_a_time_budget() -> None:
+    def incomplete(n: int, limit: str) -> Observation:
+        return Observation(n, Outcome.INCOMPLETE, f"b{n}", detail={"limit": limit})
+
+    seen = [
+        ok(1),
+        incomplete(2, "parser_limit"),
+        incomplete(3, "parser_limit"),
+        ok(4),
+        incomplete(5, "decoding"),
+        ok(6),
+        incomplete(7, "time_budget"),
+        ok(8),
+        incomplete(9, "time_budget"),
+        incomplete(10, "time_budget"),
+    ]
+    at_once = [[], ["incomplete"], [], ["restored"], ["incomplete"], ["restored"]]
+    confirmed = [[], [], [], ["incomplete"]]  # a budget overrun once, then twice in a row
+    assert run(seen) == at_once + confirmed
+
+
+def test_incomplete_keeps_the_last_good_capture_as_reference() -> None:
+    state = WatchState()
+    seen = [ok(1), Observation(2, Outcome.INCOMPLETE, "b2", detail={"limit": "parser_limit"})]
+    for observation in seen:
+        state, _ = transition(state, observation)
+    assert (state.reference, state.reference_text) == (1, "t1")
+    state, events = transition(state, ok(3, comparison=CHANGE))
+    assert [(e.kind, e.from_capture) for e in events] == [("restored", 2), ("changed", 1)]

@@ -191,6 +191,19 @@ def test_drip(server: FaultServer) -> None:
     assert time.monotonic() - started >= 0.35
 
 
+def test_trickle_is_slow_from_the_first_byte(server: FaultServer) -> None:
+    with _connect(server) as sock:
+        sock.settimeout(1)
+        sock.sendall(_get("/trickle?bytes=3&delay=0.05"))
+        started = time.monotonic()
+        first = sock.recv(65536)
+        data = first + _read_all(sock)
+        elapsed = time.monotonic() - started
+    assert len(first) == 1  # even the status line comes one byte at a time
+    assert data.startswith(b"HTTP/1.1 200 OK") and data.endswith(b"\r\n\r\nslo")
+    assert elapsed >= 0.05 * (len(data) - 2)
+
+
 def test_hang_times_out(server: FaultServer) -> None:
     with pytest.raises(httpx.ReadTimeout):
         httpx.get(server.url("/hang"), timeout=0.2)
@@ -311,6 +324,10 @@ def test_redirects(server: FaultServer, client: httpx.Client) -> None:
     home = client.get(server.url("/redirect-home/docs/api/v2/removed"), follow_redirects=True)
     assert home.url.path == "/" and "Welcome" in home.text
     assert client.get(server.url("/redirect-home")).headers["location"] == "/"
+
+    elsewhere = "http://127.0.0.1:9/x?y=1"
+    to = client.get(server.url("/redirect-to"), params={"url": elsewhere, "status": "307"})
+    assert (to.status_code, to.headers["location"]) == (307, elsewhere)
 
     moved = client.get(server.url("/moved-permanently"), follow_redirects=True)
     assert [r.status_code for r in moved.history] == [301]

@@ -17,6 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "monitor"
 TIERS: dict[str, int] = {
     "monitor": 0,  # the package's __init__ (version) and __main__ (special-cased below)
     "monitor.model": 0,
+    "monitor.safe": 0,  # pure: what is unsafe to show (control, bidi, credentials)
     "monitor.errors": 0,
     "monitor.config.defaults": 0,
     "monitor.documents": 1,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,10 +17,11 @@ OK = Outcome.OK
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
+def store(tmp_path: Path) -> Iterator[Store]:
     s = Store(tmp_path / "data")
     s.ensure_watches([("w", "https://x/a", {"name": "w"})])
-    return s
+    yield s
+    s.close()  # an open store makes later tests' workers spawn (test_parallel.py)
 
 
 def record(store: Store, body: bytes, events: list[str] = ()) -> tuple[int, list[int]]:  # type: ignore[assignment]

@@ -10,7 +10,9 @@ Event kinds: ``changed``, ``gone`` (404/410 or soft 404, confirmed), ``restored`
 ``blocked`` (bot wall, captcha, WAF page), ``selector_missing`` (the page no longer
 has the part the watch selects: it needs attention, nothing was "removed") and
 ``no_text_layer`` (a PDF with pages but no text, a scan: reported at once, never read
-as a document whose wording was all removed).
+as a document whose wording was all removed) and ``incomplete`` (the page's text could
+not be read in full: past a parser limit, reported at once; over the CSS rules' time
+budget, confirmed like ``blocked``; never compared).
 """
 
 from __future__ import annotations
@@ -177,8 +179,7 @@ def _needs_attention(
     # consecutive checks, so a CDN that challenges every other request is not a storm.
     streak = state.attention_streak + 1 if state.attention == seen.outcome else 1
     problem = state.last_problem if streak > 1 else seen.capture
-    # A PDF without a text layer is a fact of its bytes, not a flaky answer: no wait.
-    needed = 1 if seen.outcome == Outcome.NO_TEXT_LAYER else limits.attention_after
+    needed = 1 if _at_once(seen) else limits.attention_after
     events = []
     if streak >= needed and state.status != seen.outcome:
         events.append(
@@ -199,6 +200,22 @@ def _needs_attention(
         gone_streak=0,
         last_problem=problem,
     ), events
+
+
+def _at_once(seen: Observation) -> bool:
+    """A fact of the page's bytes, not a flaky answer, needs no second look: a PDF
+    without a text layer, a page past a parser limit. A rule's time budget depends on
+    the machine's load, so it is confirmed like a bot wall.
+
+    >>> _at_once(Observation(1, Outcome.INCOMPLETE, detail={"limit": "parser_limit"}))
+    True
+    >>> _at_once(Observation(1, Outcome.INCOMPLETE, detail={"limit": "time_budget"}))
+    False
+    """
+    if seen.outcome == Outcome.NO_TEXT_LAYER:
+        return True
+    # "time_budget" is documents.limits.TIME_BUDGET (not imported: it would load lxml).
+    return seen.outcome == Outcome.INCOMPLETE and seen.detail.get("limit") != "time_budget"
 
 
 def _good(state: WatchState, seen: Observation) -> tuple[WatchState, list[EventDraft]]:

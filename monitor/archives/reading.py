@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from ..analysis.compare import compare
-from ..documents import HTML, PDF, Unreadable, document_type, read_document
+from ..documents import HTML, PDF, PatternTimeout, Unreadable, document_type, read_document
 from ..documents.classify import classify
 from ..documents.decode import decode_body
 from ..documents.document import Document
@@ -104,12 +104,17 @@ def read_copy(
     encoding = decoded.encoding if decoded is not None else None
     if verdict.outcome != Outcome.OK:
         return Reading(verdict.outcome, verdict.reason, encoding)
-    if kind != HTML or decoded is None:
-        read = read_document(kind, decoded.text if decoded is not None else body, rules.ignore)
-        if isinstance(read, Unreadable):
-            return Reading(read.outcome, read.reason, encoding)
-        return Reading(Outcome.OK, "", encoding, read)
-    document = extract_html(decoded.text, rules.select, rules.exclude, rules.ignore)
+    try:
+        if kind != HTML or decoded is None:
+            read = read_document(kind, decoded.text if decoded is not None else body, rules.ignore)
+            if isinstance(read, Unreadable):
+                return Reading(read.outcome, read.reason, encoding)
+            return Reading(Outcome.OK, "", encoding, read)
+        document = extract_html(decoded.text, rules.select, rules.exclude, rules.ignore)
+    except PatternTimeout as slow:  # as a live check records it: never compared
+        return Reading(slow.outcome, f"{slow}; the archived copy was not compared", encoding)
+    if problem := decoded.lossy or document.incomplete:  # never a shorter text as the page's
+        return Reading(Outcome.INCOMPLETE, problem, decoded.encoding)
     if not document.selected:
         return Reading(
             Outcome.SELECTOR_MISSING,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime
 from typing import Any
 
 import click
 
-from .common import Context, parse_time_option
+from .common import Context, echo_json, parse_time_option, say
 
 
 @click.group("import")
@@ -91,24 +90,22 @@ def import_wayback(
                 (watch,) = load_watchlist(watchlist_path).select([name])
                 store.ensure_watches([(watch.name, watch.url, watch_config(watch))])
             store.require_watch(name)
-            click.echo(f"importing the Wayback Machine's captures of {name} ...")
+            say(f"importing the Wayback Machine's captures of {name} ...")
             async with WaybackClient() as client:
-                report = await Importer(store, client, echo=click.echo).run(
+                report = await Importer(store, client, echo=say).run(
                     name, from_=from_, to=to, limit=limit
                 )
-        click.echo(report.summary())
+        say(report.summary())
         for change_id in report.events:
-            click.echo(
-                f"  change #{change_id} (derived from archived copies): monitor diff {change_id}"
-            )
+            say(f"  change #{change_id} (derived from archived copies): monitor diff {change_id}")
         if report.digest_mismatches:
-            click.echo(
+            say(
                 f"note: {len(report.digest_mismatches)} copy(ies) differ from the archive's "
                 "own digest (often a content-encoding difference); our SHA-256 is of the "
                 "bytes received"
             )
         if not report.complete:
-            click.echo("not everything was imported; run the same command again to continue")
+            say("not everything was imported; run the same command again to continue")
 
     asyncio.run(main())
 
@@ -147,19 +144,17 @@ def witness_list(obj: Context, status: str | None, output_format: str) -> None:
     """
     from ..report.json import witness_to_json
 
-    with obj.store() as store:
+    with obj.store(read_only=True) as store:
         rows = store.witnesses(status=status)
     found = [witness_to_json(r) for r in rows]
     if output_format == "json":
-        click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+        echo_json(found)
         return
     if not found:
-        click.echo("no witnesses")
+        say("no witnesses")
     for item in found:
         where = item["archived_url"] or item["reason"] or ""
-        click.echo(
-            f"change #{item['change_id']:<5} {item['archive']:<8} {item['status']:<9} {where}"
-        )
+        say(f"change #{item['change_id']:<5} {item['archive']:<8} {item['status']:<9} {where}")
 
 
 @witness_group.command("work")
@@ -193,9 +188,9 @@ def witness_work(obj: Context, for_seconds: float) -> None:
     else:
         with checking_lock(obj.spec.location, "witness work"), obj.store() as store:
             done = asyncio.run(work_queue(store, for_seconds=for_seconds))
-    click.echo(
+    say(
         f"submitted {done.submitted}, archived {done.archived}, copies checked "
         f"{done.verified}, failed {done.failed}, waiting {done.postponed}"
     )
     for note in done.notes:
-        click.echo(f"  {note}")
+        say(f"  {note}")

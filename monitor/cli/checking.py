@@ -9,7 +9,8 @@ import click
 
 from ..config.watchlist import load_watchlist
 from ..model import CheckResult, Outcome, utc_now
-from .common import Context, echo_json, format_option, watchlist_option
+from ..safe import one_line
+from .common import Context, echo_json, format_option, say, watchlist_option
 
 
 def iso_seconds(moment: datetime) -> str:
@@ -26,6 +27,9 @@ Outcomes (one per watch):
   transient     a failure worth retrying later (timeout, reset, 5xx, 429)
   error         a failure retrying will not fix (bad URL, too large)
   selector_missing  the page lacks the part `select` keeps
+  no_text_layer     a PDF with pages but no text (a scan)
+  incomplete        the text could not be read in full (a parser limit, the
+                    CSS rules' time budget, undecodable bytes): kept, not compared
   internal_error    a bug of ours: exit status 1, please report it"""
 
 
@@ -56,10 +60,10 @@ def result_line(result: CheckResult) -> str:
     flag = "  FLAGGED" if result.flagged else ""
     why = ""
     if result.error:
-        why = f"  ({result.error})"
-    elif result.reason and result.outcome not in (Outcome.OK, Outcome.UNCHANGED):
+        why = f"  ({one_line(result.error)})"
+    elif result.reason and result.outcome != Outcome.UNCHANGED:  # ok: a decoding note
         tries = f" after {result.attempts} attempts" if result.attempts > 1 else ""
-        why = f"  {result.outcome}: {result.reason}{tries}"
+        why = f"  {result.outcome}: {one_line(result.reason)}{tries}"
     return f"{result.watch:<40} {result.outcome:<16}{events}{flag}{why}"
 
 
@@ -118,23 +122,24 @@ def check(
         echo_json(shown)
     else:
         for discovery in report.discoveries:
-            click.echo(discovery_line(discovery.to_dict()))
+            say(discovery_line(discovery.to_dict()))
         for result in results:
-            click.echo(result_line(result))
+            say(result_line(result))
         for gap in gaps:
             where = f" {gap['pair']}" if gap["pair"] else ""
-            click.echo(
+            say(
                 f"locale_gap {gap['state']}: {gap['counterparts']}{where}: {gap['group']} in "
                 f"{', '.join(gap['present_in'])}, not in {', '.join(gap['absent_in'])}"
             )
-        click.echo(summarize(results))
+        say(summarize(results))
         if alerts is not None:
             for line in alerts.lines:
-                click.echo(line)
+                say(line)
             failed = "; see: monitor notify status" if alerts.failed else ""
-            click.echo(alerts.summary() + failed)
+            say(alerts.summary() + failed)
         _witness_hint(obj, results)
-    if any(r.outcome == Outcome.INTERNAL_ERROR for r in results):
+    # A bug, or a check of which nothing could be recorded (a full disk): exit 1.
+    if any(r.outcome == Outcome.INTERNAL_ERROR or r.capture_id is None for r in results):
         sys.exit(1)
 
 
@@ -146,7 +151,7 @@ def _witness_hint(obj: Context, results: list[CheckResult]) -> None:
     with obj.store() as store:
         queued = [w for w in store.witnesses(change_ids) if w["status"] == "pending"]
     if queued:
-        click.echo(
+        say(
             f"{len(queued)} witness request(s) queued for Save Page Now: 'monitor witness "
             "work' submits them ('monitor run' does so by itself)"
         )
@@ -191,7 +196,7 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
     watchlist = load_watchlist(watchlist_path)
 
     def show_alert(line: str) -> None:
-        click.echo(f"{iso_seconds(utc_now())}  notify {line}")
+        say(f"{iso_seconds(utc_now())}  notify {line}")
 
     if obj.spec.postgres:
         from ..run.alerts import alerts_in_background
@@ -208,7 +213,7 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
         return
 
     def on_result(result: CheckResult, indexer: BackgroundIndexer) -> None:
-        click.echo(f"{iso_seconds(utc_now())}  {result_line(result)}")
+        say(f"{iso_seconds(utc_now())}  {result_line(result)}")
         if result.outcome == Outcome.OK:  # a new text version, perhaps: search it soon
             indexer.poke()
 
@@ -243,8 +248,8 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
                             store,
                             watchlist,
                             discoverer,
-                            echo=click.echo,
-                            on_discovery=lambda d: click.echo(discovery_line(d.to_dict())),
+                            echo=say,
+                            on_discovery=lambda d: say(discovery_line(d.to_dict())),
                         ),
                     )
                 runner = Runner(
@@ -259,11 +264,11 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
                     background=background,
                 )
                 sites = f" and {len(watchlist.sites)} site(s)" if watchlist.sites else ""
-                click.echo(
+                say(
                     f"monitoring {len(watchlist.watches)} watch(es){sites}; data in "
                     f"{store.location}; stop with Ctrl-C"
                 )
                 await runner.run()
 
     asyncio.run(main())
-    click.echo("stopped cleanly")
+    say("stopped cleanly")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 import click
 
 from ..model import parse_time
+from ..safe import json_text, terminal
 from ..store import EvidenceStore, StoreSpec, open_store
 
 
@@ -20,9 +20,11 @@ class Context:
         # --store (a directory or postgresql://…) takes the place of --data-dir.
         self.spec = StoreSpec(store or data_dir, blobs)
 
-    def store(self, create: bool = False) -> EvidenceStore:
-        """The store; only commands that record pass ``create=True``."""
-        return open_store(self.spec, create=create)
+    def store(self, create: bool = False, read_only: bool = False) -> EvidenceStore:
+        """The store; only commands that record pass ``create=True``. Commands that only
+        read pass ``read_only=True``: they work on a read-only data directory (a copy on
+        a read-only mount, evidence handed to someone else) and never write to it."""
+        return open_store(self.spec, create=create, read_only=read_only)
 
 
 def parse_time_option(_ctx: Any, _param: Any, value: str | None) -> datetime | None:
@@ -57,8 +59,16 @@ def format_option(*choices: str) -> Any:
 
 
 def echo_json(data: object) -> None:
-    """JSON for scripts: UTF-8 (Chinese stays readable), indented."""
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    """JSON for scripts: UTF-8 (Chinese stays readable), indented; C1 and bidi controls
+    escaped, credentials in URLs redacted (monitor/safe.py)."""
+    click.echo(json_text(data))
+
+
+def say(message: object = "", err: bool = False, nl: bool = True) -> None:
+    """Every line of text output: what pages say may hold escape sequences (ESC, C1 CSI,
+    OSC titles and hyperlinks) or bidi overrides, shown here as ``\\x1b`` or
+    ``<U+202E>``; credentials in URLs are shown as ``***`` (monitor/safe.py)."""
+    click.echo(terminal(message), err=err, nl=nl)
 
 
 # Global options may also follow the command (`monitor changes --data-dir X`).

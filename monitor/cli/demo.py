@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from .common import say
+
 
 @click.command()
 @click.pass_context
@@ -20,4 +22,4 @@ def demo(ctx: click.Context) -> None:
     root = ctx.find_root()
     source = root.get_parameter_source("data_dir")
     explicit = source is not None and source.name != "DEFAULT"
-    run_demo(root.params.get("data_dir") if explicit else None, echo=click.echo)
+    run_demo(root.params.get("data_dir") if explicit else None, echo=say)

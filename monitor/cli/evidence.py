@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .common import Context, echo_json, format_option, parse_time_option
+from .common import Context, echo_json, format_option, parse_time_option, say
 
 _FORMAT = format_option()
 
@@ -32,7 +32,7 @@ def key(obj: Context, output_format: str) -> None:
     from ..evidence.keys import fingerprint
     from ..evidence.service import key_ring
 
-    with obj.store() as store:
+    with obj.store(read_only=True) as store:
         ring = key_ring(store)
         public = ring.public_key_b64()
         info = {
@@ -45,9 +45,9 @@ def key(obj: Context, output_format: str) -> None:
     if output_format == "json":
         echo_json(info)
         return
-    click.echo(f"ed25519 {public}")
-    click.echo(f"fingerprint {info['fingerprint']}")
-    click.echo(info["public_key_pem"].rstrip())
+    say(f"ed25519 {public}")
+    say(f"fingerprint {info['fingerprint']}")
+    say(info["public_key_pem"].rstrip())
 
 
 @click.command()
@@ -89,9 +89,9 @@ def checkpoint(
         echo_json({"seq": point.seq, "head": point.head, "at": point.at, **exported})
         return
     stamp = f", timestamped by {point.authority}" if point.timestamp else ""
-    click.echo(f"checkpoint: {point.seq} records, head {point.head}, signed {point.at}{stamp}")
+    say(f"checkpoint: {point.seq} records, head {point.head}, signed {point.at}{stamp}")
     if out_path:
-        click.echo(f"written to {Path(out_path).resolve()}")
+        say(f"written to {Path(out_path).resolve()}")
 
 
 @click.command()
@@ -120,9 +120,9 @@ def export(
     """
     from ..evidence.exporting import export_archive
 
-    with obj.store() as store:
+    with obj.store(read_only=True) as store:
         stats = export_archive(store, kind, Path(out), watches, since, until)
-    click.echo(
+    say(
         f"{kind}: {stats.captures} capture(s), {stats.responses} response(s), "
         f"{stats.bytes} body bytes -> {Path(out).resolve()}"
     )
@@ -155,14 +155,14 @@ def bundle(
 
         problems = verify_bundle(Path(target), expected_key)
         for problem in problems:
-            click.echo(problem)
+            say(problem)
         if not problems:
-            click.echo(
+            say(
                 f"{target}: bundle OK, signed by key {bundle_key(Path(target))} "
                 "(compare with the fingerprint its author published)"
             )
         else:
-            click.echo(f"{len(problems)} problem(s)")
+            say(f"{len(problems)} problem(s)")
         if problems:
             sys.exit(3)
         return
@@ -170,9 +170,9 @@ def bundle(
         raise click.UsageError("usage: monitor bundle CHANGE_ID OUT.zip, or --verify OUT.zip")
     from ..evidence.exporting import write_bundle
 
-    with obj.store() as store:
+    with obj.store(read_only=True) as store:
         manifest = write_bundle(store, int(target), Path(out))
-    click.echo(
+    say(
         f"bundle of change {target}: {len(manifest['files'])} files, checkpoint at position "
         f"{manifest['chain']['segment']['end_seq']} -> {Path(out).resolve()}"
     )

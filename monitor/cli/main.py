@@ -21,7 +21,8 @@ import click
 from .. import __version__
 from ..config.defaults import DATA_DIR as DEFAULT_DATA_DIR
 from ..errors import MonitorError
-from .common import Context, hoist_global_options
+from ..safe import terminal
+from .common import Context, hoist_global_options, say
 
 # name -> (module under monitor.cli, attribute, one-line help shown by `monitor --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -119,7 +120,21 @@ def cli(
     """
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # log lines quote URLs and page text
+        if not isinstance(handler.formatter, _SafeFormatter):
+            handler.setFormatter(_SafeFormatter(handler.formatter))
     ctx.obj = Context(data_dir, store, blobs)
+
+
+class _SafeFormatter(logging.Formatter):
+    """Log lines as the terminal may show them: credentials redacted, controls visible."""
+
+    def __init__(self, inner: logging.Formatter | None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal(self.inner.format(record))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -135,16 +150,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.Abort as abort:
         if isinstance(abort.__cause__, KeyboardInterrupt):
             sys.exit(130)  # Ctrl-C before the command installed its own handler
-        click.echo("aborted", err=True)
+        say("aborted", err=True)
         sys.exit(1)
     except MonitorError as error:
-        click.echo(f"monitor: {error}", err=True)
+        say(f"monitor: {error}", err=True)
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as error:
         logging.getLogger("monitor").debug("internal error", exc_info=True)
-        click.echo(
+        say(
             f"monitor: internal error: {type(error).__name__}: {error} "
             "(run with -vv for a traceback and please report it)",
             err=True,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
 from ..config.watchlist import Watchlist, load_watchlist
 from ..errors import ConfigError
-from .common import Context
+from .common import Context, echo_json, say
 
 format_option = click.option(
     "--format",
@@ -63,9 +62,9 @@ def notify_status(obj: Context, watchlist_path: str | None, output_format: str) 
     with open_outbox(obj.spec if obj.spec.postgres else location) as outbox:
         status = build(outbox, routes, utc_now())
     if output_format == "json":
-        click.echo(json.dumps(status, ensure_ascii=False, indent=2))
+        echo_json(status)
     else:
-        click.echo(status_text(status))
+        say(status_text(status))
 
 
 @notify_group.command("test")
@@ -112,15 +111,15 @@ def notify_test(
     problems = {r.name: resolve(r).problems for r in routes}
     if output_format == "json":
         rows = [r.__dict__ for r in results]
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        echo_json(rows)
     else:
         for name, found in problems.items():
             for problem in found:
-                click.echo(f"{name}: PROBLEM {problem}")
+                say(f"{name}: PROBLEM {problem}")
         for result in results:
             verdict = "ok" if result.ok else f"FAILED: {result.error}"
-            click.echo(f"{result.route:<16} {result.target}  {verdict}")
-        click.echo(f"{sum(r.ok for r in results)} of {len(results)} destination(s) accepted")
+            say(f"{result.route:<16} {result.target}  {verdict}")
+        say(f"{sum(r.ok for r in results)} of {len(results)} destination(s) accepted")
     if not results or not all(r.ok for r in results):
         sys.exit(1)
 
@@ -156,7 +155,7 @@ def notify_send(obj: Context, watchlist_path: str, retry_now: bool) -> None:
             notifier.outbox.retry_now(utc_now())
         report = notifier.run_once(batch_complete=True)
     for line in report.lines:
-        click.echo(line)
-    click.echo(report.summary())
+        say(line)
+    say(report.summary())
     if report.failed:
-        click.echo("see: monitor notify status")
+        say("see: monitor notify status")

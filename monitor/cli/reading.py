@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import click
 
 from ..errors import ConfigError, NotFoundError
-from .common import Context, echo_json, format_option, parse_time_option
+from ..safe import one_line
+from .common import Context, echo_json, format_option, parse_time_option, say
 
 if TYPE_CHECKING:
     from ..store import EvidenceStore, Row
@@ -39,16 +40,16 @@ def changes(
     from ..report.json import change_to_json
     from ..report.text import changes_text
 
-    with obj.store() as store:
+    with obj.store(read_only=True) as store:
         if watch_name:
             store.require_watch(watch_name)
         rows = store.changes(since=since, watch=watch_name, flagged=flagged)
         if output_format == "json":
             echo_json([change_to_json(r) for r in rows])
         elif output_format == "atom":  # an Atom feed, newest first, for feed readers
-            click.echo(_atom(store, rows, since, watch_name, flagged), nl=False)
+            click.echo(_atom(store, rows, since, watch_name, flagged), nl=False)  # xml_safe
         else:
-            click.echo(changes_text(rows))
+            say(changes_text(rows))
 
 
 def _atom(
@@ -97,16 +98,16 @@ def diff(obj: Context, change_id: int, html_path: str | None, output_format: str
             f"cannot write the HTML report to {report}: the folder {report.parent} does not "
             "exist; create it or pick another path"
         )
-    with obj.store() as store:
+    with obj.store(read_only=True) as store:
         view = load_change(store, change_id)
         if output_format == "json":
             echo_json({**view.event, "detail": view.detail})
         else:
-            click.echo(change_text(view))
+            say(change_text(view))
         if report is not None:
             report.write_text(change_html(view, written_to=report), encoding="utf-8")
             if output_format != "json":
-                click.echo(f"\nHTML report: {report.resolve()}")
+                say(f"\nHTML report: {report.resolve()}")
 
 
 @click.command()
@@ -123,24 +124,24 @@ def history(obj: Context, name: str, output_format: str) -> None:
     """
     from ..report.json import capture_to_json
 
-    with obj.store() as store:
+    with obj.store(read_only=True) as store:
         rows = store.captures(name)
     if output_format == "json":
         echo_json([capture_to_json(row) for row in rows])
         return
-    click.echo(
+    say(
         f"{'id':>6}  {'fetched (UTC)':<27} {'status':>6}  {'outcome':<16} "
         f"{'body sha256':<16} final URL / error"
     )
     for row in rows:
         sha = (row["body_sha256"] or "-")[:16]
-        tail = row["error"] or row["final_url"] or ""
+        tail = one_line(row["error"] or row["final_url"] or "")
         when = row["fetched_at"]
         if row.get("source"):
             # An imported copy: the archive's time is when the page looked like this.
             when = row["archived_at"]
             tail = f"{row['source']} {row['archive_url']} (fetched {row['fetched_at']}) {tail}"
-        click.echo(
+        say(
             f"{row['id']:>6}  {when:<27} {row['status'] or '-':>6}  "
             f"{row['outcome']:<16} {sha:<16} {tail}"
         )
@@ -163,7 +164,7 @@ def show(obj: Context, name: str, at: datetime | None, output_format: str) -> No
     from ..model import utc_now
     from ..report.json import contract_time
 
-    with obj.store() as store:
+    with obj.store(read_only=True) as store:
         row = store.capture_at(name, at or utc_now())
         if row is None:
             captures = [c for c in store.captures(name) if c["text_sha256"]]
@@ -201,10 +202,10 @@ def show(obj: Context, name: str, at: datetime | None, output_format: str) -> No
         f"body sha256 {source['body_sha256']}"
     )
     if row.get("source"):
-        click.echo(
+        say(
             f"# {name} as archived {row['archived_at']} by {row['source']} (capture "
             f"{row['id']}, {row['archive_url']}, {origin})"
         )
     else:
-        click.echo(f"# {name} as captured {row['fetched_at']} (capture {row['id']}, {origin})")
-    click.echo(document.text)
+        say(f"# {name} as captured {row['fetched_at']} (capture {row['id']}, {origin})")
+    say(document.text)

@@ -10,7 +10,7 @@ import click
 from ..config.watchlist import Watchlist
 from ..errors import ConfigError
 from ..store import StoreSpec, open_store
-from .common import Context
+from .common import Context, say
 
 
 def _postgres(spec: StoreSpec, command: str):  # type: ignore[no-untyped-def]
@@ -40,10 +40,10 @@ def enqueue_forever(obj: Context, watchlist: Watchlist, startup_spread: float) -
 
     def report(deferred: list[tuple[str, object]]) -> None:
         for name, due in deferred:
-            click.echo(f"{name:<40} queued for {due}")
+            say(f"{name:<40} queued for {due}")
 
     with _postgres(obj.spec, "run") as store:
-        click.echo(
+        say(
             f"queueing checks of {len(watchlist.watches)} watch(es) in {store.location} every "
             f"{ENQUEUE_EVERY:g}s; `monitor worker` processes run them; stop with Ctrl-C"
         )
@@ -51,7 +51,7 @@ def enqueue_forever(obj: Context, watchlist: Watchlist, startup_spread: float) -
             run_enqueuer(store, watchlist.watches, watchlist.settings,
                          spread=startup_spread, on_round=report)
         )
-    click.echo("stopped cleanly")
+    say("stopped cleanly")
 
 
 @click.command()
@@ -91,7 +91,7 @@ def worker(
     from ..run.distributed import run_worker
 
     with _postgres(obj.spec, "worker") as store:
-        click.echo(f"worker on {store.location}; stop with Ctrl-C", err=True)
+        say(f"worker on {store.location}; stop with Ctrl-C", err=True)
         asyncio.run(
             run_worker(store, concurrency=concurrency, stalled_after=stalled_after, name=name,
                        wait=not until_idle)
@@ -138,11 +138,11 @@ def migrate(obj: Context, source: str, target: str, batch: int) -> None:
         problems = verify_store(directory).problems
         if problems:
             for problem in problems:
-                click.echo(problem)
-            click.echo(f"{source}: {len(problems)} problem(s); fix them before copying")
+                say(problem)
+            say(f"{source}: {len(problems)} problem(s); fix them before copying")
             sys.exit(3)
         with _postgres(spec, "migrate") as store:
-            report = copy_directory(directory, store, batch=batch, progress=click.echo)
+            report = copy_directory(directory, store, batch=batch, progress=say)
             problems = compare_counts(directory, store) + store.verify()
             walk = verify_entries(store.chain_entries())  # the copy's chain, re-hashed
             problems += walk.problems
@@ -150,12 +150,12 @@ def migrate(obj: Context, source: str, target: str, batch: int) -> None:
                 problems.append(f"chain: the copy ends at {walk.head}, the directory at "
                                 f"{directory.chain_head()}")  # fmt: skip
     for problem in problems:
-        click.echo(problem)
-    click.echo(
+        say(problem)
+    say(
         f"copied {report.captures} capture(s), {report.changes} change(s), {report.blobs} "
         f"blob(s); {report.watches} watch(es) in all"
     )
     if problems:
-        click.echo(f"{len(problems)} problem(s) after the copy")
+        say(f"{len(problems)} problem(s) after the copy")
         sys.exit(3)
-    click.echo("copy verified")
+    say("copy verified")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from typing import TYPE_CHECKING
 
 import click
 
-from .common import Context
+from .common import Context, echo_json, say
 
 if TYPE_CHECKING:
     from ..search import SearchIndex, WatchHit
@@ -63,19 +62,25 @@ def search(
 
     if text is None and not rebuild:
         raise click.UsageError("give the TEXT to look for (or --rebuild)")
-    with obj.store() as store:
+    with obj.store(read_only=not rebuild) as store:
         if watch_name:
             store.require_watch(watch_name)
         with open_index(store) as index:
             if rebuild:
                 _rebuild(index)
-            else:
+            elif getattr(store, "writable", True):
                 index.catch_up()
             coverage = index.coverage()
+            if coverage.mark < coverage.latest and not rebuild:  # a read-only directory
+                click.echo(
+                    f"monitor: note: the data directory is read-only and captures after "
+                    f"{coverage.mark} are not in its search index: they are not searched",
+                    err=True,
+                )
             if text is None:
                 return
             if not coverage.complete:
-                click.echo(
+                say(
                     f"monitor: note: {coverage.unindexed_before} text capture(s) recorded "
                     "before search existed are not indexed yet; run "
                     "'monitor search --rebuild' once to include them",
@@ -83,10 +88,10 @@ def search(
                 )
             hits = search(index, text, watch=watch_name, limit=limit)
     if output_format == "json":
-        click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+        echo_json([h.to_dict() for h in hits])
         return
     for line in _text_lines(text, hits):
-        click.echo(line)
+        say(line)
 
 
 def _rebuild(index: SearchIndex) -> None:
@@ -94,10 +99,10 @@ def _rebuild(index: SearchIndex) -> None:
 
     def progress(done: int, total: int) -> None:
         if sys.stderr.isatty() or done == total:
-            click.echo(f"\rindexed {done}/{total} watches", nl=done == total, err=True)
+            say(f"\rindexed {done}/{total} watches", nl=done == total, err=True)
 
     versions = index.rebuild(progress)
-    click.echo(
+    say(
         f"search index rebuilt: {versions} text version(s) in {time.monotonic() - started:.1f} s",
         err=True,
     )

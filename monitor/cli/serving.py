@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import Context
+from .common import Context, say
 
 
 @click.command()
@@ -41,7 +41,7 @@ def serve(obj: Context, host: str, port: int, hash_password: bool) -> None:
 
     if hash_password:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        click.echo(make_hash(password))
+        say(make_hash(password))
         return
     auth = Auth.from_environment()
     check_bind(host, auth)
@@ -52,7 +52,7 @@ def serve(obj: Context, host: str, port: int, hash_password: bool) -> None:
 
     app = create_app(obj.spec, auth)
     shown = f"[{host}]" if ":" in host else host
-    click.echo(
+    say(
         f"serving {app.state.web.store.location} at http://{shown}:{port}/ "
         f"({'login required' if auth.enabled else 'this machine only'}); stop with Ctrl-C"
     )

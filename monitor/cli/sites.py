@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ..errors import ConfigError
-from .common import Context, echo_json, format_option
+from .common import Context, echo_json, format_option, say
 
 
 @click.command()
@@ -41,9 +41,9 @@ def sites(obj: Context, name: str | None, watchlist_path: str | None, output_for
         echo_json(found if name is None else found[0])
         return
     if not found:
-        click.echo("no sites (add a 'sites:' entry to a watchlist and run monitor check)")
+        say("no sites (add a 'sites:' entry to a watchlist and run monitor check)")
     for site in found:
-        click.echo(_site_text(site))
+        say(_site_text(site))
 
 
 def _site_text(site: dict[str, Any]) -> str:
@@ -101,4 +101,4 @@ def locales(obj: Context, name: str, watchlist_path: str, output_format: str) ->
     else:
         from ..report.locales import locales_text
 
-        click.echo(locales_text(found))
+        say(locales_text(found))

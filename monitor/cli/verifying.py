@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .common import Context
+from .common import Context, say
 
 
 @click.command()
@@ -57,13 +57,13 @@ def verify(
         from ..evidence.timestamp import load_roots
 
         roots = load_roots(tsa_roots)
-    with obj.store() as store:
+    with obj.store(read_only=True) as store:
         result = verify_store(store, exported, roots)
     for problem in result.problems:
-        click.echo(problem)
+        say(problem)
     if details:
         for note in result.notes:
-            click.echo(note)
-    click.echo("store OK" if not result.problems else f"{len(result.problems)} problem(s)")
+            say(note)
+    say("store OK" if not result.problems else f"{len(result.problems)} problem(s)")
     if result.problems:
         sys.exit(3)

@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..config.watchlist import load_watchlist
-from .common import echo_json, format_option
+from .common import echo_json, format_option, say
 
 
 @click.group("watchlist")
@@ -81,26 +81,26 @@ def watchlist_validate(path: str, output_format: str) -> None:
         echo_json(found)
         return
     for watch in watchlist.watches:
-        click.echo(f"{watch.name:<40} {watch.schedule:<22} {watch.url}")
+        say(f"{watch.name:<40} {watch.schedule:<22} {watch.url}")
     for route in watchlist.routes:
-        click.echo(f"route {route.name:<34} {route.describe()}")
+        say(f"route {route.name:<34} {route.describe()}")
     for site in watchlist.sites:
         sources = site.sources or ("the sitemaps robots.txt lists",)
         every = format_interval(site.discover_every_seconds)
-        click.echo(
+        say(
             f"site {site.name:<35} pages {site.template.schedule}, discovered every {every}, "
             f"at most {site.max_pages} page(s): {', '.join(sources)}"
         )
     for group in watchlist.counterparts:
         members = ", ".join(f"{locale}: {name}" for locale, name in group.versions or group.sites)
         mapping = f" ({group.url_map[0]} -> {group.url_map[1]})" if group.url_map else ""
-        click.echo(f"counterparts {group.name}: {members}{mapping}")
+        say(f"counterparts {group.name}: {members}{mapping}")
     extra = ""
     if watchlist.sites or watchlist.counterparts:
         extra = (
             f", {len(watchlist.sites)} site(s), {len(watchlist.counterparts)} counterpart set(s)"
         )
-    click.echo(f"{path}: {len(watchlist.watches)} watch(es){extra}, valid")
+    say(f"{path}: {len(watchlist.watches)} watch(es){extra}, valid")
 
 
 @watchlist_group.command("test")
@@ -133,6 +133,6 @@ def watchlist_test(path: str, name: str, wait: float) -> None:
     policy = FetchPolicy.from_settings(watchlist.settings, host_delay=0.0)
     tuning = asyncio.run(show_tuning(watch, policy, wait))
     for line in tuning.lines:
-        click.echo(line)
+        say(line)
     if tuning.problem:
         sys.exit(2)  # unreachable, gone, blocked or almost no text: not ready to watch

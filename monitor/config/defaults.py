@@ -14,6 +14,7 @@ HOST_DELAY = 0.5  # seconds between request starts to one host
 RETRIES = 2  # extra attempts within one check, for transient failures
 TIMEOUT = 30.0  # seconds to connect and between bytes read
 MAX_BODY_MB = 20.0  # decoded body cap
+CSS_BUDGET = 5.0  # seconds a page's select/exclude rules may take; past it: incomplete
 UNREACHABLE_AFTER = 3  # failed checks in a row before an `unreachable` event
 GONE_AFTER = 2  # confirmations of a 404/410 before a `gone` event
 MOVES = "section"  # a block moved unchanged raises an event: ignore | section | any
@@ -30,6 +31,13 @@ WITNESS = None  # no archive is asked to witness changes unless a watchlist says
 WITNESS_ON = "flagged"  # which changes get a witness: flagged | changed
 WITNESS_ARCHIVES = ("wayback",)  # archives that can witness (Save Page Now)
 WITNESS_ON_CHOICES = ("flagged", "changed")
+
+# Hostile input (README "Watchlists": limits). A watchlist and the pages it names may be
+# written by someone else: each of these bounds the time or memory one of them may take.
+IGNORE_BUDGET_SECONDS = 2.0  # CPU seconds a page's `ignore` patterns may spend matching
+WATCHLIST_MAX_MB = 4.0  # a larger watchlist file is refused before it is parsed
+YAML_MAX_ALIAS_NODES = 100_000  # nodes that YAML aliases (*name) may add to a watchlist
+STRUCTURED_MAX_ALIAS_NODES = 1_000_000  # ...and to a YAML document a page serves
 
 # The settings a watchlist's `settings:` block may set, with their defaults, in the
 # order the README lists them.
@@ -54,3 +62,9 @@ NOTIFY_SUMMARIZE_OVER = 5  # more events than this at once become one summary me
 NOTIFY_RETRY = 30.0  # seconds before the first retry of a failed delivery (then doubling)
 NOTIFY_MAX_BACKOFF = 3600.0  # a failing destination is still retried at least hourly
 NOTIFY_MIN_DIGEST = 300.0  # the shortest digest period
+
+# How long a fetch may take, in multiples of `timeout` (README "What monitor will and
+# will not fetch"): one attempt's whole response, and a whole fetch (every attempt and
+# wait, from its first request). 90 s and 120 s at the default timeout.
+ATTEMPT_DEADLINE_TIMEOUTS = 3.0
+CHECK_DEADLINE_TIMEOUTS = 4.0

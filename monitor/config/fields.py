@@ -8,11 +8,13 @@ from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlsplit
 
+import regex
 from cssselect import SelectorError
 from lxml import etree
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from ..documents.css import css_selector
+from ..safe import BIDI_CHARS, CONTROL_CHARS, has_userinfo, redact_url, terminal
 from . import defaults
 
 MIN_INTERVAL_SECONDS = 60.0  # no page needs checking more than once a minute
@@ -22,6 +24,7 @@ _NAME = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _INTERVAL = re.compile(r"(?:\d+\s*[smhd]\s*)+")
 _INTERVAL_PART = re.compile(r"(\d+)\s*([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_UNSAFE_IN_URL = re.compile(f"[{CONTROL_CHARS}{BIDI_CHARS}]")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
 
 
@@ -94,24 +97,34 @@ def _check_name(name: str) -> str:
 def _check_url(url: str) -> str:
     if not url.strip():
         raise ValueError("empty url; write the page address, like https://example.com/docs/page")
+    shown = redact_url(url)  # an error message is shown and may be logged: never a password
     if any(c.isspace() for c in url):
-        raise ValueError(f"url {url!r} contains spaces; percent-encode them (%20)")
+        raise ValueError(f"url {shown!r} contains spaces; percent-encode them (%20)")
+    if _UNSAFE_IN_URL.search(url):
+        raise ValueError(f"url {terminal(shown)!r} contains control or bidirectional characters")
     parts = urlsplit(url)
     if not parts.scheme:
-        raise ValueError(f"url {url!r} has no scheme; start it with https:// or http://")
+        raise ValueError(f"url {shown!r} has no scheme; start it with https:// or http://")
     if parts.scheme not in ("http", "https"):
         raise ValueError(
-            f"unsupported URL scheme {parts.scheme!r} in {url!r}; "
+            f"unsupported URL scheme {parts.scheme!r} in {shown!r}; "
             "only http:// and https:// pages can be watched"
+        )
+    if has_userinfo(url) or "@" in parts.netloc:
+        raise ValueError(
+            f"url {shown!r} carries credentials (user:password@ before the host); they "
+            "would be stored and shown with every capture. Remove them and give the watch "
+            "auth_env: {username: VARIABLE, password: VARIABLE} (or headers_env for a "
+            "token), with the values exported in the environment (README \"Secrets\")"
         )
     if not parts.hostname:
         raise ValueError(
-            f"url {url!r} has no host; write the full address, like https://example.com/page"
+            f"url {shown!r} has no host; write the full address, like https://example.com/page"
         )
     try:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
-        raise ValueError(f"url {url!r} has a bad port number") from None
+        raise ValueError(f"url {shown!r} has a bad port number") from None
     return url
 
 
@@ -191,6 +204,10 @@ def _check_regex(pattern: str) -> str:
             f"regular expression {pattern!r} cannot be combined with others: {error}; "
             "use a scoped flag like (?i:...) instead of (?i)"
         ) from None
+    try:  # the engine that applies it, in bounded time (documents/patterns.py)
+        regex.compile(f"(?:{pattern})", regex.MULTILINE)
+    except regex.error as error:
+        raise ValueError(f"regular expression {pattern!r} is not supported: {error}") from None
     return pattern
 
 
@@ -221,15 +238,48 @@ def _check_header_name(name: str) -> str:
 
 
 def _check_header_value(value: str) -> str:
+    """A header value HTTP can carry: printable ASCII and tabs (RFC 9110 field-value).
+
+    The message never repeats the value: it may be a secret.
+    """
     if any(c in value for c in "\r\n\0"):
         raise ValueError("header value contains a line break; write it on one line")
+    bad = next((i for i, c in enumerate(value) if not (c == "\t" or " " <= c <= "~")), None)
+    if bad is not None:
+        code = f"U+{ord(value[bad]):04X}"
+        kind = "a control character" if ord(value[bad]) < 0xA0 else "a non-ASCII character"
+        raise ValueError(
+            f"header value has {kind} ({code}) at position {bad + 1}; HTTP headers carry "
+            "ASCII only: percent-encode the value or leave the header out"
+        )
     return value
+
+
+# Headers that are credentials by definition: only from the environment (headers_env).
+SECRET_HEADERS = frozenset(("authorization", "proxy-authorization", "cookie"))
+
+
+def _refuse_secret_headers(headers: dict[str, str]) -> dict[str, str]:
+    for name in headers:
+        if name.lower() in SECRET_HEADERS:
+            raise ValueError(
+                f"header {name} holds a credential, which would be stored with every "
+                f"capture; set it from the environment instead: headers_env: {{{name}: "
+                "VARIABLE}} (or auth_env for basic auth), README \"Secrets\""
+            )
+    return headers
 
 
 def _check_contact(contact: str | None) -> str | None:
     if contact is None:
         return None
     contact = contact.strip()
+    if not all(" " <= c <= "~" for c in contact):  # it goes into the User-Agent header
+        raise ValueError(
+            f"bad contact {terminal(contact)!r}: the contact goes into the User-Agent header, "
+            "which carries ASCII only; use an ASCII email address or URL (percent-encode "
+            "or punycode the rest), like ops@example.org"
+        )
     is_email = re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", contact) is not None
     is_url = contact.startswith(("http://", "https://")) and not any(c.isspace() for c in contact)
     if not (is_email or is_url):
@@ -289,6 +339,7 @@ Headers = Annotated[
         Annotated[str, AfterValidator(_check_header_value)],
     ],
     BeforeValidator(_none_to_dict),
+    AfterValidator(_refuse_secret_headers),
 ]
 Text = Annotated[str | None, AfterValidator(_check_text)]
 

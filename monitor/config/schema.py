@@ -36,6 +36,7 @@ from .fields import (
     _one_or_list,
 )
 from .routes import ROUTE_KEYS, RouteEntry
+from .secrets import AuthEnv, HeadersEnv
 
 
 class _Strict(BaseModel):
@@ -64,6 +65,8 @@ class _Rules(_Strict):
     every: Annotated[Any, AfterValidator(_check_interval)] = None
     cron: Annotated[str | None, AfterValidator(_check_cron)] = None
     headers: Headers = {}
+    headers_env: HeadersEnv = {}  # header name -> environment variable with its value
+    auth_env: AuthEnv | None = None  # basic auth: {username: VAR, password: VAR}
     notes: str | None = None
     moves: Literal["ignore", "section", "any"] | None = None
     fetch: Literal["http", "browser", "auto"] | None = None
@@ -175,6 +178,7 @@ _ALLOWED_KEYS: dict[str, tuple[str, ...]] = {
     "settings": tuple(_SettingsEntry.model_fields),
     "watch": ("name", "url", *_Rules.model_fields),
     "browser": tuple(_BrowserEntry.model_fields),
+    "auth_env": tuple(AuthEnv.model_fields),
     "route": ROUTE_KEYS,
     "site": tuple(_SiteEntry.model_fields),
     "counterparts": tuple(_CounterpartEntry.model_fields),

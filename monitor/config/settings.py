@@ -5,7 +5,31 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from ..errors import ConfigError
 from . import defaults
+from .fields import _check_contact
+
+CONTACT_VARIABLE = "MONITOR_CONTACT"
+
+
+def environment_contact() -> str | None:
+    """The operator's contact from ``MONITOR_CONTACT``, checked like the watchlist's
+    ``user_agent_contact`` (it goes into every request's User-Agent: ASCII only).
+
+    >>> os.environ[CONTACT_VARIABLE] = "研究@example.org"
+    >>> environment_contact()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    monitor.errors.ConfigError: MONITOR_CONTACT: bad contact '研究@example.org': ...ASCII only...
+    >>> del os.environ[CONTACT_VARIABLE]
+    """
+    value = os.environ.get(CONTACT_VARIABLE)
+    if not value:
+        return None
+    try:
+        return _check_contact(value)
+    except ValueError as error:
+        raise ConfigError(f"{CONTACT_VARIABLE}: {error}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,4 +87,4 @@ class Settings:
     @property
     def contact(self) -> str | None:
         """The operator's contact for the User-Agent (watchlist, else MONITOR_CONTACT)."""
-        return self.user_agent_contact or os.environ.get("MONITOR_CONTACT")
+        return self.user_agent_contact or environment_contact()

@@ -8,6 +8,7 @@ line it came from, and the same tree is constructed into plain Python data.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,14 +18,19 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import WatchlistError
+from . import defaults
 from .fields import _NAME, MAX_NAME_LENGTH
 from .schema import _ALLOWED_KEYS
+from .yaml_limits import check_aliases, max_bytes, too_large
 
 
-def _read_text(path: str) -> str:
+def _read_text(path: str, limit: int | None = None) -> str:
+    limit = max_bytes() if limit is None else limit
     try:
         with open(path, "rb") as handle:
-            raw = handle.read()
+            raw = handle.read(limit + 1)  # never more than the cap into memory
+            if len(raw) > limit:
+                raise too_large(path, os.fstat(handle.fileno()).st_size, limit)
     except FileNotFoundError:
         raise WatchlistError(path, "file not found; check the path") from None
     except IsADirectoryError:
@@ -42,8 +48,12 @@ def _read_text(path: str) -> str:
         ) from None
 
 
-def _parse_yaml(text: str, path: str) -> tuple[yaml.Node, Any]:
+def _parse_yaml(
+    text: str, path: str, limit: int = defaults.YAML_MAX_ALIAS_NODES
+) -> tuple[yaml.Node, Any]:
     """Compose the node tree (kept for line numbers) and construct the data from it."""
+    if len(text) > max_bytes():  # text given directly: the file's cap (characters <= bytes)
+        raise too_large(path, len(text.encode("utf-8", "replace")), max_bytes())
     try:
         loader = yaml.SafeLoader(text)
     except yaml.reader.ReaderError as error:
@@ -52,12 +62,17 @@ def _parse_yaml(text: str, path: str) -> tuple[yaml.Node, Any]:
         root = loader.get_single_node()
         if root is None:
             raise WatchlistError(path, "the file is empty; a watchlist needs a 'watches' list")
-        duplicate = _find_duplicate_key(root, ())
+        check_aliases(root, path, limit)  # before anything walks the nodes as a tree
+        duplicate = _find_duplicate_key(root, (), set())
         data = loader.construct_document(root)
     except yaml.MarkedYAMLError as error:
         raise _yaml_error(error, path) from None
     except yaml.reader.ReaderError as error:
         raise _reader_error(error, text, path) from None
+    except RecursionError:
+        raise WatchlistError(
+            path, "nested too deeply to read; a watchlist needs only a few levels"
+        ) from None
     finally:
         loader.dispose()
     if duplicate is not None:
@@ -98,8 +113,17 @@ def _yaml_error(error: yaml.MarkedYAMLError, path: str) -> WatchlistError:
 Loc = tuple[str | int, ...]
 
 
-def _find_duplicate_key(node: yaml.Node, loc: Loc) -> tuple[Loc, int, int] | None:
-    """The first key repeated within one mapping, as (loc, line, first line)."""
+def _find_duplicate_key(
+    node: yaml.Node, loc: Loc, visited: set[int]
+) -> tuple[Loc, int, int] | None:
+    """The first key repeated within one mapping, as (loc, line, first line).
+
+    A node shared through aliases is looked at once (``visited``): revisiting it, as a
+    tree walk would, costs as much as expanding every alias.
+    """
+    if id(node) in visited:
+        return None
+    visited.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key, value in node.value:
@@ -109,12 +133,12 @@ def _find_duplicate_key(node: yaml.Node, loc: Loc) -> tuple[Loc, int, int] | Non
             if key.value in seen:
                 return (*loc, key.value), line, seen[key.value]
             seen[key.value] = line
-            found = _find_duplicate_key(value, (*loc, key.value))
+            found = _find_duplicate_key(value, (*loc, key.value), visited)
             if found:
                 return found
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            found = _find_duplicate_key(item, (*loc, index))
+            found = _find_duplicate_key(item, (*loc, index), visited)
             if found:
                 return found
     return None
@@ -193,6 +217,8 @@ def _field_label(loc: Sequence[str | int]) -> str | None:
 def _section(loc: Sequence[str | int]) -> str:
     if "browser" in loc[:-1]:
         return "browser"  # a key inside a watch's (or the defaults') browser: block
+    if "auth_env" in loc[:-1]:
+        return "auth_env"
     if len(loc) >= 3 and loc[0] in _ENTRY_LISTS:
         return _ENTRY_LISTS[str(loc[0])]
     if len(loc) >= 2 and loc[0] in ("defaults", "settings"):

@@ -40,6 +40,7 @@ from . import defaults as default_values
 from .fields import format_interval
 from .routes import Route, route_from_entry
 from .schema import _File, _Rules
+from .secrets import request_headers
 from .settings import Settings
 from .sites import Counterparts, Site, build_counterparts, build_sites, check_references
 from .source import Loc, _first_error, _line_of, _Located, _parse_yaml, _read_text
@@ -91,6 +92,14 @@ class Watch:
     browser: BrowserOptions = BrowserOptions()
     # The watchlist's term groups ((group, (term, ...)), ...): flags name the group.
     term_groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Secrets by the names of environment variables, read at fetch time (config/secrets.py):
+    # (header, VARIABLE) pairs, and the (USER_VARIABLE, PASSWORD_VARIABLE) of basic auth.
+    headers_env: tuple[tuple[str, str], ...] = ()
+    auth_env: tuple[str, str] | None = None
+
+    def request_headers(self) -> tuple[tuple[str, str], ...]:
+        """The headers to send, secrets read from the environment now (never stored)."""
+        return request_headers(self.headers, self.headers_env, self.auth_env)
 
     @property
     def schedule(self) -> str:
@@ -201,10 +210,12 @@ def loads_watchlist(text: str, path: str = "<string>") -> Watchlist:
     sites = build_sites(parsed.sites, lambda e, url: merge(e, e.name, url, e.exclude_css))
     counterparts = build_counterparts(parsed.counterparts, {w.name: w for w in watches})
     _check_routes(parsed, watches, located)
+    settings = Settings(**parsed.settings.model_dump())
+    settings.contact  # noqa: B018 - refuses a MONITOR_CONTACT no User-Agent can carry
     return Watchlist(
         path=path,
         watches=watches,
-        settings=Settings(**parsed.settings.model_dump()),
+        settings=settings,
         routes=tuple(route_from_entry(entry) for entry in parsed.notify),
         sites=sites,
         counterparts=counterparts,
@@ -306,7 +317,13 @@ def _merge(defaults: _Rules, entry: _Rules, name: str, url: str, exclude: Sequen
         moves=_scalar(defaults, entry, "moves") or default_values.MOVES,
         fetch=_scalar(defaults, entry, "fetch") or "http",
         browser=_browser(entry.browser or defaults.browser),
+        headers_env=_merge_headers(defaults.headers_env, entry.headers_env),
+        auth_env=_auth_env(_scalar(defaults, entry, "auth_env")),
     )
+
+
+def _auth_env(entry: Any) -> tuple[str, str] | None:
+    return None if entry is None else (entry.username, entry.password)
 
 
 def _browser(entry: Any) -> BrowserOptions:

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from ..model import Outcome
 from .document import Document
 from .html import extract_html
+from .patterns import PatternTimeout as PatternTimeout  # any extractor's ignore rules
 from .pdf import NoTextLayer, PdfError, extract_pdf, is_pdf
 from .structured import StructuredError, extract_structured
 

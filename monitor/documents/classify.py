@@ -8,12 +8,16 @@ Signals used (documented by the vendors or seen on their challenge pages):
 Cloudflare ``cf-mitigated: challenge`` and its challenge-page scripts, AWS WAF
 ``x-amzn-waf-action``, Akamai "Access Denied ... Reference #", reCAPTCHA / hCaptcha /
 DataDome / PerimeterX / Alibaba Cloud slider walls; soft 404s by their title or first
-heading, or a redirect of a deep URL to the site root or a generic error page.
+heading, or a redirect of a deep URL to the site root or a generic error page. A page
+served normally (200) is a wall only when it looks like one: little visible text, and
+the marker in its scripts, tags or title, not in its prose (a cookie policy lists
+``aws-waf-token``; that makes it a document about walls, not a wall).
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -28,7 +32,7 @@ _WAF_HEADERS = (
     ("x-px-block", None),
 )
 _CHALLENGE_MARKERS = re.compile(
-    r"_cf_chl_opt|challenge-platform|cf-browser-verification|cf_chl_|"
+    r"_cf_chl_opt|challenge-platform(?!/scripts/jsd)|cf-browser-verification|cf_chl_|"
     r"<title>\s*(?:Just a moment\.\.\.|Attention Required! \| Cloudflare)|"
     r"captcha-delivery\.com|px-captcha|/_____tmd_____/punish|nc_1_wrapper|"
     r"awswaf|aws-waf-token|Reference&#32;&#35;\d|Reference #\d+\.[0-9a-f]+\.\d+",
@@ -71,6 +75,18 @@ _LANDING_PATHS = frozenset(
     )
 )
 _SMALL_PAGE = 60000  # a captcha wall on a 200 is a small page, not a long document
+_WALL_TEXT_CHARS = 1500  # a wall says a sentence or two; a document says much more
+# Where a wall keeps its markers: scripts, the title, and tags (their attributes).
+_MARKUP = re.compile(
+    r"<script\b[^>]*>.*?</script\s*>|<title\b[^>]*>.*?</title\s*>|<!--.*?-->|<[^>]*>",
+    re.IGNORECASE | re.DOTALL,
+)
+_INVISIBLE = re.compile(
+    r"<(script|style|noscript|template|title)\b[^>]*>.*?</\1\s*>|<!--.*?-->",
+    re.IGNORECASE | re.DOTALL,
+)
+_WIDGET = re.compile(r"<form\b|<iframe\b|captcha", re.IGNORECASE)
+_SPACE = re.compile(r"\s+")
 _HTML_OPEN = re.compile(rb"<html[\s>]", re.IGNORECASE)
 _HTML_CLOSE = re.compile(rb"</html\s*>", re.IGNORECASE)
 
@@ -127,17 +143,58 @@ def _block_signal(capture: Capture, head: str, status: int) -> str:
         value = capture.header(name)
         if value is not None:
             return f"{name}: {value}"
-    refused = status in (403, 429, 503)
-    if not refused and len(capture.body) >= _SMALL_PAGE:
-        return ""  # a long page that was served normally is a document, not a wall
-    marker = _CHALLENGE_MARKERS.search(head)
+    if status in (403, 429, 503):  # refused: any marker says whose wall it is
+        marker = _CHALLENGE_MARKERS.search(head)
+        if marker:
+            return f"challenge page marker {marker.group(0)!r}"
+        if _ACCESS_DENIED.search(head):
+            return "Access Denied page"
+        captcha = _CAPTCHA_MARKERS.search(head)
+        if captcha and len(capture.body) < _SMALL_PAGE:
+            return f"captcha wall marker {captcha.group(0)!r}"
+        return ""
+    return _wall_served_as_page(capture, head)
+
+
+def _wall_served_as_page(capture: Capture, head: str) -> str:
+    """A challenge or captcha wall answered with 200: only if the page looks like one.
+
+    Cookie policies, security pages and the API docs of these very products name the
+    markers (``aws-waf-token`` in a cookie table): a page with a document's worth of
+    visible text is content, and a challenge marker counts only where a wall has it,
+    in a script, a tag's attributes or the title, never in prose or a table cell. A
+    captcha sentence ("verify you are human") counts only next to a form, an iframe or
+    a captcha widget in the markup.
+    """
+    if len(capture.body) >= _SMALL_PAGE or _visible_chars(head) > _WALL_TEXT_CHARS:
+        return ""
+    markup = _markup_spans(head)
+    marker = _in_markup(_CHALLENGE_MARKERS, head, markup)
     if marker:
-        return f"challenge page marker {marker.group(0)!r}"
-    if refused and _ACCESS_DENIED.search(head):
-        return "Access Denied page"
+        return f"challenge page marker {marker!r}"
     captcha = _CAPTCHA_MARKERS.search(head)
-    if captcha and len(capture.body) < _SMALL_PAGE:
+    if captcha and _in_markup(_WIDGET, head, markup):
         return f"captcha wall marker {captcha.group(0)!r}"
+    return ""
+
+
+def _visible_chars(html: str) -> int:
+    """About how many characters a reader sees (no scripts, styles, tags or spaces)."""
+    text = _TAGS.sub(" ", _INVISIBLE.sub(" ", html))
+    return len(_SPACE.sub("", text))
+
+
+def _markup_spans(html: str) -> list[tuple[int, int]]:
+    return [match.span() for match in _MARKUP.finditer(html)]
+
+
+def _in_markup(pattern: re.Pattern[str], html: str, spans: list[tuple[int, int]]) -> str:
+    """The first match of ``pattern`` inside a script, a tag or the title, or ""."""
+    starts = [start for start, _ in spans]
+    for match in pattern.finditer(html):
+        at = bisect_right(starts, match.start()) - 1
+        if at >= 0 and match.start() < spans[at][1]:
+            return match.group(0)
     return ""
 
 

@@ -5,6 +5,13 @@ Order of evidence: the HTTP ``charset``, then a byte-order mark, then the page's
 (charset-normalizer), then UTF-8. Undecodable bytes become U+FFFD in the text; the
 raw bytes are kept untouched in the store, so nothing is lost.
 
+Never silently, though. When more than 1% of the text would be U+FFFD under the
+declared charset (a GBK page labelled UTF-8), the other evidence is tried and the
+first encoding that reads every byte wins (``note`` says so). Whatever U+FFFD is left
+is counted (``lost``) and said in ``note``; past that same share the text is
+``lossy``: the check records the capture as ``incomplete`` rather than compare
+garbled wording.
+
 Labels are mapped the way browsers map them (WHATWG Encoding): ``gb2312``/``gbk`` are
 decoded as GB18030, ``shift_jis`` as cp932, ``iso-8859-1``/``ascii`` as windows-1252.
 """
@@ -40,6 +47,9 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+_REFIT_SHARE = 0.01  # of the text undecodable: look for a charset that fits the bytes
+_LOSSY_SHARE = 0.01  # of the text still undecodable: not a text to compare
+_FEW_LOST = 8  # fewer undecodable characters than this are a stray byte, not a wrong charset
 # Only the head of a page is searched for <meta charset>, like browsers (1024 bytes
 # there; we allow more because vendor pages put long scripts first).
 _META_SCAN_BYTES = 16384
@@ -51,6 +61,15 @@ class Decoded:
     encoding: str
     source: str  # "http", "bom", "meta", "detected" or "default"
     replaced: bool  # True when some bytes could not be decoded and became U+FFFD
+    lost: int = 0  # characters that became U+FFFD (undecodable bytes)
+    note: str = ""  # what decoding could not do as declared, for the record
+
+    @property
+    def lossy(self) -> str:
+        """Why the text is too garbled to compare, or "" (see the module's docstring)."""
+        if self.lost <= max(_LOSSY_SHARE * len(self.text), _FEW_LOST):
+            return ""
+        return f"{self.note}: the text is not compared (the raw bytes are kept)"
 
     def parse_input(self, body: bytes) -> str | bytes:
         """Raw bytes for lxml when they are clean UTF-8 (faster); the decoded text otherwise."""
@@ -142,7 +161,43 @@ def decode_body(body: bytes, content_type: str | None = None) -> Decoded:
         # A page that declares UTF-16 in a <meta> but has no BOM is really ASCII-compatible.
         encoding = encoding if source in ("bom", "http") else "utf-8"
     text = body.decode(encoding, errors="replace")
-    return Decoded(text=text, encoding=encoding, source=source, replaced="\ufffd" in text)
+    lost = _lost(text, body, encoding)
+    if lost > max(_REFIT_SHARE * len(text), _FEW_LOST):
+        refit = _refit(body, encoding, declared_in_http=bool(http_label) and not bom)
+        if refit is not None:
+            better, better_source = refit
+            note = (
+                f"{lost} characters did not decode as {encoding} ({source}); "
+                f"read as {better} ({better_source}), which fits every byte"
+            )
+            return Decoded(body.decode(better), better, better_source, False, 0, note)
+    note = f"{lost} undecodable bytes in {encoding} ({source}) became U+FFFD" if lost else ""
+    return Decoded(text, encoding, source, "\ufffd" in text, lost, note)
+
+
+def _lost(text: str, body: bytes, encoding: str) -> int:
+    """Characters that became U+FFFD, not counting any the page itself contains."""
+    found = text.count("\ufffd")
+    if found and encoding.startswith("utf"):
+        found -= body.count("\ufffd".encode(encoding))
+    return max(found, 0)
+
+
+def _refit(body: bytes, encoding: str, declared_in_http: bool) -> tuple[str, str] | None:
+    """An encoding that decodes every byte, from the other evidence; None if none does."""
+    candidates = []
+    if declared_in_http:
+        candidates.append((_meta_label(body), "meta"))
+    candidates.append((_detect(body), "detected"))
+    for candidate, where in candidates:
+        if candidate is None or candidate == encoding:
+            continue
+        try:
+            body.decode(candidate)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        return candidate, where
+    return None
 
 
 def _strict_utf8_or_detect(body: bytes) -> tuple[str, str]:

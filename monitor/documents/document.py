@@ -42,12 +42,17 @@ class Document:
 
     ``selected`` is False when a ``select`` rule matched nothing: the page changed shape
     and the watch needs attention, which is not the same as "all text was removed".
+    ``incomplete`` says why the text could not be read in full (a parser limit, the CSS
+    rules' time budget; ``limit`` names the kind, see limits.py): such a document has
+    no blocks, is never stored as a text and never compared, so it is not serialised.
     """
 
     title: str = ""
     blocks: tuple[Block, ...] = ()
     selected: bool = True
     type: str = "html"  # html, pdf, json, yaml, openapi, swagger, acs-api (documents.EXTRACTORS)
+    incomplete: str = ""
+    limit: str = ""
 
     @property
     def text(self) -> str:

@@ -21,119 +21,75 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
 
 from lxml import etree
 
 from .css import css_selector
-from .document import CELL_SEPARATOR, Block, Document
-from .tables import TableKeys, table_keys, unique_keys
-from .textnorm import clean, clean_verbatim
+from .document import Document
+from .limits import PARSER_LIMIT, TIME_BUDGET, RuleBudget, clock, parser_problem
+from .patterns import ignore_rules
+from .tables import unique_keys
+from .textnorm import clean
+from .walker import SKIP, Walker
 
-_SKIP = frozenset(
-    [
-        "script",
-        "style",
-        "noscript",
-        "template",
-        "svg",
-        "math",
-        "iframe",
-        "object",
-        "embed",
-        "canvas",
-        "select",
-        "option",
-        "datalist",
-        "input",
-        "textarea",
-        "head",
-        "title",
-        "meta",
-        "link",
-        "base",
-    ]
-)
-_HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
-_BLOCKS = frozenset(
-    [
-        "address",
-        "article",
-        "aside",
-        "blockquote",
-        "body",
-        "caption",
-        "center",
-        "details",
-        "dialog",
-        "dd",
-        "div",
-        "dl",
-        "dt",
-        "fieldset",
-        "figcaption",
-        "figure",
-        "footer",
-        "form",
-        "header",
-        "hgroup",
-        "hr",
-        "html",
-        "legend",
-        "li",
-        "main",
-        "menu",
-        "nav",
-        "ol",
-        "p",
-        "section",
-        "summary",
-        "table",
-        "tbody",
-        "tfoot",
-        "thead",
-        "ul",
-    ]
-)
-_CELLS = frozenset(("td", "th"))
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
-# Plain lxml elements: lxml.html's element classes cost a Python call per node visited.
-# Comments are kept by the parser (the skeleton check compares them with its own scan)
-# and removed in ``prepare``, with the invisible elements.
-_PARSER = etree.HTMLParser(remove_comments=False, remove_pis=True, no_network=True)
-_UTF8_PARSER = etree.HTMLParser(
-    remove_comments=False, remove_pis=True, no_network=True, encoding="utf-8"
-)
+_PARSERS = threading.local()
 
 
-@lru_cache(maxsize=256)
-def _ignore_pattern(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    if not patterns:
-        return None
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.MULTILINE)
+def _parser(utf8: bool) -> etree.HTMLParser:
+    """This thread's HTML parser (its error log then tells about this thread's parse).
+
+    Plain lxml elements: lxml.html's element classes cost a Python call per node
+    visited. Comments are kept by the parser (the skeleton check compares them with its
+    own scan) and removed in ``prepare``, with the invisible elements. ``huge_tree``
+    lifts libxml2's nesting limit from 256 to 2,048 elements and its text node limit
+    from 10 MB to 1 GB: without it, the text after the 256th nested element was
+    silently dropped.
+    """
+    name = "utf8" if utf8 else "text"
+    parser = getattr(_PARSERS, name, None)
+    if parser is None:
+        options = {"encoding": "utf-8"} if utf8 else {}
+        parser = etree.HTMLParser(
+            remove_comments=False, remove_pis=True, no_network=True, huge_tree=True, **options
+        )
+        setattr(_PARSERS, name, parser)
+    return parser
 
 
 def parse_html(html: str | bytes) -> etree._Element | None:
-    """Parse HTML leniently; None for an empty document.
+    """Parse HTML leniently; None for an empty document (see :func:`parse_checked`)."""
+    return parse_checked(html)[0]
 
-    ``bytes`` must be valid UTF-8 (the caller checked): lxml then decodes in C, which
-    is about a third faster than handing it a Python string.
+
+def parse_checked(html: str | bytes) -> tuple[etree._Element | None, str]:
+    """Parse HTML leniently: (root, why the parse stopped early, or "").
+
+    The root is None for an empty document. ``bytes`` must be valid UTF-8 (the caller
+    checked): lxml then decodes in C, which is about a third faster than handing it a
+    Python string.
+
+    >>> root, problem = parse_checked("<div>" * 2100 + "<p>是否是维族</p>")
+    >>> problem.split(":")[1].strip()
+    'Excessive depth in document'
     """
     if isinstance(html, bytes):
         if not html.strip():
-            return None
-        parser = _UTF8_PARSER
+            return None, ""
+        parser = _parser(utf8=True)
     else:
         html = _XML_DECLARATION.sub("", html, count=1)
         if not html.strip():
-            return None
-        parser = _PARSER
+            return None, ""
+        parser = _parser(utf8=False)
     try:
-        return etree.fromstring(html, parser)
+        root = etree.fromstring(html, parser)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):
-        return None
+        return None, parser_problem(parser.error_log)
+    return root, parser_problem(parser.error_log)
 
 
 @dataclass(frozen=True)
@@ -145,6 +101,10 @@ class Prepared:
     selected: bool
     ignore: tuple[str, ...]
     rules: str  # the select/exclude/ignore rules, part of the fingerprint
+    # Why the text could not be read in full (a parser limit, the rules' time budget),
+    # and which kind of limit it was (limits.py); "" for a page read in full.
+    incomplete: str = ""
+    limit: str = ""
 
     def fingerprint(self) -> str:
         """SHA-256 of the visible text (and the rules), computed by lxml in C.
@@ -175,27 +135,42 @@ def prepare(
     exclude: Sequence[str] = (),
     ignore: Sequence[str] = (),
     inspect: Callable[[etree._Element], None] | None = None,
+    budget: float | None = None,
 ) -> Prepared:
     """Parse a page and apply select/exclude; the cheap first half of extraction.
 
     ``inspect``, if given, sees the whole parsed tree (comments included) before
-    anything is removed from it.
+    anything is removed from it. ``budget``: seconds the CSS rules may take on this
+    page (default ``defaults.CSS_BUDGET``). A page the parser could not read to its
+    end, or whose rules overran the budget, is prepared with no text and says why in
+    ``incomplete``: a shorter text must never pass for the page.
     """
     rules = rules_key(select, exclude, ignore)
-    root = parse_html(html)
+    root, problem = parse_checked(html)
+    if problem:
+        return Prepared("", (), True, tuple(ignore), rules, problem, PARSER_LIMIT)
     if root is None:
         return Prepared("", (), select is None, tuple(ignore), rules)
     if inspect is not None:
         inspect(root)
     title = _title(root)
-    etree.strip_elements(root, etree.Comment, *_SKIP, with_tail=False)
+    etree.strip_elements(root, etree.Comment, *SKIP, with_tail=False)
+    rule_budget = RuleBudget() if budget is None else RuleBudget(budget)
     if exclude:
         # One pass for all rules (a CSS selector list); outermost first, so a nested
         # match inside an already dropped element is not dropped twice.
-        for element in _outermost(css_selector(", ".join(exclude))(root)):
+        rule = ", ".join(exclude)
+        started = clock()
+        dropped = css_selector(rule)(root)
+        if overrun := rule_budget.spent("exclude", rule, clock() - started):
+            return Prepared(title, (), True, tuple(ignore), rules, overrun, TIME_BUDGET)
+        for element in _outermost(dropped):
             _drop(element)
     if select:
+        started = clock()
         roots = tuple(_outermost(css_selector(select)(root)))
+        if overrun := rule_budget.spent("select", select, clock() - started):
+            return Prepared(title, (), True, tuple(ignore), rules, overrun, TIME_BUDGET)
         return Prepared(title, roots, bool(roots), tuple(ignore), rules)
     body = root.find("body")
     return Prepared(title, (body if body is not None else root,), True, tuple(ignore), rules)
@@ -203,9 +178,11 @@ def prepare(
 
 def walk(page: Prepared) -> Document:
     """Build the document's blocks from a prepared page; the costly second half."""
+    if page.incomplete:
+        return Document(title=page.title, incomplete=page.incomplete, limit=page.limit)
     if not page.selected:
         return Document(title=page.title, selected=False)
-    walker = _Walker(_ignore_pattern(page.ignore))
+    walker = Walker(ignore_rules(page.ignore))  # bounded time (patterns.py)
     for element in page.roots:
         walker.visit(element)
         walker.flush()
@@ -220,15 +197,17 @@ def extract_unless_known(
     ignore: Sequence[str],
     known_fingerprint: str | None,
     inspect: Callable[[etree._Element], None] | None = None,
+    budget: float | None = None,
 ) -> tuple[str, Document | None]:
     """(fingerprint, document), the document None when the fingerprint is already known.
 
     The cheap test of extraction: a page whose visible text has the known fingerprint
-    has the same wording, so its blocks need not be built again.
+    has the same wording, so its blocks need not be built again. An incomplete page
+    always gets its (empty, ``incomplete``) document.
     """
-    page = prepare(html, select, exclude, ignore, inspect)
+    page = prepare(html, select, exclude, ignore, inspect, budget)
     fingerprint = page.fingerprint()
-    if fingerprint == known_fingerprint and page.selected:
+    if fingerprint == known_fingerprint and page.selected and not page.incomplete:
         return fingerprint, None
     return fingerprint, walk(page)
 
@@ -238,9 +217,14 @@ def extract_html(
     select: str | None = None,
     exclude: Sequence[str] = (),
     ignore: Sequence[str] = (),
+    budget: float | None = None,
 ) -> Document:
-    """Extract the visible text blocks of an HTML page after the watch's rules."""
-    return walk(prepare(html, select, exclude, ignore))
+    """Extract the visible text blocks of an HTML page after the watch's rules.
+
+    A page that could not be read in full gives an empty document whose
+    ``incomplete`` says why (see :func:`prepare`).
+    """
+    return walk(prepare(html, select, exclude, ignore, budget=budget))
 
 
 def _title(root: etree._Element) -> str:
@@ -268,123 +252,3 @@ def _drop(element: etree._Element) -> None:
 def _outermost(elements: list[etree._Element]) -> list[etree._Element]:
     chosen = set(elements)
     return [e for e in elements if not any(a in chosen for a in e.iterancestors())]
-
-
-def _tag(element: etree._Element) -> str | None:
-    tag = element.tag
-    return tag.lower() if isinstance(tag, str) else None  # comments and PIs have no str tag
-
-
-def inner_text(element: etree._Element) -> str:
-    """Visible text of an element, block boundaries becoming spaces."""
-    parts: list[str] = []
-    _collect(element, parts)
-    return "".join(parts)
-
-
-def _cell_text(cell: etree._Element) -> str:
-    # Most cells hold plain text: skip the walk for them.
-    if len(cell) == 0:
-        return cell.text or ""
-    return inner_text(cell)
-
-
-def _collect(element: etree._Element, parts: list[str]) -> None:
-    tag = _tag(element)
-    if tag is not None and tag not in _SKIP:
-        spaced = tag in _BLOCKS or tag in _CELLS or tag == "br" or tag in _HEADINGS
-        if spaced:
-            parts.append(" ")
-        if element.text:
-            parts.append(element.text)
-        for child in element:
-            _collect(child, parts)
-        if spaced:
-            parts.append(" ")
-    if element.tail:
-        parts.append(element.tail)
-
-
-@dataclass
-class _Walker:
-    ignore: re.Pattern[str] | None
-    blocks: list[Block] = field(default_factory=list)
-    buffer: list[str] = field(default_factory=list)
-    headings: list[tuple[int, str]] = field(default_factory=list)
-    kinds: list[str] = field(default_factory=lambda: ["text"])
-    path: tuple[str, ...] = ()  # the heading texts of ``headings``, kept in step
-    tables: list[TableKeys | None] = field(default_factory=list)  # enclosing tables
-    keyed: bool = False  # some row has a key (see tables.py)
-
-    def add(self, kind: str, text: str, key: str = "") -> None:
-        if self.ignore is not None:
-            text = self.ignore.sub("", text)
-            text = text if kind == "code" else clean(text)
-        if text.strip():
-            self.blocks.append(Block(kind, text, self.path, key))
-
-    def flush(self) -> None:
-        if self.buffer:
-            text = clean("".join(self.buffer))
-            self.buffer.clear()
-            if text:
-                self.add(self.kinds[-1], text)
-
-    def visit(self, element: etree._Element) -> None:
-        tag = _tag(element)
-        if tag is None or tag in _SKIP:
-            return
-        if tag in _HEADINGS:
-            self._heading(_HEADINGS[tag], element)
-        elif tag == "tr":
-            self._row(element)
-        elif tag == "pre":
-            self.flush()
-            self.add("code", clean_verbatim("".join(element.itertext())))
-        elif tag in _BLOCKS:
-            self._block(tag, element)
-        elif tag == "br":
-            self.buffer.append("\n")
-        else:
-            self._children(element)
-
-    def _children(self, element: etree._Element) -> None:
-        if element.text:
-            self.buffer.append(element.text)
-        for child in element:
-            self.visit(child)
-            if child.tail:
-                self.buffer.append(child.tail)
-
-    def _block(self, tag: str, element: etree._Element) -> None:
-        self.flush()
-        if tag == "table":
-            self.tables.append(table_keys(element, self.path, _cell_text))
-        self.kinds.append("item" if tag == "li" else "text")
-        self._children(element)
-        self.flush()
-        self.kinds.pop()
-        if tag == "table":
-            self.tables.pop()
-
-    def _heading(self, level: int, element: etree._Element) -> None:
-        self.flush()
-        text = clean(inner_text(element))
-        if self.ignore is not None:
-            text = clean(self.ignore.sub("", text))
-        if not text:
-            return
-        while self.headings and self.headings[-1][0] >= level:
-            self.headings.pop()
-        self.headings.append((level, text))
-        self.path = tuple(heading for _, heading in self.headings)
-        self.blocks.append(Block("heading", text, self.path))
-
-    def _row(self, element: etree._Element) -> None:
-        self.flush()
-        cells = [clean(_cell_text(c)) for c in element if _tag(c) in _CELLS]
-        if any(cells):
-            keys = self.tables[-1] if self.tables else None
-            key = keys.key(cells, element) if keys is not None else ""
-            self.keyed = self.keyed or bool(key)
-            self.add("row", CELL_SEPARATOR.join(cells), key)

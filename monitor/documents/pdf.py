@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .document import Block, Document
+from .patterns import ignore_rules
 from .textnorm import clean, compare_key
 
 PDF_MAGIC = b"%PDF-"
@@ -269,7 +270,7 @@ def _info_title(document: Any) -> str:
 
 def _blocks(boxes: list[_Box], outline: list[_OutlineEntry], ignore: Sequence[str]) -> list[Block]:
     levels = _heading_levels(boxes, outline)
-    pattern = re.compile("|".join(f"(?:{p})" for p in ignore), re.MULTILINE) if ignore else None
+    pattern = ignore_rules(ignore)  # bounded time (patterns.py)
     blocks: list[Block] = []
     headings: list[tuple[int, str]] = []
     path: tuple[str, ...] = ()

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -36,7 +35,10 @@ from typing import Any
 
 import yaml
 
+from ..config import defaults
 from .document import Block, Document
+from .patterns import IgnoreRules, ignore_rules
+from .yaml_nodes import AliasBomb, SelfReference, load_bounded
 
 # Document types this module produces.
 JSON, YAML, OPENAPI, SWAGGER, ACS = "json", "yaml", "openapi", "swagger", "acs-api"
@@ -92,9 +94,11 @@ def parse_structured(body: bytes | str, media: str) -> Any:
         except (json.JSONDecodeError, RecursionError) as error:
             raise StructuredError(f"not valid JSON: {error}") from None
     try:
-        data = yaml.load(text, Loader=_Loader)
+        data = load_bounded(text, _Loader, defaults.STRUCTURED_MAX_ALIAS_NODES)
     except (yaml.YAMLError, RecursionError) as error:
         raise StructuredError(f"not valid YAML: {error}") from None
+    except (AliasBomb, SelfReference) as error:  # a crafted page: refused, not expanded
+        raise StructuredError(f"YAML not read: {error}") from None
     return _plain(data, 0)
 
 
@@ -149,8 +153,7 @@ def extract_structured(
     """
     data = parse_structured(body, media)
     kind = structured_type(data, media)
-    ignored = re.compile("|".join(f"(?:{p})" for p in ignore), re.MULTILINE) if ignore else None
-    blocks = tuple(_Flattener(ignored).nodes(data))
+    blocks = tuple(_Flattener(ignore_rules(ignore)).nodes(data))  # bounded time
     return Document(title=_title(data, kind), blocks=blocks, type=kind)
 
 
@@ -276,7 +279,7 @@ def _children(value: Any) -> list[_Child]:
 class _Flattener:
     """Walks a tree depth-first in canonical order, one block per node."""
 
-    def __init__(self, ignore: re.Pattern[str] | None) -> None:
+    def __init__(self, ignore: IgnoreRules | None) -> None:
         self.ignore = ignore
 
     def nodes(self, data: Any) -> Iterator[Block]:

@@ -31,12 +31,14 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from ..config.secrets import SecretError
 from ..config.watchlist import BrowserOptions, Watch
 from ..model import Capture, ErrorClass
+from .browser_memory import browser_memory_mb
 from .http import FetchPolicy, HttpFetcher, user_agent
+from .socks import GuardProxy
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +54,11 @@ LAUNCH_ARGS = (
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",  # all through the guard
 )
 _BLOCKED_TYPES = frozenset(("image", "media", "font"))
 _MEMORY_POLL_SECONDS = 0.5
+_READ_GRACE_SECONDS = 10.0  # after the timeout: the DOM, its size check, a screenshot
 _RENDERED_TYPE = "text/html; charset=utf-8"
 # What the rendered DOM's own headers cannot keep from the main response's.
 _BODY_HEADERS = frozenset(("content-type", "content-length", "content-encoding", "etag"))
@@ -109,67 +113,23 @@ async def fetch_watch(
     last_modified: str | None = None,
 ) -> Capture:
     """Fetch a watch the way its ``fetch`` key asks; the capture records which path."""
+    try:
+        headers = watch.request_headers()  # secrets from the environment, now
+    except SecretError as error:  # recorded like any failed fetch; names the variable only
+        failed = Capture(watch.url, datetime.now(UTC), error_class=ErrorClass.INVALID)
+        return replace(failed, error=str(error))
     if watch.fetch == "browser":
         if browser is None:  # never an HTTP shell recorded as if it were the page
             failed = Capture(watch.url, datetime.now(UTC), error_class=ErrorClass.INVALID)
             return replace(failed, error="fetch: browser, but this run has no browser")
-        return await browser.render(watch.url, watch.headers, watch.browser)
+        return await browser.render(watch.url, headers, watch.browser)
     if watch.fetch == "auto" and browser is not None:
         # No validators: a 304 would say nothing about whether the page needs scripts.
-        capture = await http.fetch(watch.url, watch.headers)
+        capture = await http.fetch(watch.url, headers)
         if needs_browser(capture):
-            return await browser.render(watch.url, watch.headers, watch.browser)
+            return await browser.render(watch.url, headers, watch.browser)
         return capture
-    return await http.fetch(watch.url, watch.headers, etag=etag, last_modified=last_modified)
-
-
-# ---------------------------------------------------------------------------
-# Memory of the browser's processes
-
-
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        tree.setdefault(parent, []).append(int(entry.name))
-    return tree
-
-
-def browser_memory_mb(root: int | None = None) -> float:
-    """Proportional memory (PSS) of this process's descendants named like Chromium.
-
-    PSS shares memory that several processes map between them, so the sum is what the
-    browser really costs. Zero where /proc is not readable.
-    """
-    try:
-        tree = _children()
-    except OSError:
-        return 0.0
-    total_kb = 0
-    pending = list(tree.get(root or os.getpid(), []))
-    while pending:
-        pid = pending.pop()
-        pending += tree.get(pid, [])
-        try:
-            name = Path(f"/proc/{pid}/comm").read_text().strip()
-            if "chrom" not in name:
-                continue
-            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
-        except OSError:
-            continue
-        match = re.search(r"^Pss:\s+(\d+)", rollup, re.MULTILINE)
-        total_kb += int(match.group(1)) if match else 0
-    return total_kb / 1024
-
-
-class _MemoryCeiling(Exception):
-    pass
+    return await http.fetch(watch.url, headers, etag=etag, last_modified=last_modified)
 
 
 # ---------------------------------------------------------------------------
@@ -264,14 +224,22 @@ class BrowserFetcher:
         options: BrowserOptions,
         fetched_at: datetime,
     ) -> Capture:
-        """One render under the memory ceiling and the timeout."""
+        """One render under the memory ceiling and the timeout (for all of it: the
+        load, ``wait_for`` and ``delay``, plus a little to read the page)."""
         render = asyncio.ensure_future(self._render(browser, url, headers, options, fetched_at))
         watchdog = asyncio.ensure_future(self._watch_memory())
-        done, _ = await asyncio.wait({render, watchdog}, return_when=asyncio.FIRST_COMPLETED)
+        deadline = options.timeout + options.delay + _READ_GRACE_SECONDS
+        done, _ = await asyncio.wait(
+            {render, watchdog}, timeout=deadline, return_when=asyncio.FIRST_COMPLETED
+        )
         watchdog.cancel()
         if render in done:
             return render.result()
         render.cancel()
+        if not done:  # neither finished: the page is still busy at the deadline
+            await asyncio.gather(render, return_exceptions=True)  # its context closes
+            message = f"browser: the page did not finish rendering within {deadline:g}s"
+            return _failed(url, fetched_at, ErrorClass.TRANSIENT, message)
         ceiling = self.policy.browser_memory_mb
         log.warning("browser over its %d MB ceiling rendering %s: restarting it", ceiling, url)
         self.restarts += 1
@@ -303,12 +271,18 @@ class BrowserFetcher:
     ) -> Capture:
         from playwright.async_api import Error as PlaywrightError
 
-        context = await browser.new_context(
-            user_agent=user_agent(self.policy.contact),
-            extra_http_headers=headers,
-            service_workers="block",
-            accept_downloads=False,
-        )
+        guard = await GuardProxy.start(self.policy.addresses, url, self.policy.connect_timeout)
+        try:
+            context = await browser.new_context(
+                user_agent=user_agent(self.policy.contact),
+                extra_http_headers=headers,
+                service_workers="block",
+                accept_downloads=False,
+                proxy=guard.playwright_proxy,
+            )
+        except BaseException:
+            await guard.close()
+            raise
         try:
             if not options.screenshot:
                 await context.route("**/*", _skip_heavy)
@@ -321,8 +295,12 @@ class BrowserFetcher:
                 await page.wait_for_selector(options.wait_for, timeout=timeout_ms)
             if options.delay:
                 await page.wait_for_timeout(options.delay * 1000)
+            if guard.refusals and page.url.startswith("chrome-error:"):  # sent away by a script
+                return _failed(url, fetched_at, ErrorClass.REFUSED, guard.refusals[-1])
             return await _captured(page, response, url, fetched_at, options, self.policy)
         except PlaywrightError as error:
+            if guard.refusals:  # the page (or a redirect of it) led where we may not go
+                return _failed(url, fetched_at, ErrorClass.REFUSED, guard.refusals[-1])
             message = str(error).splitlines()[0]
             if "Timeout" in type(error).__name__ or "Timeout" in message:
                 wanted = f" and {options.wait_for!r}" if options.wait_for else ""
@@ -332,6 +310,7 @@ class BrowserFetcher:
             return _failed(url, fetched_at, ErrorClass.TRANSIENT, f"browser: {message}")
         finally:
             await context.close()  # the page with it: nothing survives a check
+            await guard.close()
 
 
 async def _skip_heavy(route: Any) -> None:

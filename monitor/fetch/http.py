@@ -4,8 +4,12 @@ One shared ``httpx.AsyncClient`` per run (keep-alive), a global connection limit
 per-host concurrency limit and a minimum delay between requests to the same host.
 Transient failures (timeouts, resets, DNS, truncated bodies, 5xx, 429) are retried
 with exponential backoff and jitter, honouring ``Retry-After``. The decoded body is
-capped in size (a gzip bomb stops at the cap), every phase has a timeout, and a
-whole attempt has a deadline so a server dripping one byte a second cannot hang a run.
+capped in size (a gzip bomb stops at the cap), every phase has a timeout, a whole
+attempt has a deadline, and so does the whole fetch (every attempt and wait): a server
+dripping one byte a second cannot hold a check longer than a bound derived from the
+timeout, and an answer that was merely slow is not asked for again. Connections go only
+where the address rule allows (guard.py): never from a public watch into private,
+loopback or link-local space.
 
 Fetch failures are never raised: they come back as a Capture with ``error_class`` set,
 so they are recorded as evidence like any other check.
@@ -31,6 +35,9 @@ from ..config import defaults
 from ..config.settings import Settings
 from ..model import Capture, ErrorClass
 from . import HostGate
+from .budget import Budget, counting, received, too_slow
+from .guard import AddressKind, AddressPolicy, AddressRefused
+from .guarded import GuardedTransport, zone
 
 _RETRY_STATUSES = frozenset((429, 500, 502, 503, 504, 520, 521, 522, 523, 524))
 
@@ -49,7 +56,9 @@ def user_agent(contact: str | None = None) -> str:
 class FetchPolicy:
     connect_timeout: float = min(defaults.TIMEOUT, 10.0)
     read_timeout: float = defaults.TIMEOUT
-    attempt_deadline: float = 120.0  # whole request incl. body, against byte-dripping
+    # Whole response incl. body, against byte-dripping (None: derived from read_timeout).
+    attempt_deadline: float | None = None
+    check_deadline: float | None = None  # every attempt and wait of one fetch (None: derived)
     max_bytes: int = int(defaults.MAX_BODY_MB * 1024 * 1024)  # decoded body cap
     max_redirects: int = 10
     retries: int = defaults.RETRIES  # extra attempts after the first, transient failures
@@ -63,6 +72,26 @@ class FetchPolicy:
     browser_memory_mb: int = defaults.BROWSER_MEMORY_MB  # the browser's memory ceiling
     # Longer delays for some hosts ((netloc, seconds), ...): robots.txt Crawl-delay.
     host_delays: tuple[tuple[str, float], ...] = ()
+    # Where connections may go (guard.py).
+    addresses: AddressPolicy = field(default_factory=AddressPolicy)
+
+    @property
+    def attempt_seconds(self) -> float:
+        """One attempt's deadline for a complete response.
+
+        >>> FetchPolicy(read_timeout=30).attempt_seconds, FetchPolicy(read_timeout=30).check_seconds
+        (90.0, 120.0)
+        """
+        if self.attempt_deadline is not None:
+            return self.attempt_deadline
+        return defaults.ATTEMPT_DEADLINE_TIMEOUTS * self.read_timeout
+
+    @property
+    def check_seconds(self) -> float:
+        """The deadline of a whole fetch, from its first request: every attempt and wait."""
+        if self.check_deadline is not None:
+            return self.check_deadline
+        return max(defaults.CHECK_DEADLINE_TIMEOUTS * self.read_timeout, self.attempt_seconds)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> FetchPolicy:
@@ -108,7 +137,7 @@ class HttpFetcher:
         gate: HostGate | None = None,
     ) -> None:
         self.policy = policy or FetchPolicy()
-        self._transport = transport
+        self._transport = transport  # a test's own: the address rule is then its business
         self.gate = gate  # a shared per-host gate instead of this process's own limits
         self._hosts: dict[str, _Host] = {}
         self._delays: dict[str, float] = dict(self.policy.host_delays)
@@ -127,16 +156,16 @@ class HttpFetcher:
 
     async def __aenter__(self) -> HttpFetcher:
         p = self.policy
+        limits = httpx.Limits(
+            max_connections=p.max_connections, max_keepalive_connections=p.max_connections
+        )
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(p.read_timeout, connect=p.connect_timeout),
-            limits=httpx.Limits(
-                max_connections=p.max_connections,
-                max_keepalive_connections=p.max_connections,
-            ),
+            limits=limits,
             follow_redirects=True,
             max_redirects=p.max_redirects,
             headers={"User-Agent": user_agent(p.contact)},
-            transport=self._transport,
+            transport=self._transport or GuardedTransport(p.addresses, limits),
             trust_env=False,  # no surprise proxies from the environment
         )
         return self
@@ -160,18 +189,33 @@ class HttpFetcher:
             request_headers["If-Modified-Since"] = last_modified
         started = time.monotonic()
         fetched_at = datetime.now(UTC)
+        where = await self._zone_of(url)
+        budget = Budget(self.policy.check_seconds)
         attempt = 0
         while True:
             attempt += 1
-            capture = await self._attempt(url, request_headers, fetched_at)
-            wait = self._retry_wait(capture, attempt)
+            with zone(where):
+                capture, final = await self._attempt(url, request_headers, fetched_at, budget)
+            wait = None if final else self._retry_wait(capture, attempt, budget.remaining())
             if wait is None:
                 break
             await asyncio.sleep(wait)
         return replace(capture, attempts=attempt, elapsed=time.monotonic() - started)
 
-    def _retry_wait(self, capture: Capture, attempt: int) -> float | None:
-        """Seconds to wait before retrying, or None when the capture is final."""
+    async def _zone_of(self, url: str) -> AddressKind:
+        """The address space the watch's own URL is in (guard.py), looked up once."""
+        try:
+            async with asyncio.timeout(self.policy.connect_timeout):
+                return await self.policy.addresses.zone_of(url)
+        except TimeoutError:
+            return AddressKind.PUBLIC  # the strictest; the fetch itself will time out
+
+    def _retry_wait(self, capture: Capture, attempt: int, remaining: float) -> float | None:
+        """Seconds to wait before retrying, or None when the capture is final.
+
+        Only transient failures are retried, and only when the wait still leaves the
+        fetch's budget room for an attempt that could succeed (a read timeout's worth).
+        """
         if attempt > self.policy.retries:
             return None
         retryable = capture.error_class == ErrorClass.TRANSIENT or capture.status in _RETRY_STATUSES
@@ -182,31 +226,54 @@ class HttpFetcher:
         retry_after = parse_retry_after(capture.header("retry-after"))
         if retry_after is not None:
             wait = max(wait, retry_after)
-        return min(wait, self.policy.max_wait)
+        wait = min(wait, self.policy.max_wait)
+        worth = min(self.policy.read_timeout, self.policy.attempt_seconds)
+        return wait if remaining - wait >= worth else None
 
-    async def _attempt(self, url: str, headers: dict[str, str], fetched_at: datetime) -> Capture:
+    async def _attempt(
+        self, url: str, headers: dict[str, str], fetched_at: datetime, budget: Budget
+    ) -> tuple[Capture, bool]:
+        """One attempt in the host's turn; True with the capture when it is final
+        (never worth retrying: too slow, refused), False when the retry rules decide."""
         assert self._client is not None, "use 'async with Fetcher(...)'"
+        if budget.started is None:  # the first attempt: waiting for a turn costs nothing
+            return await self._in_turn(url, headers, fetched_at, budget)
+        try:  # a retry's wait for its turn counts against the budget
+            async with asyncio.timeout(max(budget.remaining(), 0.0)):
+                return await self._in_turn(url, headers, fetched_at, budget)
+        except TimeoutError:
+            message = f"no turn at the host within the fetch's {budget.seconds:g}s"
+            return _failed(url, fetched_at, ErrorClass.TRANSIENT, message), True
+
+    async def _in_turn(
+        self, url: str, headers: dict[str, str], fetched_at: datetime, budget: Budget
+    ) -> tuple[Capture, bool]:
         if self.gate is not None:
             async with self.gate.slot(urlsplit(url).netloc.lower()):
-                return await self._deadline_request(url, headers, fetched_at)
+                return await self._deadline_request(url, headers, fetched_at, budget)
         host = self._host(url)
         async with host.slots:
             await self._space_requests(host, self._delays.get(host.key, 0.0))
-            return await self._deadline_request(url, headers, fetched_at)
+            return await self._deadline_request(url, headers, fetched_at, budget)
 
     async def _deadline_request(
-        self, url: str, headers: dict[str, str], fetched_at: datetime
-    ) -> Capture:
-        try:
-            async with asyncio.timeout(self.policy.attempt_deadline):
-                return await self._request(url, headers, fetched_at)
-        except TimeoutError:
-            return _failed(
-                url,
-                fetched_at,
-                ErrorClass.TRANSIENT,
-                f"no complete response within {self.policy.attempt_deadline:g}s",
-            )
+        self, url: str, headers: dict[str, str], fetched_at: datetime, budget: Budget
+    ) -> tuple[Capture, bool]:
+        """One request under the attempt's deadline (cut to what is left of the budget).
+
+        A response still arriving at the deadline is final: a server that drips will
+        drip again, so it is not asked a second time.
+        """
+        budget.start()
+        seconds = max(min(self.policy.attempt_seconds, budget.remaining()), 0.0)
+        with counting():  # the body bytes received, for a slow answer's reason
+            try:
+                async with asyncio.timeout(seconds):
+                    return await self._request(url, headers, fetched_at), False
+            except TimeoutError:
+                return _failed(url, fetched_at, ErrorClass.TRANSIENT, too_slow(seconds)), True
+            except AddressRefused as error:
+                return _failed(url, fetched_at, ErrorClass.REFUSED, str(error)), True
 
     @asynccontextmanager
     async def host_turn(self, url: str) -> AsyncIterator[None]:
@@ -264,11 +331,18 @@ class HttpFetcher:
             )
         except (httpx.TransportError, httpx.DecodingError) as error:
             # timeouts, resets, DNS, protocol errors (incl. truncated bodies)
-            return _failed(
-                url, fetched_at, ErrorClass.TRANSIENT, f"{type(error).__name__}: {error}"
-            )
+            return _failed(url, fetched_at, ErrorClass.TRANSIENT, self._describe(error))
         except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as error:
             return _failed(url, fetched_at, ErrorClass.INVALID, f"{type(error).__name__}: {error}")
+
+    def _describe(self, error: Exception) -> str:
+        """A transport error's reason; httpx's timeouts often come without a message."""
+        silent: dict[type[Exception], str] = {
+            httpx.ConnectTimeout: f"no connection within {self.policy.connect_timeout:g}s",
+            httpx.ReadTimeout: f"the server went silent for {self.policy.read_timeout:g}s",
+        }
+        detail = str(error) or silent.get(type(error), "no detail")
+        return f"{type(error).__name__}: {detail}"
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
         if response.status_code == 304:
@@ -277,6 +351,7 @@ class HttpFetcher:
         size = 0
         async for chunk in response.aiter_bytes():
             size += len(chunk)
+            received(size)
             if size > self.policy.max_bytes:
                 raise _TooLarge
             chunks.append(chunk)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from ..model import ATTENTION_EVENTS, parse_time
+from ..safe import BIDI_CHARS, CONTROL_CHARS, redact
 
 Style = Literal["email", "full", "short"]
 
@@ -24,7 +25,8 @@ SHORT_FRAGMENT = 160  # characters of one removed/added fragment in chat
 FULL_EVENTS = 50  # events shown in full in one digest or summary; the rest one line each
 LISTED_EVENTS = 500  # events listed at all in one digest or summary (the rest: a count)
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# What monitor/safe.py calls unsafe, and the zero-width characters, are dropped here.
+_CONTROL = re.compile(f"[{CONTROL_CHARS}{BIDI_CHARS}\u200b-\u200d]")
 _MENTION = re.compile(r"([@＠])(?=(everyone|here|channel|room|all)\b)|(<)(?=[!@#])", re.I)
 _ZWSP = "\u200b"
 
@@ -114,14 +116,17 @@ class Message:
 
 
 def clean(text: str, chat: bool = False) -> str:
-    """Untrusted page text made safe to show: no control characters; no chat mentions.
+    """Untrusted page text made safe to show: no control characters, no credentials in
+    URLs, no chat mentions.
 
     >>> clean("a\\x00b\\u202ec")
     'abc'
+    >>> clean("see http://user:pw@example.org/")
+    'see http://***@example.org/'
     >>> clean("ping @everyone <!channel>", chat=True) == "ping @\\u200beveryone <\\u200b!channel>"
     True
     """
-    text = _CONTROL.sub("", text)
+    text = redact(_CONTROL.sub("", text))
     if chat:
         text = _MENTION.sub(lambda m: (m[1] or m[3]) + _ZWSP, text)
     return text
@@ -181,7 +186,7 @@ def event_from_row(row: Mapping[str, Any]) -> Event:
     return Event(
         id=row["id"],
         watch=row["watch"],
-        url=row["url"],
+        url=redact(row["url"]),  # rows written before URLs with credentials were refused
         kind=row["kind"],
         detected_at=parse_time(row["detected_at"]),
         vendor=config.get("vendor"),

@@ -76,6 +76,7 @@ _ATTENTION_WORDS = {
     "blocked": "a bot wall or WAF answers instead of the page",
     "selector_missing": "the watched part of the page is missing",
     "no_text_layer": "the PDF has no text layer (a scan?): its wording cannot be compared",
+    "incomplete": "the page's text could not be read in full: kept, not compared",
 }
 
 

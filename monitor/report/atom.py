@@ -29,6 +29,7 @@ from lxml import etree
 
 from .. import __version__
 from ..model import iso
+from ..safe import redact
 from ..store.base import ChangeFilter, Row
 from .json import change_to_json
 from .text import location
@@ -38,19 +39,21 @@ MEDIA_TYPE = "application/atom+xml"
 # Every name derived here lives under this namespace (a fixed, random UUID).
 _NAMESPACE = uuid.UUID("5f0b8f4e-6b9e-4c43-9f55-2b6f0b1c7a10")
 # Not allowed in XML 1.0 documents at all (C0 controls but tab/LF/CR, surrogates,
-# the two non-characters U+FFFE and U+FFFF).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# the two non-characters U+FFFE and U+FFFF), and the C1 controls and DEL, which XML
+# allows but a terminal showing the feed would obey.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _EPOCH = "1970-01-01T00:00:00Z"
 _TITLE_WORDING = 60  # characters of removed/added wording quoted in an entry title
 
 
 def xml_safe(text: str) -> str:
-    """Replace what XML 1.0 cannot carry by U+FFFD (so the gap stays visible).
+    """Replace what XML 1.0 cannot carry, and C1 controls, by U+FFFD (so the gap stays
+    visible); credentials in URLs are redacted.
 
-    >>> xml_safe("a\\x00b\\x1bc\\ttab")
-    'a\\ufffdb\\ufffdc\\ttab'
+    >>> xml_safe("a\\x00b\\x1bc\\ttab\\x9b http://u:p@h/")
+    'a\\ufffdb\\ufffdc\\ttab\\ufffd http://***@h/'
     """
-    return _NOT_XML.sub("\ufffd", text)
+    return redact(_NOT_XML.sub("\ufffd", text))
 
 
 def entry_id(event: dict[str, Any]) -> str:
@@ -215,13 +218,17 @@ def entry_html(event: dict[str, Any], detail: dict[str, Any]) -> str:
     """The entry's content: an HTML fragment in which every page-derived text is
     escaped (the fragment is then escaped again as the XML text of ``<content>``)."""
     e = html.escape
+
+    def b(text: str) -> str:  # page text isolated: a bidi override stays inside
+        return f"<bdi>{e(text)}</bdi>" if text else ""
+
     out = [
         f"<p><strong>{e(event['kind'])}</strong> in {e(event['watch'])}: "
-        f"{e(event['url'])}<br>detected {e(event['detected_at'])}</p>"
+        f"{b(event['url'])}<br>detected {e(event['detected_at'])}</p>"
     ]
     if event["flags"]:
         items = "".join(
-            f"<li>{e(f['term'])} {e(f['direction'])}: {f['before']} → {f['after']}</li>"
+            f"<li>{b(f['term'])} {e(f['direction'])}: {f['before']} → {f['after']}</li>"
             for f in event["flags"]
         )
         out.append(f"<p>Watched terms:</p><ul>{items}</ul>")
@@ -230,10 +237,10 @@ def entry_html(event: dict[str, Any], detail: dict[str, Any]) -> str:
         if fragments:
             out.append(f"<p>{label.capitalize()}:</p><ul>")
             for fragment in fragments:
-                where = f" <small>({e(location(fragment))})</small>" if "path" in fragment else ""
+                where = f" <small>({b(location(fragment))})</small>" if "path" in fragment else ""
                 wording = (
-                    f"{e(fragment.get('before', ''))}<{tag}>{e(fragment['text'])}</{tag}>"
-                    f"{e(fragment.get('after', ''))}"
+                    f"{b(fragment.get('before', ''))}<{tag}>{b(fragment['text'])}</{tag}>"
+                    f"{b(fragment.get('after', ''))}"
                 )
                 if fragment.get("kind") == "code":  # keep its lines
                     out.append(f"<li><pre>{wording}</pre>{where}</li>")

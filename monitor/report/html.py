@@ -21,6 +21,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from ..analysis.compare import DELETE, INSERT
 from ..analysis.flag import find_terms
 from ..documents.textnorm import HAN_KANA, KANA
+from ..safe import html_text
 from .text import location
 from .view import ChangeView
 
@@ -69,6 +70,7 @@ def _environment() -> Environment:
     return Environment(
         loader=PackageLoader("monitor.report", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
+        finalize=html_text,  # every value shown: credentials redacted, controls visible
         trim_blocks=True,
         lstrip_blocks=True,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..safe import one_line
 from ..store.base import Row
 from .json import change_to_json
 from .view import ChangeView
@@ -17,7 +18,7 @@ def changes_text(rows: Sequence[Row]) -> str:
     lines = []
     for row in rows:
         event = change_to_json(row)
-        summary = _summary(event)
+        summary = one_line(_summary(event))
         lines.append(
             f"#{event['id']:<5} {event['detected_at']}  {event['kind']:<16} "
             f"{event['watch']}  {summary}"
@@ -167,9 +168,11 @@ def change_text(view: ChangeView) -> str:
         "document_type",
         "pages",
         "images",
+        "limit",  # an incomplete page: which limit, and why
+        "reason",
     ):
         if key in view.detail:
-            lines.append(f"{key}: {view.detail[key]}")
+            lines.append(f"{key}: {one_line(view.detail[key])}")
     for key in ("remaining_text", "page_text"):
         if view.detail.get(key):
             lines.append(f"\nwhat the page shows now ({key.replace('_', ' ')}):")

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, StoreError
 from ..model import iso, utc_now
 
 LOCK_FILE = "monitor.lock"
@@ -30,9 +30,15 @@ class DataDirectoryBusy(ConfigError):
 def checking_lock(data_dir: str | os.PathLike[str], command: str) -> Iterator[None]:
     """Hold the data directory's checking lock for the duration, or refuse at once."""
     root = Path(data_dir)
-    root.mkdir(parents=True, exist_ok=True)
     path = root / LOCK_FILE
-    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole block
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the block
+    except OSError as error:  # a read-only copy of the evidence, say
+        raise StoreError(
+            f"cannot take the checking lock {path}: {error}. 'monitor {command}' records, "
+            "so it needs a writable data directory (read commands work on a read-only one)"
+        ) from error
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

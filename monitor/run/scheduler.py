@@ -110,11 +110,29 @@ class Runner:
         self.stopping = asyncio.Event()
         self.scheduler: AsyncIOScheduler | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
+        self._jobs: set[asyncio.Task[Any]] = set()  # the scheduled jobs awaiting those
 
     async def _job(self, watch: Watch) -> None:
         if self.stopping.is_set():
             return
-        result = await self.guarded(self.checker.check(watch))
+        job = asyncio.current_task()
+        assert job is not None  # a coroutine job runs in a task
+        self._jobs.add(job)  # a stop waits for it, so that its result line is shown
+        work = asyncio.ensure_future(self.checker.check(watch))
+        try:
+            result = await self.guarded(work)
+        except asyncio.CancelledError:
+            if not self.stopping.is_set():
+                raise
+            # The scheduler's shutdown cancels running jobs, not their checks: the check
+            # finishes its writes (the stop waits for it); its result is shown here.
+            try:
+                result = await asyncio.shield(work)
+            except asyncio.CancelledError:
+                log.info("%s: check cancelled by the stop; nothing recorded", watch.name)
+                return  # not an error of the job: no traceback on the way out
+        finally:
+            self._jobs.discard(job)
         if self.alerts is not None and result.events:
             self.alerts.poke()
         for extension in self.extensions:
@@ -144,10 +162,10 @@ class Runner:
         """Run work that writes to the store so that a stop lets it finish."""
         task = asyncio.ensure_future(work)
         self._in_flight.add(task)
-        try:
-            return await asyncio.shield(task)
-        finally:
-            self._in_flight.discard(task)
+        # Until it is done, not until this wait ends: a cancelled wait (the scheduler's
+        # shutdown cancels running jobs) must leave the work for the stop to wait for.
+        task.add_done_callback(self._in_flight.discard)
+        return await asyncio.shield(task)
 
     def add_watch(self, watch: Watch, start: datetime | None) -> None:
         """Schedule a watch (or reschedule it, e.g. at a new URL) while running."""
@@ -222,9 +240,10 @@ class Runner:
             task.cancel()  # their work is durable (a queue in the store): nothing is lost
 
     async def _finish_in_flight(self) -> None:
-        if not self._in_flight:
-            return
-        log.info("waiting for %d check(s) in flight to finish", len(self._in_flight))
-        _, pending = await asyncio.wait(self._in_flight, timeout=SHUTDOWN_GRACE_SECONDS)
-        for task in pending:
-            task.cancel()  # a cancelled fetch records nothing; the store stays consistent
+        if self._in_flight:
+            log.info("waiting for %d check(s) in flight to finish", len(self._in_flight))
+            _, pending = await asyncio.wait(self._in_flight, timeout=SHUTDOWN_GRACE_SECONDS)
+            for task in pending:
+                task.cancel()  # a cancelled fetch records nothing; the store stays consistent
+        if self._jobs:  # then the jobs show their results (or note the cancellation)
+            await asyncio.wait(self._jobs, timeout=SHUTDOWN_GRACE_SECONDS)

@@ -126,5 +126,17 @@ def check_in_processes(
             pool.submit(_check_shard, data_dir, shard, share, thresholds, witness)
             for shard in shards
         ]
-        results = {r.watch: r for future in futures for r in future.result()}
+        try:
+            results = {r.watch: r for future in futures for r in future.result()}
+        except KeyboardInterrupt:
+            _stop_workers(pool)
+            raise
     return [results[watch.name] for watch in watches]
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Ctrl-C: end the workers now, as SIGTERM to ``monitor check`` does (they die with
+    it). Leaving the pool would wait for every shard to be checked to its end."""
+    for process in list(getattr(pool, "_processes", {}).values()):  # no public API (3.14)
+        with contextlib.suppress(OSError):
+            process.terminate()

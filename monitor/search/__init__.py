@@ -53,7 +53,8 @@ def open_index(store: EvidenceStore) -> SearchIndex:
         raise StoreError(
             f"full-text search needs the SQLite data directory; {store.location} has none"
         )
-    return SearchIndex(root / "monitor.db", store.get_blob)
+    # A read-only store names its database as a URI (mode=ro): the index reads it so too.
+    return SearchIndex(getattr(store, "database", root / "monitor.db"), store.get_blob)
 
 
 def catch_up(store: EvidenceStore, budget_seconds: float | None = None) -> int:
@@ -63,10 +64,11 @@ def catch_up(store: EvidenceStore, budget_seconds: float | None = None) -> int:
     try:
         with open_index(store) as index:
             return index.catch_up(budget_seconds)
-    except Exception:
+    except Exception as error:
         log.warning(
-            "the search index could not be brought up to date; "
+            "the search index could not be brought up to date (%s); "
             "'monitor search --rebuild' remakes it",
-            exc_info=True,
+            error,
+            exc_info=log.isEnabledFor(logging.DEBUG),  # a traceback only with -vv
         )
         return 0

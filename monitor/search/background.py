@@ -54,8 +54,12 @@ class BackgroundIndexer:
     def _loop(self) -> None:
         try:
             index = open_index(self._store)
-        except Exception:
-            log.warning("search index unavailable; searches will miss new captures", exc_info=True)
+        except Exception as error:  # a traceback only with -vv (a full disk is no bug)
+            log.warning(
+                "search index unavailable (%s); searches will miss new captures",
+                error,
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
             return
         with index:
             while not self._stop.is_set():
@@ -65,5 +69,9 @@ class BackgroundIndexer:
                     # Short budgets, so that a stop request is seen between rounds.
                     while not self._stop.is_set() and index.catch_up(budget_seconds=2.0):
                         pass
-                except Exception:
-                    log.warning("search indexing failed; retrying later", exc_info=True)
+                except Exception as error:
+                    log.warning(
+                        "search indexing failed (%s); retrying later",
+                        error,
+                        exc_info=log.isEnabledFor(logging.DEBUG),
+                    )

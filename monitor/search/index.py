@@ -56,11 +56,13 @@ class SearchIndex:
     def __init__(self, database: str | Path, load_text: Callable[[str], bytes]) -> None:
         self._load_text = load_text
         try:
+            uri = str(database).startswith("file:")  # a read-only store's URI (mode=ro)
             self._db = sqlite3.connect(
-                database, isolation_level=None, timeout=30, check_same_thread=False
+                database, isolation_level=None, timeout=30, check_same_thread=False, uri=uri
             )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            if not uri:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
             tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
         except sqlite3.Error as error:
             raise StoreError(f"cannot open the search index in {database}: {error}") from error

@@ -20,10 +20,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import lxml.html
-from lxml import etree
-
 from ..documents.decode import decode_body
+from ..documents.html import parse_checked
 from .scope import canonical_url
 
 MAX_LINKS = 100_000  # per start page: a table of contents, not a link farm
@@ -84,9 +82,12 @@ def _walk(node: Any) -> Iterator[str]:
 def _html_hrefs(text: str, url: str) -> tuple[Iterator[str], str]:
     if not text.strip():
         return iter(()), url
-    try:
-        root = lxml.html.document_fromstring(text)
-    except (etree.ParserError, ValueError):
+    # Parsed in full (huge_tree): a start page nested past lxml's default depth lost
+    # every link after that point, and its pages were then retired as removed.
+    root, problem = parse_checked(text)
+    if problem:
+        raise ValueError(f"the start page could not be read in full: {problem}")
+    if root is None:
         return iter(()), url
     base = url
     for element in root.iter("base"):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..config.secrets import SecretError
 from ..config.sites import Site
 from ..documents.document import Block, Document
 from ..fetch.http import HttpFetcher
@@ -177,11 +178,16 @@ class SiteReader:
     async def _read_start_pages(
         self, site: Site, run: Reading, listing: Listing, scope: Scope
     ) -> None:
+        try:
+            headers = site.template.request_headers()  # secrets from the environment, now
+        except SecretError as error:
+            run.errors.append(f"start pages not read: {error}")
+            return
         for url in site.start:
             if not self._allowed(url):
                 run.errors.append(f"start page {url} is disallowed by robots.txt; not read")
                 continue
-            capture = await self.fetcher.fetch(url, site.template.headers)
+            capture = await self.fetcher.fetch(url, headers)
             if capture.status != 200:
                 self._record(site, capture, run, "start page", [])
                 run.errors.append(f"start page {url}: {_failure(capture)}")

@@ -52,15 +52,18 @@ class StoreSpec:
     def postgres(self) -> bool:
         return self.location.startswith(POSTGRES_SCHEMES)
 
-    def open(self, create: bool = True) -> EvidenceStore:
-        return open_store(self.location, self.blobs, create)
+    def open(self, create: bool = True, read_only: bool = False) -> EvidenceStore:
+        return open_store(self.location, self.blobs, create, read_only)
 
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 def open_store(
-    location: str | os.PathLike[str] | StoreSpec, blobs: str | None = None, create: bool = True
+    location: str | os.PathLike[str] | StoreSpec,
+    blobs: str | None = None,
+    create: bool = True,
+    read_only: bool = False,
 ) -> EvidenceStore:
     """Open the store at a location: a data directory (SQLite + ``DIR/blobs``), or a
     ``postgresql://`` URL whose blobs live in ``blobs``: a directory or ``s3://bucket/prefix``.
@@ -79,7 +82,7 @@ def open_store(
                 f"--blobs / MONITOR_BLOBS ({blobs}) goes with a PostgreSQL store; a data "
                 "directory keeps its blobs in DIR/blobs. Use --store postgresql://… with it."
             )
-        return _open_directory(text, create)
+        return _open_directory(text, create and not read_only, read_only)
     try:
         from .postgres import PostgresStore
     except ImportError as error:
@@ -109,7 +112,7 @@ def open_blobs(where: str | None) -> BlobBackend:
     return BlobStore(where)
 
 
-def _open_directory(location: str, create: bool) -> SQLiteStore:
+def _open_directory(location: str, create: bool, read_only: bool = False) -> SQLiteStore:
     path = Path(location)
     if path.exists() and not path.is_dir():
         raise ConfigError(
@@ -122,4 +125,4 @@ def _open_directory(location: str, create: bool) -> SQLiteStore:
             "(or MONITOR_DATA_DIR) at the directory 'monitor check' or 'monitor run' wrote, "
             "or run 'monitor check' first."
         )
-    return SQLiteStore(location)
+    return SQLiteStore(location, read_only=read_only)

@@ -103,6 +103,10 @@ class CaptureRecord:
     archived_at: datetime | None = None  # when the page looked like this (archive's time)
     archive_url: str | None = None  # the capture's address in the archive
     archive_digest: str | None = None  # the archive's own digest of the payload
+    # Not a column: the reference capture this capture's text was compared against. The
+    # store refuses a `changed` event when the watch's reference is no longer that one
+    # (compare-and-set in the recording transaction); None when nothing was compared.
+    compared_with: int | None = None
 
 
 class BlobBackend(Protocol):

@@ -4,6 +4,12 @@ A blob is stored at ``blobs/ab/abcdef….gz`` where the name is the SHA-256 of t
 *uncompressed* bytes, so ``zcat FILE | sha256sum`` proves the content. Writes are atomic
 (temp file, fsync, hard link into place, fsync of the directory) and never replace an
 existing file: a blob, once written, is evidence and stays as it is.
+
+A write that fails (a full disk, say) removes its temporary file at once and raises
+:class:`~monitor.store.failures.StorageFullError` when there was no room (another
+:class:`~monitor.store.failures.WriteFailedError` otherwise). Temporary
+files are named after the process that writes them, so that those of a process that
+died (killed mid-write) are removed by the next store opened, not an hour later.
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ from pathlib import Path
 from typing import cast
 
 from isal import isal_zlib
+
+from ..errors import StoreError
+from .failures import WriteFailedError, is_out_of_space, storage_full
 
 _STALE_TEMPORARY_SECONDS = 3600  # no write takes this long; younger temp files may be live
 _GZIP_WBITS = 31  # the gzip container, readable with zcat
@@ -57,19 +66,22 @@ class BlobStore:
     (b'hello', True)
     """
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], read_only: bool = False) -> None:
         self.root = Path(root)
         self._tmp = self.root / "tmp"
-        self._tmp.mkdir(parents=True, exist_ok=True)
-        self._clean_temporaries()
+        self.read_only = read_only  # reading evidence creates nothing (no tmp/)
+        if not read_only:
+            self._tmp.mkdir(parents=True, exist_ok=True)
+            self._clean_temporaries()
 
     def _clean_temporaries(self) -> None:
         # Left behind by a process killed mid-write; never referenced by the database.
-        # Only old ones: another process (``monitor run``) may be writing right now.
+        # Those of a process that is gone go now; another process (``monitor run``) may
+        # be writing right now, so a live (or unknown) writer's go only when old.
         cutoff = time.time() - _STALE_TEMPORARY_SECONDS
         for leftover in self._tmp.iterdir():
             with contextlib.suppress(OSError):
-                if leftover.stat().st_mtime < cutoff:
+                if not _writer_alive(leftover.name) or leftover.stat().st_mtime < cutoff:
                     leftover.unlink()
 
     def path(self, digest: str) -> Path:
@@ -88,19 +100,28 @@ class BlobStore:
         final = self.path(digest)
         if final.exists():
             return digest
-        final.parent.mkdir(exist_ok=True)
-        temporary = self._tmp / f"{uuid.uuid4().hex}.part"
-        with open(temporary, "wb") as handle:
-            handle.write(_gzip(data))
-            handle.flush()
-            os.fsync(handle.fileno())
+        if self.read_only:
+            raise StoreError(f"{self.root} is opened read-only: no blob can be written")
+        temporary = self._tmp / f"{os.getpid()}.{uuid.uuid4().hex}.part"
         try:
-            os.link(temporary, final)  # fails instead of replacing an existing blob
-        except FileExistsError:
-            pass
+            final.parent.mkdir(exist_ok=True)
+            with open(temporary, "wb") as handle:
+                handle.write(_gzip(data))
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):  # never replace an existing blob
+                os.link(temporary, final)
+            _fsync_directory(final.parent)
+        except OSError as error:
+            if is_out_of_space(error):
+                raise storage_full(self.root, error) from error
+            raise WriteFailedError(
+                f"cannot write a blob in {self.root}: {error}; check the directory's "
+                "permissions and its disk"
+            ) from error
         finally:
-            temporary.unlink()
-        _fsync_directory(final.parent)
+            with contextlib.suppress(FileNotFoundError):
+                temporary.unlink()  # at once, whatever happened: never a leftover
         return digest
 
     def get(self, digest: str) -> bytes:
@@ -112,6 +133,23 @@ class BlobStore:
             return sha256_hex(self.get(digest)) == digest
         except _UNREADABLE:
             return False
+
+
+def _writer_alive(name: str) -> bool:
+    """Is the process that named this temporary file (``PID.UUID.part``) running?
+
+    Unknown names (older versions) count as alive: only their age removes them.
+    """
+    pid, _, _ = name.partition(".")
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True
 
 
 def _fsync_directory(directory: Path) -> None:

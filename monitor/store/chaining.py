@@ -183,13 +183,15 @@ class EvidenceReads:
     """The SQLite store's evidence methods (a mixin of SQLiteStore; kept apart for size)."""
 
     root: Any
+    database: str  # what a new connection opens (a read-only store's is a URI)
     _db: sqlite3.Connection
     _lock: Any
 
     def _reader(self) -> sqlite3.Connection:
         """A separate connection for long streaming reads, on one consistent snapshot."""
-        reader = sqlite3.connect(self.root / "monitor.db", timeout=30, isolation_level=None)
-        reader.row_factory = sqlite3.Row
+        from .opening import connect  # opening -> migrations -> this module
+
+        reader = connect(self.database)
         reader.execute("BEGIN")  # WAL: a read transaction sees one snapshot throughout
         return reader
 

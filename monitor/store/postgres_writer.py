@@ -18,8 +18,9 @@ import psycopg
 from ..analysis.events import EventDraft, WatchState
 from ..errors import StoreError
 from ..evidence.chain import Head, chain_hash
-from ..model import iso
+from ..model import EventKind, iso
 from .base import CaptureRecord
+from .failures import StaleReferenceError
 from .postgres_archives import PostgresArchiveWrites
 from .postgres_compat import CompatConnection
 
@@ -33,8 +34,7 @@ _STALE_REFERENCE = "MN002"  # raised by the changes_from_reference trigger
 _UNIQUE_VIOLATION = "23505"  # changes_one_per_reference: a second event from one reference
 
 
-class StaleReferenceError(StoreError):
-    """A check decided its events against a reference another worker has since moved."""
+__all__ = ["CHECK_RUN", "AlreadyRecordedError", "StaleReferenceError"]
 
 
 class AlreadyRecordedError(StoreError):
@@ -165,6 +165,8 @@ class _Writer(PostgresArchiveWrites):
         return int(row["id"])
 
     def add_change(self, capture: CaptureRecord, draft: EventDraft) -> int:
+        if draft.kind == EventKind.CHANGED and capture.compared_with is not None:
+            self._refuse_compared_elsewhere(capture)
         return self.add_event(capture.watch, iso(capture.fetched_at), draft)
 
     def add_event(
@@ -199,6 +201,21 @@ class _Writer(PostgresArchiveWrites):
                 "was refused: another check moved the reference first"
             ) from error
         return int(row["id"])
+
+    def _refuse_compared_elsewhere(self, capture: CaptureRecord) -> None:
+        """Compare-and-set: the text must have been compared against the watch's
+        reference as it stands now (the row is locked by :meth:`state`). The trigger
+        ``changes_from_reference`` checks the event's own ``from_capture``."""
+        row = self._conn.execute(
+            "SELECT reference FROM watches WHERE name = %s FOR UPDATE", (capture.watch,)
+        ).fetchone()
+        current = row["reference"] if row else None
+        if current != capture.compared_with:
+            raise StaleReferenceError(
+                f"{capture.watch}: a changed event compared against capture "
+                f"{capture.compared_with} was refused: the reference is now {current} "
+                "(another check moved the reference first)"
+            )
 
     def set_state(self, watch: str, state: WatchState) -> None:
         self._conn.execute(

@@ -26,14 +26,15 @@ from typing import Any
 from ..analysis.events import EventDraft, WatchState
 from ..errors import NotFoundError, StoreError
 from ..evidence.chain import Head, chain_hash
-from ..model import iso, parse_time, utc_now
+from ..model import EventKind, iso, parse_time, utc_now
 from .archive_records import ArchiveRecords, ArchiveWrites
 from .base import CaptureRecord, Row
 from .blobs import BlobStore
 from .browse import CHANGE_SELECT as _CHANGE_SELECT
 from .browse import SQLiteBrowsing
 from .chaining import ChainCursor, EvidenceReads, chain_cursor
-from .migrations import MIGRATIONS, UPGRADES
+from .failures import StaleReferenceError, write_refused
+from .opening import open_database
 from .sites import SQLiteSites
 
 DATABASE = "monitor.db"
@@ -83,29 +84,24 @@ class SQLiteStore(EvidenceReads, SQLiteBrowsing, ArchiveRecords):
     Safe to share between threads.
     """
 
-    def __init__(self, data_dir: str | os.PathLike[str]) -> None:
+    def __init__(self, data_dir: str | os.PathLike[str], read_only: bool = False) -> None:
+        """``read_only``: for commands that read; a directory that cannot be written
+        is opened without creating or changing anything in it (see opening.py)."""
         self.root = Path(data_dir)
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            self.blobs = BlobStore(self.root / "blobs")
-            self._db = sqlite3.connect(
-                self.root / DATABASE,
-                check_same_thread=False,
-                isolation_level=None,
-                timeout=30,
-            )
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode is crash-safe (a kill loses nothing committed; a power
-            # cut may lose the last transactions but never corrupts).
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            _migrate(self._db)
+            if not read_only:
+                self.root.mkdir(parents=True, exist_ok=True)
+            self.blobs = BlobStore(self.root / "blobs", read_only=read_only)
+            self._opened = open_database(self.root / DATABASE, read_only)
         except (OSError, sqlite3.Error) as error:
             raise StoreError(
                 f"cannot open the data directory {self.root}: {error}. "
                 "Check the path and its permissions, or pick another with --data-dir."
             ) from error
+        self._db = self._opened.db
+        self.read_only = read_only  # opened by a command that reads
+        self.writable = not self._opened.read_only  # its directory could be written
+        self.database = self._opened.target  # for another connection (the search index)
         self._lock = threading.RLock()
         self._cursor: ChainCursor | None = None  # see chaining.ChainCursor
         self.location = str(self.root.resolve())
@@ -114,7 +110,7 @@ class SQLiteStore(EvidenceReads, SQLiteBrowsing, ArchiveRecords):
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            self._opened.close()
             if self._open:
                 self._open = False
                 _count_open(-1)
@@ -127,14 +123,24 @@ class SQLiteStore(EvidenceReads, SQLiteBrowsing, ArchiveRecords):
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; no room or no permission to write is a typed error."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    if self._db.in_transaction:  # SQLite may have rolled back itself
+                        self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as error:
+                refused = write_refused(self.location, error)
+                if refused is None:
+                    raise
+                if self._db.in_transaction:  # a failed COMMIT leaves it open
+                    self._db.execute("ROLLBACK")
+                raise refused from error
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         with self._lock:
@@ -349,7 +355,21 @@ class _Writer(ArchiveWrites):
         return WatchState.from_dict(json.loads(row["state"]))
 
     def add_change(self, capture: CaptureRecord, draft: EventDraft) -> int:
+        if draft.kind == EventKind.CHANGED:
+            self._refuse_stale(capture, draft)
         return self.add_event(capture.watch, iso(capture.fetched_at), draft)
+
+    def _refuse_stale(self, capture: CaptureRecord, draft: EventDraft) -> None:
+        """Compare-and-set: a ``changed`` event must start from the watch's reference
+        as it stands in this transaction, and be compared against that very capture."""
+        current = self.state(capture.watch).reference
+        compared = capture.compared_with
+        if draft.from_capture != current or (compared is not None and compared != current):
+            raise StaleReferenceError(
+                f"{capture.watch}: a changed event compared against capture "
+                f"{compared if compared is not None else draft.from_capture} was refused: "
+                f"the reference is now {current} (another check moved it first)"
+            )
 
     def add_event(
         self, watch: str, detected_at: str, draft: EventDraft, derived_from: str | None = None
@@ -378,39 +398,3 @@ class _Writer(ArchiveWrites):
         self._db.execute(
             "UPDATE watches SET state = ? WHERE name = ?", (json.dumps(state.to_dict()), watch)
         )
-
-
-def _migrate(db: sqlite3.Connection) -> None:
-    """Bring a data directory's schema up to date (see migrations.py), atomically."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        current = int(row[0]) if row else 0
-        for version, sql in MIGRATIONS:
-            if version > current:
-                for statement in _statements(sql):
-                    db.execute(statement)
-                if version in UPGRADES:
-                    UPGRADES[version](db)
-                current = version
-        db.execute(
-            "INSERT INTO meta (key, value) VALUES ('schema', ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (str(current),),
-        )
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
-
-
-def _statements(sql: str) -> list[str]:
-    """Split a migration into statements (executescript would commit on its own)."""
-    statements, pending = [], ""
-    for line in sql.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            statements.append(pending.strip())
-            pending = ""
-    return [s for s in statements if s]

@@ -27,6 +27,7 @@ from starlette.staticfiles import StaticFiles
 
 from .. import __version__
 from ..errors import ConfigError, MonitorError, NotFoundError
+from ..safe import html_text, json_text
 from ..search import SearchIndex, open_index
 from ..store import StoreSpec, open_store
 from ..store.base import BrowsableStore
@@ -50,10 +51,18 @@ class WebState:
         self.store.close()
 
 
+class SafeJSONResponse(JSONResponse):
+    """JSON with C1 and bidi controls escaped and credentials in URLs redacted."""
+
+    def render(self, content: Any) -> bytes:
+        return json_text(content, indent=None, separators=(",", ":")).encode("utf-8")
+
+
 def _templates() -> Jinja2Templates:
     environment = Environment(
         loader=PackageLoader("monitor.web", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
+        finalize=html_text,  # every value shown: credentials redacted, controls visible
         trim_blocks=True,
         lstrip_blocks=True,
     )
@@ -90,6 +99,7 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=lifespan,
+        default_response_class=SafeJSONResponse,
     )
     app.state.web = state
     app.add_middleware(Guard, auth=auth)

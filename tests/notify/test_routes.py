@@ -56,6 +56,7 @@ def test_a_full_route_loads() -> None:
         "blocked",
         "selector_missing",
         "no_text_layer",
+        "incomplete",
     )
     assert (route.digest_seconds, route.wait_seconds, route.retry_seconds) == (21600, 120, 60)
     assert (route.rate_count, route.rate_seconds, route.summarize_over) == (20, 86400, 8)

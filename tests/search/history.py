@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.analysis.events import EventDraft
+from monitor.analysis.events import EventDraft, WatchState
 from monitor.documents.document import Block, Document
 from monitor.model import EventKind, Outcome
 from monitor.store import CaptureRecord, Store
@@ -62,6 +62,8 @@ class History:
             if changed:
                 draft = EventDraft(EventKind.CHANGED, self.last_capture[watch], capture_id)
                 writer.add_change(record, draft)
+            if outcome == Outcome.OK and text_sha is not None:  # the store checks events
+                writer.set_state(watch, WatchState(reference=capture_id))  # against it
         if outcome == Outcome.OK and text_sha is not None:
             self.last_text[watch] = text_sha
             self.last_capture[watch] = capture_id

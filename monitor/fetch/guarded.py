@@ -1,0 +1,129 @@
+"""The HTTP client's side of the address rule (see guard.py): an httpx transport whose
+connections are opened only to addresses the rule allows.
+
+Names are resolved here, once per connection, and the socket is opened to the address
+that was checked (so the check and the connection cannot see two different answers);
+the peer address of the open socket is checked once more. Each zone has its own
+connection pool, so a keep-alive connection opened for a loopback watch is never handed
+to a public watch's redirect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpcore
+import httpx
+
+from .guard import AddressKind, AddressPolicy, AddressRefused
+
+_ZONE: contextvars.ContextVar[AddressKind] = contextvars.ContextVar(
+    "monitor_fetch_zone", default=AddressKind.PUBLIC
+)
+
+
+@contextmanager
+def zone(kind: AddressKind) -> Iterator[None]:
+    """Requests made inside this block belong to a check whose watch lives in ``kind``."""
+    token = _ZONE.set(kind)
+    try:
+        yield
+    finally:
+        _ZONE.reset(token)
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Opens TCP connections only to addresses a check in ``zone`` may reach."""
+
+    def __init__(self, policy: AddressPolicy, kind: AddressKind) -> None:
+        self.policy = policy
+        self.zone = kind
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        candidates = await self._permitted(host, port, timeout)
+        error: Exception = httpcore.ConnectError(f"{host} has no address")
+        for ip in candidates:
+            try:
+                stream = await self._inner.connect_tcp(
+                    ip, port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as failed:
+                error = failed
+                continue
+            peer = stream.get_extra_info("server_addr")
+            try:
+                self.policy.check_peer(host, port, str(peer[0]) if peer else ip, self.zone)
+            except AddressRefused:
+                await stream.aclose()
+                raise
+            return stream
+        raise error
+
+    async def _permitted(self, host: str, port: int, timeout: float | None) -> list[str]:
+        try:
+            async with asyncio.timeout(timeout):
+                return await self.policy.permitted(host, port, self.zone)
+        except TimeoutError as error:
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from error
+        except OSError as error:  # gaierror: the name does not resolve
+            raise httpcore.ConnectError(f"{host}: {error}") from error
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise AddressRefused(f"refused to connect to the Unix socket {path}")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _ZoneTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport (its error mapping, its streams) over a guarded pool."""
+
+    def __init__(self, limits: httpx.Limits, backend: GuardedBackend) -> None:
+        super().__init__(limits=limits, trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),  # TLS always verified
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=backend,
+        )
+
+
+class GuardedTransport(httpx.AsyncBaseTransport):
+    """Sends each request through the pool of its check's zone (see :func:`zone`)."""
+
+    def __init__(self, policy: AddressPolicy, limits: httpx.Limits) -> None:
+        self.policy = policy
+        self.limits = limits
+        self._pools: dict[AddressKind, _ZoneTransport] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        kind = _ZONE.get()
+        pool = self._pools.get(kind)
+        if pool is None:
+            pool = self._pools[kind] = _ZoneTransport(
+                self.limits, GuardedBackend(self.policy, kind)
+            )
+        return await pool.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        for pool in self._pools.values():
+            await pool.aclose()
+        self._pools.clear()
