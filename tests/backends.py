@@ -16,6 +16,7 @@ import secrets
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -103,3 +104,22 @@ def s3_url(s3_server: str) -> str:
     bucket = f"monitor-{secrets.token_hex(6)}"
     create_bucket(s3_server, bucket)
     return f"s3://{bucket}/evidence"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_spec(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    """Each back end in turn: a data directory, then PostgreSQL with a blob directory
+    (the signing key then lives in ``MONITOR_KEY_DIR``, as it must without a directory)."""
+    from monitor.store import StoreSpec
+
+    if request.param == "sqlite":
+        return StoreSpec(str(tmp_path / "data"))
+    monkeypatch.setenv("MONITOR_KEY_DIR", str(tmp_path / "keys"))
+    return StoreSpec(request.getfixturevalue("pg_url"), str(tmp_path / "blobs"))
+
+
+def store_options(spec: Any) -> list[str]:
+    """The global options that name a store spec on the command line."""
+    return ["--store", spec.location] + (["--blobs", spec.blobs] if spec.blobs else [])

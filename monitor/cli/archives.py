@@ -181,9 +181,13 @@ def witness_work(obj: Context, for_seconds: float) -> None:
     from ..run.lock import checking_lock
     from ..run.witnesses import work_queue
 
-    # One worker per data directory: `monitor run` works the queue itself.
-    with checking_lock(obj.data_dir, "witness work"), obj.store() as store:
-        done = asyncio.run(work_queue(store, for_seconds=for_seconds))
+    # One worker per store: `monitor run` works a data directory's queue itself.
+    if obj.spec.postgres:
+        with obj.store() as store, store.witness_lock():  # type: ignore[attr-defined]
+            done = asyncio.run(work_queue(store, for_seconds=for_seconds))
+    else:
+        with checking_lock(obj.spec.location, "witness work"), obj.store() as store:
+            done = asyncio.run(work_queue(store, for_seconds=for_seconds))
     say(
         f"submitted {done.submitted}, archived {done.archived}, copies checked "
         f"{done.verified}, failed {done.failed}, waiting {done.postponed}"

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import click
 
-from ..config.watchlist import Watchlist, load_watchlist
+from ..config.watchlist import load_watchlist
 from ..model import CheckResult, Outcome, utc_now
 from ..safe import one_line
 from .common import Context, echo_json, format_option, say, watchlist_option
@@ -47,16 +47,6 @@ def discovery_line(found: dict[str, object]) -> str:
         f"site {found['site']}: {state}, {found['pages']} page(s), listed {found['listed']}"
         f"{', ' + counts if counts else ''}{tail}"
     )
-
-
-def warn_no_alerts(watchlist: Watchlist) -> None:
-    """Alerts are sent from a data directory's outbox; a PostgreSQL store has none yet."""
-    if watchlist.routes:
-        say(
-            "monitor: warning: the watchlist's notify routes are not sent from a PostgreSQL "
-            "store yet; events are recorded (see `monitor changes`)",
-            err=True,
-        )
 
 
 def result_line(result: CheckResult) -> str:
@@ -109,14 +99,9 @@ def check(
     watchlist = load_watchlist(watchlist_path)
     if not watchlist.sites and not watchlist.counterparts:
         watchlist.select(names)  # unknown names: the usual error before any fetch
-    alerts = None
-    if obj.spec.postgres:
-        warn_no_alerts(watchlist)
-        report = check_watchlist(obj.spec, watchlist, names, workers)
-    else:
-        register_routes(obj.data_dir, watchlist)  # a new route starts from now
-        report = check_watchlist(obj.spec, watchlist, names, workers)
-        alerts = notify_after_check(obj.data_dir, watchlist)  # what this check found, sent
+    register_routes(obj.spec, watchlist)  # a new route starts from now
+    report = check_watchlist(obj.spec, watchlist, names, workers)
+    alerts = notify_after_check(obj.spec, watchlist)  # what this check found, sent
     results = report.results
     gaps = [
         {"counterparts": gap.counterparts, "pair": gap.pair or None, **change.to_dict()}
@@ -209,16 +194,23 @@ def run(obj: Context, watchlist_path: str, startup_spread: float) -> None:
     from ..search.background import BackgroundIndexer
 
     watchlist = load_watchlist(watchlist_path)
-    if obj.spec.postgres:
-        from .scale import enqueue_forever, no_sites_yet
-
-        no_sites_yet(watchlist)
-        warn_no_alerts(watchlist)
-        enqueue_forever(obj, watchlist, startup_spread)
-        return
 
     def show_alert(line: str) -> None:
         say(f"{iso_seconds(utc_now())}  notify {line}")
+
+    if obj.spec.postgres:
+        from ..run.alerts import alerts_in_background
+        from .scale import enqueue_forever, no_sites_yet
+
+        no_sites_yet(watchlist)
+        from ..run.witnesses import witnesses_in_background
+
+        with (
+            alerts_in_background(obj.spec, watchlist, on_line=show_alert),
+            witnesses_in_background(obj.spec, watchlist.settings),
+        ):
+            enqueue_forever(obj, watchlist, startup_spread)  # workers record the events
+        return
 
     def on_result(result: CheckResult, indexer: BackgroundIndexer) -> None:
         say(f"{iso_seconds(utc_now())}  {result_line(result)}")

@@ -59,7 +59,7 @@ def notify_status(obj: Context, watchlist_path: str | None, output_format: str) 
     routes = load_watchlist(watchlist_path).routes if watchlist_path else None
     with obj.store() as store:
         location = store.location
-    with open_outbox(location) as outbox:
+    with open_outbox(obj.spec if obj.spec.postgres else location) as outbox:
         status = build(outbox, routes, utc_now())
     if output_format == "json":
         echo_json(status)
@@ -100,8 +100,14 @@ def notify_test(
     if route_name is not None and route_name not in names:
         raise ConfigError(f"no route named {route_name!r}; routes: {', '.join(names)}")
     routes = [r for r in watchlist.routes if route_name in (None, r.name)]
-    # Nothing is read from or written to the data directory; it only appears in the text.
-    results = try_routes(routes, str(Path(obj.data_dir).resolve()))
+    # Nothing is read from or written to the store; it only appears in the text.
+    if obj.spec.postgres:
+        from ..store.postgres import redact
+
+        where = redact(obj.spec.location)
+    else:
+        where = str(Path(obj.spec.location).resolve())
+    results = try_routes(routes, where)
     problems = {r.name: resolve(r).problems for r in routes}
     if output_format == "json":
         rows = [r.__dict__ for r in results]
@@ -144,7 +150,7 @@ def notify_send(obj: Context, watchlist_path: str, retry_now: bool) -> None:
     from ..run.alerts import notifier_for
 
     watchlist = _routes(watchlist_path)
-    with notifier_for(obj.data_dir, watchlist, create=False) as notifier:
+    with notifier_for(obj.spec, watchlist, create=False) as notifier:
         if retry_now:
             notifier.outbox.retry_now(utc_now())
         report = notifier.run_once(batch_complete=True)

@@ -24,11 +24,13 @@ def _postgres(spec: StoreSpec, command: str):  # type: ignore[no-untyped-def]
 
 
 def no_sites_yet(watchlist: Watchlist) -> None:
-    """Site discovery and counterparts keep their runs in a data directory for now."""
+    """The queue holds watch checks: site discovery and language comparisons run in
+    ``monitor check``, not in the workers (yet)."""
     if watchlist.sites or watchlist.counterparts:
         raise ConfigError(
-            "sites and counterparts run against a data directory only for now; "
-            "run them with --data-dir, or list their pages as plain watches"
+            "monitor run on a PostgreSQL store queues plain watches only; discover sites "
+            "and compare counterparts with 'monitor check --watchlist FILE' (from cron) "
+            "against the same store, or run them with --data-dir"
         )
 
 

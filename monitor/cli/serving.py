@@ -50,7 +50,7 @@ def serve(obj: Context, host: str, port: int, hash_password: bool) -> None:
 
     from ..web import create_app
 
-    app = create_app(obj.data_dir, auth)
+    app = create_app(obj.spec, auth)
     shown = f"[{host}]" if ":" in host else host
     say(
         f"serving {app.state.web.store.location} at http://{shown}:{port}/ "

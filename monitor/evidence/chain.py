@@ -108,7 +108,7 @@ def canonical(record_type: str, seq: int, row: Mapping[str, Any]) -> bytes:
         raise ValueError(f"unknown record type {record_type!r}") from None
     obj: dict[str, Any] = {"type": record_type, "seq": seq}
     for name in names:
-        # Archive provenance (added later) is null on stores that keep none (PostgreSQL).
+        # Archive provenance (added later): null for a row read without those columns.
         value = row.get(name) if name in _PROVENANCE else row[name]
         if name in JSON_FIELDS and isinstance(value, str):
             value = json.loads(value)

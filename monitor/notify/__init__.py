@@ -34,6 +34,8 @@ from typing import Any
 from ..config import defaults
 from ..config.routes import Route
 from ..model import iso, utc_now
+from ..store import StoreSpec, open_blobs
+from .database import OUTBOX_LOCK
 from .event import Event, Message, Where, sample_event
 from .outbox import Due, Outbox
 from .plan import Plan, plan
@@ -46,9 +48,17 @@ __all__ = ["Notifier", "PassReport", "TestResult", "open_outbox", "resolve", "tr
 log = logging.getLogger(__name__)
 
 
-def open_outbox(data_dir: str | os.PathLike[str]) -> Outbox:
-    """The outbox of a data directory whose store is already open (migrated)."""
-    return Outbox(Path(data_dir) / "monitor.db")
+def open_outbox(where: str | os.PathLike[str] | StoreSpec) -> Outbox:
+    """The outbox of a store already opened once (migrated): a data directory, or a
+    PostgreSQL store (its tables, on a connection pool of the outbox's own)."""
+    if isinstance(where, StoreSpec) and where.postgres:
+        from ..store.postgres import PostgresStore
+        from ..store.postgres_compat import CompatDatabase
+
+        store = PostgresStore(where.location, open_blobs(where.blobs), pool_size=2)
+        return Outbox(CompatDatabase(store, OUTBOX_LOCK, owned=True))
+    location = where.location if isinstance(where, StoreSpec) else where
+    return Outbox(Path(location) / "monitor.db")
 
 
 @dataclass

@@ -92,7 +92,11 @@ class Where:
     report_url: str | None = None  # template with {id} and {watch}
 
     def command(self, *args: str) -> str:
-        return shlex.join(["monitor", "--data-dir", self.data_dir, *args])
+        # A PostgreSQL store is named by its URL, its password masked (the reader has it).
+        option = (
+            "--store" if self.data_dir.startswith(("postgresql:", "postgres:")) else "--data-dir"
+        )
+        return shlex.join(["monitor", option, self.data_dir, *args])
 
     def link(self, event: Event) -> str | None:
         if self.report_url is None:

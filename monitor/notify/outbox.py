@@ -1,15 +1,16 @@
-"""The outbox and the deliveries ledger, in the data directory's SQLite database.
+"""The outbox and the deliveries ledger, beside the evidence: in the data directory's SQLite
+database, or in the PostgreSQL store's tables (notify/database.py).
 
 Why a cursor over the ``changes`` table rather than outbox rows written by the check:
 change rows are append-only and committed in the same transaction as their check, so
 the moment an event exists it is already durably in every route's inbox ("written in
 the same transaction" for free), and the check, the store and its other back ends need
 not know that notifications exist. SQLite gives ids in commit order (one writer at a
-time, no deletes), so "after the cursor" never skips a late commit. (A back end whose
-ids can commit out of order, such as PostgreSQL sequences, would write outbox rows in
-the recording transaction instead; the planner and the sender would not change.)
+time, no deletes), so "after the cursor" never skips a late commit. PostgreSQL draws a
+change's id while its transaction holds the evidence chain's lock, so ids commit in
+order there too (store/postgres_writer.py).
 
-Three tables (migration 2 in ``store/migrations.py``):
+Three tables (migration 3 in ``store/migrations.py``, 2 in ``postgres_migrations.py``):
 
 ``notify_routes``
     one row per route name: its cursor (the last change id it considered), when it was
@@ -36,16 +37,14 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from ..config.routes import Route
 from ..model import iso, parse_time
+from .database import Connection, OutboxDatabase, SQLiteDatabase
 from .event import Event, event_from_row
 from .plan import Candidate, Plan, RouteState
 from .records import Delivery, Due, lease_owner, owner_dead
@@ -55,22 +54,18 @@ LEASE_SECONDS = 180.0  # a claimed delivery is another process's for this long
 
 
 class Outbox:
-    """The notification tables of one data directory (its own SQLite connection)."""
+    """The notification tables of one store: a data directory's SQLite file (its own
+    connection) or a PostgreSQL store's tables (``OutboxDatabase``)."""
 
-    def __init__(self, database: str | os.PathLike[str]) -> None:
-        self.path = Path(database)
-        self._db = sqlite3.connect(
-            self.path, isolation_level=None, timeout=30, check_same_thread=False
+    def __init__(self, database: str | os.PathLike[str] | OutboxDatabase) -> None:
+        self._database: OutboxDatabase = (
+            SQLiteDatabase(database) if isinstance(database, (str, os.PathLike)) else database
         )
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._lock = threading.RLock()
+        self.location = self._database.location
         self.owner = lease_owner()
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._database.close()
 
     def __enter__(self) -> Outbox:
         return self
@@ -78,20 +73,12 @@ class Outbox:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[Connection]:
+        return self._database.transaction()
 
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._db.execute(sql, params).fetchall()
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._database.reading() as db:
+            return db.execute(sql, params).fetchall()
 
     # -- routes ---------------------------------------------------------------------
 
@@ -108,14 +95,14 @@ class Outbox:
                     (route.name, newest, iso(now), config, iso(now)),
                 )
 
-    def route_rows(self) -> list[sqlite3.Row]:
+    def route_rows(self) -> list[Any]:
         return self._rows("SELECT * FROM notify_routes ORDER BY name")
 
     def state(self, route: Route, now: datetime) -> RouteState | None:
-        with self._lock:
-            return self._state(self._db, route, now)
+        with self._database.reading() as db:
+            return self._state(db, route, now)
 
-    def _state(self, db: sqlite3.Connection, route: Route, now: datetime) -> RouteState | None:
+    def _state(self, db: Connection, route: Route, now: datetime) -> RouteState | None:
         row = db.execute("SELECT * FROM notify_routes WHERE name = ?", (route.name,)).fetchone()
         if row is None:
             return None
@@ -131,10 +118,10 @@ class Outbox:
             sent_in_window=sent,
         )
 
-    def _inbox(self, db: sqlite3.Connection, route: Route, cursor: int) -> list[Candidate]:
+    def _inbox(self, db: Connection, route: Route, cursor: int) -> list[Candidate]:
         rows = db.execute(
-            "SELECT c.id, c.watch, c.kind, c.detected_at, c.flags != '[]' AS flagged, "
-            "c.derived_from IS NULL AS live, "
+            "SELECT c.id, c.watch, c.kind, c.detected_at, "
+            "CAST(c.flags AS TEXT) != '[]' AS flagged, c.derived_from IS NULL AS live, "
             "w.config AS config FROM changes c JOIN watches w ON w.name = c.watch "
             "WHERE c.id > ? ORDER BY c.id LIMIT ?",
             (cursor, INBOX_LIMIT),
@@ -184,13 +171,13 @@ class Outbox:
 
     def held(self, route: Route) -> list[Candidate]:
         """Wanted events after the route's cursor: not yet in any message."""
-        with self._lock:
-            row = self._db.execute(
+        with self._database.reading() as db:
+            row = db.execute(
                 "SELECT cursor FROM notify_routes WHERE name = ?", (route.name,)
             ).fetchone()
             if row is None:
                 return []
-            return [c for c in self._inbox(self._db, route, row["cursor"]) if c.wanted]
+            return [c for c in self._inbox(db, route, row["cursor"]) if c.wanted]
 
     # -- deliveries -----------------------------------------------------------------
 
@@ -225,8 +212,8 @@ class Outbox:
         with self.transaction() as db:
             for message in messages:
                 db.execute(
-                    "INSERT OR IGNORE INTO notify_deliveries (message, target, next_attempt_at) "
-                    "VALUES (?, ?, ?)",
+                    "INSERT INTO notify_deliveries (message, target, next_attempt_at) "
+                    "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (message, target, stamp),
                 )
                 row = db.execute(

@@ -18,13 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config.watchlist import Watchlist
-from ..store import open_store
+from ..store import StoreSpec, open_store
 
 if TYPE_CHECKING:  # notify (and apprise behind it) is imported only when routes exist
     from ..notify import Notifier, PassReport
@@ -39,14 +40,16 @@ MIN_SLEEP_SECONDS = 0.5  # between passes, however soon something falls due
 
 @contextlib.contextmanager
 def notifier_for(
-    location: str, watchlist: Watchlist, create: bool = True, warn: bool = True
+    location: str | StoreSpec, watchlist: Watchlist, create: bool = True, warn: bool = True
 ) -> Iterator[Notifier]:
-    """A notifier on the data directory at ``location``, its routes registered."""
+    """A notifier on the store at ``location`` (a data directory or a PostgreSQL store),
+    its routes registered."""
     from ..notify import Notifier, open_outbox
 
-    with open_store(location, create=create) as store:  # and migrated
+    spec = location if isinstance(location, StoreSpec) else StoreSpec(location)
+    with open_store(spec, create=create) as store:  # and migrated
         data_dir = store.location
-    outbox = open_outbox(Path(data_dir))
+    outbox = open_outbox(spec if spec.postgres else Path(data_dir))
     try:
         notifier = Notifier(outbox, watchlist.routes, data_dir, warn=warn)
         notifier.start()
@@ -55,19 +58,58 @@ def notifier_for(
         outbox.close()
 
 
-def register_routes(location: str, watchlist: Watchlist) -> None:
+def register_routes(location: str | StoreSpec, watchlist: Watchlist) -> None:
     """Before checking: routes seen for the first time start from now."""
     if watchlist.routes:
         with notifier_for(location, watchlist, warn=False):
             pass
 
 
-def notify_after_check(location: str, watchlist: Watchlist) -> PassReport | None:
+def notify_after_check(location: str | StoreSpec, watchlist: Watchlist) -> PassReport | None:
     """At the end of ``monitor check``: plan (the batch is complete) and deliver."""
     if not watchlist.routes:
         return None
     with notifier_for(location, watchlist) as notifier:
         return notifier.run_once(batch_complete=True)
+
+
+@contextlib.contextmanager
+def alerts_in_background(
+    spec: StoreSpec,
+    watchlist: Watchlist,
+    tick: float = TICK_SECONDS,
+    on_line: Callable[[str], None] | None = None,
+) -> Iterator[None]:
+    """Notification passes every ``tick`` seconds in a thread, and one at the end, while
+    ``monitor run`` on PostgreSQL queues checks (the workers record the events)."""
+    if not watchlist.routes:
+        yield
+        return
+    stop = threading.Event()
+    with notifier_for(spec, watchlist) as notifier:
+
+        def one_pass() -> None:
+            try:
+                report = notifier.run_once()
+            except Exception:  # a notification bug must not stop the queueing
+                log.exception("notify: a pass failed; it is retried at the next tick")
+                return
+            for line in report.lines:
+                (on_line or log.info)(line)
+
+        def passes() -> None:
+            while not stop.is_set():
+                one_pass()
+                stop.wait(tick)
+            one_pass()  # what the last checks found
+
+        thread = threading.Thread(target=passes, name="monitor-alerts", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(FINAL_PASS_SECONDS)
 
 
 class AlertLoop:

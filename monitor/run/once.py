@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from ..check import CheckResult, check_session, run_checks, thresholds, watch_config
 from ..config.sites import Site
 from ..config.watchlist import Watch, Watchlist
-from ..errors import ConfigError
 from ..fetch.http import FetchPolicy, HttpFetcher
 from ..model import Outcome
 from ..store import StoreSpec, open_store
@@ -145,11 +144,6 @@ def check_watchlist(
     """
     spec = location if isinstance(location, StoreSpec) else StoreSpec(os.fspath(location))
     if spec.postgres:
-        if watchlist.sites or watchlist.counterparts:
-            raise ConfigError(
-                "sites and counterparts are checked against a data directory only for now; "
-                "check them with --data-dir, or list their pages as plain watches"
-            )
         return _check_watchlist(spec, watchlist, names, workers, policy)
     with checking_lock(spec.location, "check"):
         return _check_watchlist(spec, watchlist, names, workers, policy)

@@ -7,15 +7,21 @@ worker runs and gives it an archive client configured from the environment.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 from ..archives.client import WaybackClient, pacing_factor
 from ..archives.spn import Credentials
 from ..archives.witness import PENDING, Pass, Timing, WitnessWorker
 from ..config.settings import Settings
+from ..errors import ConfigError
 from ..model import parse_time, utc_now
-from ..store import EvidenceStore
+from ..store import EvidenceStore, StoreSpec, open_store
+
+log = logging.getLogger(__name__)
 
 QUEUE_EVERY = 30.0  # seconds between passes over the queue while monitoring
 
@@ -38,6 +44,47 @@ def witness_service(
             await worker.run(stopping, every=every)
 
     return serve
+
+
+@contextlib.contextmanager
+def witnesses_in_background(
+    spec: StoreSpec, settings: Settings, every: float = QUEUE_EVERY
+) -> Iterator[None]:
+    """The witness queue worked in a thread while ``monitor run`` on PostgreSQL queues
+    checks (the workers record the changes and their witness requests). It holds the
+    store's witness lock: a ``monitor witness work`` already running keeps the queue."""
+    store = open_store(spec)
+    if not wanted(store, settings):
+        store.close()
+        yield
+        return
+    stop = threading.Event()
+
+    async def serve() -> None:
+        stopping = asyncio.Event()
+
+        async def watch() -> None:
+            while not stop.is_set():
+                await asyncio.sleep(0.2)
+            stopping.set()
+
+        await asyncio.gather(witness_service(store, settings, every)(stopping), watch())
+
+    def work() -> None:
+        try:
+            with store.witness_lock():  # type: ignore[attr-defined]
+                asyncio.run(serve())
+        except ConfigError as busy:
+            log.warning("witness queue: %s", busy)
+
+    thread = threading.Thread(target=work, name="monitor-witnesses", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(30)
+        store.close()
 
 
 async def work_queue(

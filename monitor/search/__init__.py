@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from ..errors import StoreError
+from ..errors import ConfigError, StoreError
 from ..store.base import EvidenceStore
 from .blocks import Coverage, normalise_query
 from .index import SearchIndex
@@ -33,12 +33,22 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+SEARCH_ON_POSTGRES = (
+    "monitor search runs on a data directory only (its index is SQLite FTS5); on a "
+    "PostgreSQL store, find when wording was removed or added with "
+    "'monitor changes --format json' (each event lists its removed and added text), or "
+    "read a version with 'monitor show NAME --at TIME'"
+)
+
+
 def open_index(store: EvidenceStore) -> SearchIndex:
     """The search index of a store, on a connection of its own.
 
     Only the embedded SQLite store has one today; another back end says so clearly.
     """
     root = getattr(store, "root", None)
+    if getattr(store, "remote", False):  # PostgreSQL: the index is SQLite FTS5 (trigram)
+        raise ConfigError(SEARCH_ON_POSTGRES)
     if root is None or not (root / "monitor.db").exists():
         raise StoreError(
             f"full-text search needs the SQLite data directory; {store.location} has none"

@@ -13,7 +13,10 @@ same guarantees, held by the database rather than by one process:
   second ``changed`` event from one reference (a unique index);
 - a distributed check run (a job of ``monitor worker``) records its capture together with
   its run key, so a retried job never records the same due check twice;
-- the schema is versioned (postgres_migrations.py), migrated under an advisory lock.
+- the schema is versioned (postgres_migrations.py), migrated under an advisory lock;
+- public-archive records and triage marks (postgres_archives.py), the dashboard's reads
+  (postgres_browse.py), sites (postgres_sites.py) and the alert outbox
+  (notify/outbox.py through postgres_compat.py) live in the same database.
 
 Rows read back look exactly like the SQLite store's: times as UTC ISO-8601 text with a
 ``Z``, JSON columns as the JSON text that was written.
@@ -38,10 +41,16 @@ from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..analysis.events import WatchState
-from ..errors import ConfigError, NotFoundError, StoreError
+from ..errors import NotFoundError, StoreError
 from ..model import iso, utc_now
 from .base import BlobBackend, Row
-from .postgres_archives import NoArchiveRecords
+from .postgres_archives import (
+    CAPTURE_COLUMNS,
+    CHANGE_SELECT,
+    PostgresArchiveRecords,
+    compact_json_columns,
+)
+from .postgres_browse import PostgresBrowsing
 from .postgres_evidence import EvidenceReads
 from .postgres_migrations import LATEST, MIGRATION_LOCK, MIGRATIONS
 from .postgres_writer import CHECK_RUN, AlreadyRecordedError, StaleReferenceError, _Writer
@@ -59,30 +68,16 @@ _APPEND_ONLY_TRIGGERS = (
     "changes_append_only",
     "changes_no_truncate",
     "changes_from_reference",
+    # schema 2 and 3: archives, alerts, triage, sites
+    "superseded_append_only",
+    "witnesses_no_delete",
+    "notify_delivered_is_final",
+    "notify_deliveries_no_delete",
+    "triage_append_only",
+    "site_runs_append_only",
 )
-_CAPTURE_COLUMNS = (
-    "id, watch, url, fetched_at, status, final_url, headers, redirects, body_sha256, "
-    "body_size, text_sha256, encoding, elapsed_ms, attempts, outcome, error_class, error, "
-    "fetched_with, source_capture, screenshot_sha256, chain_seq, chain_hash, "
-    # No public-archive records on this store (postgres_archives.py): live captures,
-    # shaped like the SQLite store's rows.
-    "NULL::text AS source, NULL::text AS archived_at, NULL::text AS archive_url, "
-    "NULL::text AS archive_digest"
-)
-_CHANGE_SELECT = (
-    "SELECT c.id, c.watch, c.kind, c.detected_at, c.from_capture, c.to_capture, c.removed, "
-    "c.added, c.flags, c.detail, c.chain_seq, c.chain_hash, w.url AS url, "
-    "f.body_sha256 AS from_snapshot, "
-    "t.body_sha256 AS to_snapshot, "
-    "'[]' AS triage, "  # triage marks are made in monitor serve, on a data directory only
-    # Live changes only (postgres_archives.py), shaped like the SQLite store's rows.
-    "NULL::text AS derived_from, 'live' AS source, NULL::text AS superseded_at, "
-    "'[]' AS witnesses "
-    "FROM changes c "
-    "JOIN watches w ON w.name = c.watch "
-    "LEFT JOIN captures f ON f.id = c.from_capture "
-    "JOIN captures t ON t.id = c.to_capture WHERE true"
-)
+_CAPTURE_COLUMNS = CAPTURE_COLUMNS
+_CHANGE_SELECT = CHANGE_SELECT
 
 
 def redact(url: str) -> str:
@@ -101,7 +96,7 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return {k: iso(v) if isinstance(v, datetime) else v for k, v in row.items()}
 
 
-class PostgresStore(EvidenceReads, NoArchiveRecords):
+class PostgresStore(EvidenceReads, PostgresArchiveRecords, PostgresBrowsing):
     """Records in PostgreSQL, bytes in a blob back end (an :class:`EvidenceStore`).
 
     Safe to share between threads; one pool per process.
@@ -166,9 +161,7 @@ class PostgresStore(EvidenceReads, NoArchiveRecords):
                 "CREATE TABLE IF NOT EXISTS monitor_schema "
                 "(version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
             )
-            applied = {
-                row["version"] for row in conn.execute("SELECT version FROM monitor_schema")
-            }
+            applied = {row["version"] for row in conn.execute("SELECT version FROM monitor_schema")}
             if applied and max(applied) > LATEST:
                 raise StoreError(
                     f"{self.location} has schema version {max(applied)}, newer than this "
@@ -213,7 +206,7 @@ class PostgresStore(EvidenceReads, NoArchiveRecords):
         with self.connection() as conn:
             rows = conn.execute(
                 "SELECT w.name, (SELECT c.fetched_at FROM captures c WHERE c.watch = w.name "
-                "ORDER BY c.id DESC LIMIT 1) AS at FROM watches w"
+                "AND c.source IS NULL ORDER BY c.id DESC LIMIT 1) AS at FROM watches w"
             ).fetchall()
         return {r["name"]: r["at"] for r in rows if r["at"] is not None}
 
@@ -236,11 +229,10 @@ class PostgresStore(EvidenceReads, NoArchiveRecords):
         return dict(json.loads(rows[0]["value"])) if rows else None
 
     def sites(self) -> SiteRecords:
-        """Site discovery keeps its runs in a data directory for now (not here yet)."""
-        raise ConfigError(
-            "sites and counterparts run against a data directory only for now; run them "
-            "with --data-dir, or list their pages as plain watches"
-        )
+        """The records of documentation sites and language versions (postgres_sites.py)."""
+        from .postgres_sites import PostgresSites
+
+        return PostgresSites(self)
 
     # -- blobs --------------------------------------------------------------------
 
@@ -289,22 +281,6 @@ class PostgresStore(EvidenceReads, NoArchiveRecords):
             raise NotFoundError(f"no capture with id {capture_id}")
         return rows[0]
 
-    def captures(self, watch: str) -> list[Row]:
-        self.require_watch(watch)
-        return self._query(
-            f"SELECT {_CAPTURE_COLUMNS} FROM captures WHERE watch = %s ORDER BY id", (watch,)
-        )
-
-    def capture_at(self, watch: str, moment: datetime) -> Row | None:
-        """The last capture with extracted text taken at or before a time."""
-        self.require_watch(watch)
-        rows = self._query(
-            f"SELECT {_CAPTURE_COLUMNS} FROM captures WHERE watch = %s "
-            "AND text_sha256 IS NOT NULL AND fetched_at <= %s ORDER BY id DESC LIMIT 1",
-            (watch, moment),
-        )
-        return rows[0] if rows else None
-
     def bytes_capture(self, capture: Row) -> Row | None:
         """The capture whose raw bytes a capture's text came from (see the SQLite store)."""
         if capture["body_sha256"]:
@@ -317,7 +293,7 @@ class PostgresStore(EvidenceReads, NoArchiveRecords):
         return rows[0] if rows else None
 
     def change(self, change_id: int) -> Row:
-        rows = self._query(_CHANGE_SELECT + " AND c.id = %s", (change_id,))
+        rows = compact_json_columns(self._query(_CHANGE_SELECT + " AND c.id = %s", (change_id,)))
         if not rows:
             raise NotFoundError(f"no change with id {change_id}; list them with 'monitor changes'")
         return rows[0]
@@ -325,8 +301,11 @@ class PostgresStore(EvidenceReads, NoArchiveRecords):
     def changes(
         self, since: datetime | None = None, watch: str | None = None, flagged: bool = False
     ) -> list[Row]:
-        """Change events, oldest first, joined with their snapshots' body hashes."""
-        sql, params = _CHANGE_SELECT, list[Any]()
+        """Change events, oldest first, joined with their snapshots' body hashes.
+
+        Derived events that a later import superseded are kept but not listed.
+        """
+        sql, params = _CHANGE_SELECT + " AND s.change_id IS NULL", list[Any]()
         if since is not None:
             sql += " AND c.detected_at >= %s"
             params.append(since)
@@ -335,7 +314,7 @@ class PostgresStore(EvidenceReads, NoArchiveRecords):
             params.append(watch)
         if flagged:
             sql += " AND c.flags::text <> '[]'"
-        return self._query(sql + " ORDER BY c.detected_at, c.id", params)
+        return compact_json_columns(self._query(sql + " ORDER BY c.detected_at, c.id", params))
 
     def counts(self) -> dict[str, int]:
         """How many watches, captures and changes the store holds."""
@@ -356,8 +335,7 @@ class PostgresStore(EvidenceReads, NoArchiveRecords):
         enabled = {
             r["tgname"]
             for r in self._query(
-                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D' "
-                "AND tgrelid IN ('captures'::regclass, 'changes'::regclass)"
+                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D'"
             )
         }
         problems += [
@@ -365,7 +343,10 @@ class PostgresStore(EvidenceReads, NoArchiveRecords):
             for name in _APPEND_ONLY_TRIGGERS
             if name not in enabled
         ]
-        return problems + self.blob_problems()
+        from .postgres_sites import PostgresSites
+
+        manifests = PostgresSites(self).manifest_problems()
+        return problems + self.blob_problems() + self.witness_blob_problems() + manifests
 
     def blob_problems(self) -> list[str]:
         """One line per blob that is missing or does not hash to its name, naming the first

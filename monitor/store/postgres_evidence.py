@@ -24,11 +24,12 @@ _COLUMNS = {
     "capture": (
         "id, watch, url, fetched_at, status, final_url, headers, redirects, body_sha256, "
         "body_size, text_sha256, encoding, elapsed_ms, attempts, outcome, error_class, error, "
-        "fetched_with, source_capture, screenshot_sha256, chain_seq, chain_hash"
+        "fetched_with, source_capture, screenshot_sha256, chain_seq, chain_hash, source, "
+        "archived_at, archive_url, archive_digest"
     ),
     "change": (
         "id, watch, kind, detected_at, from_capture, to_capture, removed, added, flags, "
-        "detail, chain_seq, chain_hash"
+        "detail, chain_seq, chain_hash, derived_from"
     ),
     "note": "id, kind, at, detail, chain_seq, chain_hash",
 }

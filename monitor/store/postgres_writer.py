@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import contextvars
 import json
-from datetime import datetime
 from typing import Any
 
 import psycopg
 
 from ..analysis.events import EventDraft, WatchState
-from ..errors import ConfigError, StoreError
+from ..errors import StoreError
 from ..evidence.chain import Head, chain_hash
 from ..model import EventKind, iso
 from .base import CaptureRecord
 from .failures import StaleReferenceError
-from .postgres_archives import UNSUPPORTED
+from .postgres_archives import PostgresArchiveWrites
+from .postgres_compat import CompatConnection
 
 # The run key of the distributed check being recorded in this context (watch and due
 # time), set by the worker around a check; None for checks run by `check` and `run`.
@@ -45,11 +45,11 @@ _CAPTURE_FIELDS = (
     "id", "watch", "url", "fetched_at", "status", "final_url", "headers", "redirects",
     "body_sha256", "body_size", "text_sha256", "encoding", "elapsed_ms", "attempts", "outcome",
     "error_class", "error", "fetched_with", "source_capture", "screenshot_sha256",
-    "chain_seq", "chain_hash",
+    "chain_seq", "chain_hash", "source", "archived_at", "archive_url", "archive_digest",
 )  # fmt: skip
 _CHANGE_FIELDS = (
     "id", "watch", "kind", "detected_at", "from_capture", "to_capture", "removed", "added",
-    "flags", "detail", "chain_seq", "chain_hash",
+    "flags", "detail", "chain_seq", "chain_hash", "derived_from",
 )  # fmt: skip
 
 
@@ -62,7 +62,7 @@ _INSERT_CAPTURE = _insert("captures", _CAPTURE_FIELDS)
 _INSERT_CHANGE = _insert("changes", _CHANGE_FIELDS)
 
 
-class _Writer:
+class _Writer(PostgresArchiveWrites):
     """The writes of one check, inside :meth:`PostgresStore.recording`'s transaction.
 
     Rows are chained as they are written: ids are drawn first (the chain covers them),
@@ -81,12 +81,17 @@ class _Writer:
         assert row is not None
         return int(row["id"])
 
-    def _chain(self, record_type: str, row: dict[str, Any]) -> None:
-        """Give a row its chain position and hash (monitor/evidence/chain.py)."""
+    def _lock_head(self) -> Head:
+        """Lock the chain's head row until the commit (taken once per transaction)."""
         if self._head is None:
             locked = self._conn.execute("SELECT seq, hash FROM chain_head FOR UPDATE").fetchone()
             assert locked is not None
             self._head = Head(int(locked["seq"]), str(locked["hash"]))
+        return self._head
+
+    def _chain(self, record_type: str, row: dict[str, Any]) -> None:
+        """Give a row its chain position and hash (monitor/evidence/chain.py)."""
+        self._head = self._lock_head()
         seq = self._head.seq + 1
         row["chain_seq"] = seq
         row["chain_hash"] = chain_hash(self._head.hash, record_type, seq, row)
@@ -99,6 +104,11 @@ class _Writer:
             self._conn.execute(
                 "UPDATE chain_head SET seq = %s, hash = %s", (self._head.seq, self._head.hash)
             )
+
+    @property
+    def db(self) -> CompatConnection:
+        """The transaction's connection, SQLite-style, for a store's own tables (sites)."""
+        return CompatConnection(self._conn)
 
     def state(self, watch: str) -> WatchState:
         # FOR UPDATE: another worker's check of this watch waits for our commit.
@@ -131,6 +141,11 @@ class _Writer:
             "fetched_with": capture.fetched_with,
             "source_capture": capture.source_capture,
             "screenshot_sha256": capture.screenshot_sha256,
+            # Provenance of a copy imported from a public archive (null for our own):
+            "source": capture.source,
+            "archived_at": capture.archived_at and iso(capture.archived_at),
+            "archive_url": capture.archive_url,
+            "archive_digest": capture.archive_digest,
         }
         if self._run_key is not None:
             # First, so that a retried job stops before it takes a chain position.
@@ -152,17 +167,28 @@ class _Writer:
     def add_change(self, capture: CaptureRecord, draft: EventDraft) -> int:
         if draft.kind == EventKind.CHANGED and capture.compared_with is not None:
             self._refuse_compared_elsewhere(capture)
+        return self.add_event(capture.watch, iso(capture.fetched_at), draft)
+
+    def add_event(
+        self, watch: str, detected_at: str, draft: EventDraft, derived_from: str | None = None
+    ) -> int:
+        """An event, chained like any; ``derived_from`` names the archive of an event found
+        across imported copies (dated by the archive's time)."""
+        # The id is drawn under the chain's lock, so change ids commit in id order: the
+        # alert outbox's cursor over change ids never skips a late commit (outbox.py).
+        self._lock_head()
         row: dict[str, Any] = {
             "id": self._next_id("changes"),
-            "watch": capture.watch,
+            "watch": watch,
             "kind": str(draft.kind),
-            "detected_at": iso(capture.fetched_at),
+            "detected_at": detected_at,
             "from_capture": draft.from_capture,
             "to_capture": draft.to_capture,
             "removed": json.dumps(list(draft.removed), ensure_ascii=False),
             "added": json.dumps(list(draft.added), ensure_ascii=False),
             "flags": json.dumps([f.to_dict() for f in draft.flags], ensure_ascii=False),
             "detail": json.dumps(draft.detail, ensure_ascii=False),
+            "derived_from": derived_from,
         }
         self._chain("change", row)
         try:  # an error aborts the transaction: the whole check is rolled back
@@ -171,7 +197,7 @@ class _Writer:
             if error.sqlstate not in (_STALE_REFERENCE, _UNIQUE_VIOLATION):
                 raise
             raise StaleReferenceError(
-                f"{capture.watch}: a {draft.kind} event from capture {draft.from_capture} "
+                f"{watch}: a {draft.kind} event from capture {draft.from_capture} "
                 "was refused: another check moved the reference first"
             ) from error
         return int(row["id"])
@@ -190,18 +216,6 @@ class _Writer:
                 f"{capture.compared_with} was refused: the reference is now {current} "
                 "(another check moved the reference first)"
             )
-
-    def add_witness(self, change_id: int, archive: str, url: str) -> int:
-        """Refused: a witness request would have nowhere to live (postgres_archives.py)."""
-        raise ConfigError(UNSUPPORTED)
-
-    def add_derived_change(
-        self, watch: str, draft: EventDraft, at: datetime, derived_from: str
-    ) -> int:
-        raise ConfigError(UNSUPPORTED)  # only Wayback imports derive events
-
-    def supersede_change(self, change_id: int) -> None:
-        raise ConfigError(UNSUPPORTED)
 
     def set_state(self, watch: str, state: WatchState) -> None:
         self._conn.execute(

@@ -98,7 +98,14 @@ class SiteRecords(Protocol):
 
 
 class SQLiteSites:
-    """Site and locale records in a :class:`~monitor.store.sqlite.SQLiteStore`."""
+    """Site and locale records in a :class:`~monitor.store.sqlite.SQLiteStore`.
+
+    The SQL is kept portable: the PostgreSQL store runs the same class through a
+    SQLite-style adapter (postgres_sites.py), overriding the few expressions below.
+    """
+
+    _ORDER = "rowid"  # the order pages were first recorded in
+    _COUNTERPARTS = "json_extract(detail, '$.counterparts')"
 
     def __init__(self, store: SQLiteStore) -> None:
         self._store = store
@@ -135,7 +142,7 @@ class SQLiteSites:
     def pages(self, site: str) -> list[Page]:
         rows = self._query(
             "SELECT url, watch, status, missing_runs, listed_capture FROM site_pages "
-            "WHERE site = ? ORDER BY rowid",
+            f"WHERE site = ? ORDER BY {self._ORDER}",
             (site,),
         )
         return [_page(r) for r in rows]
@@ -144,7 +151,7 @@ class SQLiteSites:
         """The site page a watch follows, if it is one (a watched record first)."""
         rows = self._query(
             "SELECT site, url, watch, status, missing_runs, listed_capture FROM site_pages "
-            "WHERE watch = ? ORDER BY status NOT IN ('active', 'missing'), rowid",
+            f"WHERE watch = ? ORDER BY status NOT IN ('active', 'missing'), {self._ORDER}",
             (watch,),
         )
         return (rows[0]["site"], _page(rows[0])) if rows else None
@@ -183,7 +190,8 @@ class SQLiteSites:
         # One recording transaction: the events are chained like a check's (evidence/).
         with self._store.recording() as writer:
             db = writer.db
-            cursor = db.execute(
+            run_id = self._insert_run(
+                db,
                 "INSERT INTO site_runs (site, started_at, finished_at, complete, baseline, "
                 "listed, pages, summary, sources, errors, manifest_sha256) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -201,7 +209,6 @@ class SQLiteSites:
                     run.manifest_sha256,
                 ),
             )
-            run_id = int(cursor.lastrowid or 0)
             for name, url, config in watches:
                 _upsert_watch(db, name, url, config, detected)
             db.executemany(
@@ -222,6 +229,9 @@ class SQLiteSites:
                 (scope, int(baselined), run.site),
             )
         return run_id, change_ids
+
+    def _insert_run(self, db: Any, sql: str, params: Sequence[Any]) -> int:
+        return int(db.execute(sql, params).lastrowid or 0)
 
     # -- language versions ------------------------------------------------------------
 
@@ -264,8 +274,8 @@ class SQLiteSites:
     def gap_events(self, counterparts: str) -> list[Row]:
         """The ``locale_gap`` events of a set of counterparts, oldest first."""
         return self._query(
-            "SELECT * FROM changes WHERE kind = 'locale_gap' AND "
-            "json_extract(detail, '$.counterparts') = ? ORDER BY id",
+            f"SELECT * FROM changes WHERE kind = 'locale_gap' AND {self._COUNTERPARTS} = ? "
+            "ORDER BY id",
             (counterparts,),
         )
 
@@ -280,9 +290,7 @@ def _page(row: Row) -> Page:
     )
 
 
-def _upsert_watch(
-    db: sqlite3.Connection, name: str, url: str, config: dict[str, Any], now: str
-) -> None:
+def _upsert_watch(db: Any, name: str, url: str, config: dict[str, Any], now: str) -> None:
     db.execute(
         "INSERT INTO watches (name, url, config, created_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (name) DO UPDATE SET url = excluded.url, config = excluded.config",

@@ -6,6 +6,11 @@ whose bytes are missing, and a damaged blob stops the copy with the capture that
 it. Rows keep their ids (a change quoted as ``monitor diff 12`` stays 12), their times
 and their JSON text byte for byte.
 
+Public-archive records (imported captures' provenance, derived and superseded events,
+witnesses with their fetched-back copies), triage marks and sites (pages, runs and
+their manifest blobs, language-version state) come along; the alert outbox does not
+(routes registered on the new store start from its newest event).
+
 Resumable and idempotent: each batch of rows commits together with the copy's progress
 (``migrations_in``), so a copy stopped at any moment resumes after its last batch, and
 running it again copies only what the directory gained since. At the end every watch's
@@ -32,17 +37,43 @@ _CAPTURE_COLUMNS = (
     "id", "watch", "url", "fetched_at", "status", "final_url", "headers", "redirects",
     "body_sha256", "body_size", "text_sha256", "encoding", "elapsed_ms", "attempts",
     "outcome", "error_class", "error", "fetched_with", "source_capture", "screenshot_sha256",
-    "chain_seq", "chain_hash",
+    "chain_seq", "chain_hash", "source", "archived_at", "archive_url", "archive_digest",
 )  # fmt: skip
 _CHANGE_COLUMNS = (
     "id", "watch", "kind", "detected_at", "from_capture", "to_capture", "removed", "added",
-    "flags", "detail", "chain_seq", "chain_hash",
+    "flags", "detail", "chain_seq", "chain_hash", "derived_from",
 )  # fmt: skip
 # Tables copied whole at the end (few rows; ids kept): the chain's notes and checkpoints.
 _SMALL_TABLES = {
     "chain_notes": ("id", "kind", "at", "detail", "chain_seq", "chain_hash"),
     "checkpoints": ("id", "seq", "head", "at", "payload", "signature", "timestamp", "authority"),
+    # Public archives and triage: append-only too (ids kept).
+    "superseded_changes": ("change_id", "superseded_at"),
+    "triage": ("id", "change", "mark", "note", "author", "created_at"),
 }
+_KEYS = {"superseded_changes": "change_id"}
+# Sites and language versions: the first two keep state that moves on (a re-run brings
+# the latest), site runs are append-only (ids kept).
+_SITE_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
+    "sites": (("name", "config", "scope", "baselined", "created_at"), "name"),
+    "site_runs": (
+        ("id", "site", "started_at", "finished_at", "complete", "baseline", "listed", "pages",
+         "summary", "sources", "errors", "manifest_sha256"),
+        "id",
+    ),
+    "site_pages": (
+        ("site", "watch", "url", "status", "missing_runs", "listed_capture", "first_run",
+         "last_run"),
+        "site, watch",
+    ),
+    "locale_state": (("counterparts", "pair", "texts", "gaps", "updated_at"), "counterparts, pair"),
+}  # fmt: skip
+# Witnesses move on (pending, archived, failed): a re-run brings their latest state.
+_WITNESS_COLUMNS = (
+    "id", "change_id", "archive", "url", "status", "reason", "job_id", "archived_url",
+    "archive_timestamp", "requested_at", "submitted_at", "finished_at", "attempts",
+    "next_attempt_at", "copy",
+)  # fmt: skip
 
 
 class MigrationError(StoreError):
@@ -95,6 +126,8 @@ def copy_directory(
         _insert(target, "changes", _CHANGE_COLUMNS, rows, key, "changes_done", done_changes)
         report.changes += len(rows)
         say(f"changes: {report.changes} copied (to id {done_changes})")
+    report.blobs += _copy_witness_blobs(source, target, copied)
+    report.blobs += _copy_manifest_blobs(source, target, copied)
     _finish(source, target, key)
     return report
 
@@ -203,23 +236,26 @@ def _finish(source: SQLiteStore, target: PostgresStore, key: str) -> None:
     head = source.chain_head()
     with target.connection() as conn, conn.transaction():
         for table, columns in _SMALL_TABLES.items():
-            rows = source._query(f"SELECT {', '.join(columns)} FROM {table} ORDER BY id")
+            rows = source._query(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {columns[0]}")
             with conn.cursor() as cursor:
                 cursor.executemany(
                     f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-                    f"({', '.join(['%s'] * len(columns))}) ON CONFLICT (id) DO NOTHING",
+                    f"({', '.join(['%s'] * len(columns))}) "
+                    f"ON CONFLICT ({_KEYS.get(table, 'id')}) DO NOTHING",
                     [tuple(r[c] for c in columns) for r in rows],
                 )
+        _copy_witnesses(source, conn)
+        _copy_sites(source, conn)
         conn.execute("UPDATE chain_head SET seq = %s, hash = %s", (head.seq, head.hash))
         with conn.cursor() as cursor:
             cursor.executemany(
                 "UPDATE watches SET state = %s, reference = %s WHERE name = %s",
-                [
-                    (r["state"], json.loads(r["state"]).get("reference"), r["name"])
-                    for r in states
-                ],
+                [(r["state"], json.loads(r["state"]).get("reference"), r["name"]) for r in states],
             )
-        for table in ("captures", "changes", *_SMALL_TABLES):
+        for table in (
+            "captures", "changes", "chain_notes", "checkpoints", "triage", "witnesses",
+            "site_runs",
+        ):  # fmt: skip
             conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"greatest((SELECT max(id) FROM {table}), 1))"
@@ -227,12 +263,87 @@ def _finish(source: SQLiteStore, target: PostgresStore, key: str) -> None:
         conn.execute("UPDATE migrations_in SET finished_at = now() WHERE source = %s", (key,))
 
 
+def _copy_witness_blobs(source: SQLiteStore, target: PostgresStore, copied: set[str]) -> int:
+    """The archived copies fetched back for witnesses, re-hashed on the way like any blob."""
+    rows = source._query(
+        "SELECT id, json_extract(copy, '$.sha256') AS d FROM witnesses "
+        "WHERE json_extract(copy, '$.sha256') NOT NULL ORDER BY id"
+    )
+    count = 0
+    for row in rows:
+        digest = str(row["d"])
+        if digest in copied:
+            continue
+        data = source.blobs.get(digest) if source.blobs.exists(digest) else b""
+        if sha256_hex(data) != digest:
+            raise MigrationError(
+                f"witness {row['id']}: the archived copy's blob {digest} is missing or does not "
+                "match its hash. Run `monitor verify` on the directory."
+            )
+        target.blobs.put(data, digest)
+        copied.add(digest)
+        count += 1
+    return count
+
+
+def _copy_manifest_blobs(source: SQLiteStore, target: PostgresStore, copied: set[str]) -> int:
+    """The page lists of site discovery runs (manifest blobs), re-hashed on the way."""
+    rows = source._query(
+        "SELECT id, manifest_sha256 AS d FROM site_runs WHERE manifest_sha256 NOT NULL"
+    )
+    count = 0
+    for row in rows:
+        digest = str(row["d"])
+        if digest in copied:
+            continue
+        data = source.blobs.get(digest) if source.blobs.exists(digest) else b""
+        if sha256_hex(data) != digest:
+            raise MigrationError(
+                f"site run {row['id']}: manifest blob {digest} is missing or does not match "
+                "its hash. Run `monitor verify` on the directory."
+            )
+        target.blobs.put(data, digest)
+        copied.add(digest)
+        count += 1
+    return count
+
+
+def _copy_sites(source: SQLiteStore, conn: Any) -> None:
+    """Sites, their pages (in the order they were first recorded), runs, locale state."""
+    for table, (columns, key) in _SITE_TABLES.items():
+        names = ", ".join(columns)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key.split(", "))
+        action = "DO NOTHING" if table == "site_runs" else f"DO UPDATE SET {updates}"
+        order = "rowid" if table == "site_pages" else key
+        rows = source._query(f"SELECT {names} FROM {table} ORDER BY {order}")
+        with conn.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))}) "
+                f"ON CONFLICT ({key}) {action}",
+                [tuple(r[c] for c in columns) for r in rows],
+            )
+
+
+def _copy_witnesses(source: SQLiteStore, conn: Any) -> None:
+    """Every witness with its current state (an update for one copied before)."""
+    columns = ", ".join(_WITNESS_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _WITNESS_COLUMNS if c != "id")
+    marks = ", ".join(["%s"] * len(_WITNESS_COLUMNS))
+    rows = source._query(f"SELECT {columns} FROM witnesses ORDER BY id")
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO witnesses ({columns}) VALUES ({marks}) "
+            f"ON CONFLICT (id) DO UPDATE SET {updates}",
+            [tuple(r[c] for c in _WITNESS_COLUMNS) for r in rows],
+        )
+
+
 def compare_counts(source: SQLiteStore, target: PostgresStore) -> list[str]:
     """Differences in row counts between the directory and the copy (none after a copy)."""
     problems = []
-    for table in ("watches", "captures", "changes"):
+    for table in ("watches", "captures", "changes", "witnesses", "superseded_changes"):
         mine = source._query(f"SELECT count(*) AS n FROM {table}")[0]["n"]
-        theirs = target.counts()[table]
+        theirs = target._query(f"SELECT count(*) AS n FROM {table}")[0]["n"]
         if mine != theirs:
             problems.append(f"{table}: {mine} in the directory, {theirs} in {target.location}")
     return problems

@@ -14,7 +14,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -29,7 +29,8 @@ from .. import __version__
 from ..errors import ConfigError, MonitorError, NotFoundError
 from ..safe import html_text, json_text
 from ..search import SearchIndex, open_index
-from ..store import SQLiteStore, open_store
+from ..store import StoreSpec, open_store
+from ..store.base import BrowsableStore
 from .auth import Auth
 from .guard import Guard, _wants_html
 
@@ -38,7 +39,7 @@ from .guard import Guard, _wants_html
 class WebState:
     """What every request shares: the store, the search index and the access rules."""
 
-    store: SQLiteStore
+    store: BrowsableStore
     auth: Auth
     templates: Jinja2Templates
     index: SearchIndex | None = None
@@ -68,16 +69,17 @@ def _templates() -> Jinja2Templates:
     return Jinja2Templates(env=environment)
 
 
-def create_app(location: str, auth: Auth | None = None, *, create: bool = False) -> FastAPI:
+def create_app(
+    location: str | StoreSpec, auth: Auth | None = None, *, create: bool = False
+) -> FastAPI:
     """The dashboard over the store at ``location`` (opened now, closed at shutdown).
 
     A directory without a store is refused (``create`` makes an empty one: tests).
     """
     auth = auth or Auth()
-    store = open_store(location, create=create)
-    if not isinstance(store, SQLiteStore):  # triage marks and the index live in a directory
-        store.close()
-        raise ConfigError("monitor serve shows a data directory only for now (--data-dir)")
+    # A data directory or a PostgreSQL store: both can be browsed and take triage marks
+    # (search says on its page that it needs a data directory).
+    store = cast(BrowsableStore, open_store(location, create=create))
     state = WebState(store=store, auth=auth, templates=_templates())
     try:
         state.index = open_index(store)

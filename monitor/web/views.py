@@ -17,8 +17,7 @@ from ..model import ATTENTION_EVENTS, WatchStatus, parse_time
 from ..report.html import fragment_views, hunk_views, language
 from ..report.json import capture_to_json, change_to_json, contract_time
 from ..report.view import load_change
-from ..store import SQLiteStore
-from ..store.base import TRIAGE_MARKS, UNTRIAGED, ChangeFilter, Row
+from ..store.base import TRIAGE_MARKS, UNTRIAGED, BrowsableStore, ChangeFilter, Row
 
 Id = Annotated[int, Path(ge=0, le=2**62)]  # ids are SQLite's 64-bit integers
 CaptureId = Annotated[int, Query(ge=0, le=2**62)]
@@ -30,13 +29,13 @@ _ATTENTION = frozenset(str(kind) for kind in ATTENTION_EVENTS) | {str(WatchStatu
 
 def time_or_none(value: str | datetime | None, name: str) -> datetime | None:
     """A query parameter as a time (an ISO-8601 date or date-time), or a clear 400."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if not value:
         return None
     try:
-        return parse_time(value)
-    except ValueError as error:
+        moment = value if isinstance(value, datetime) else parse_time(value)
+        # In UTC, as the stores compare; a time that has none (year 1, +00:01) is refused.
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError) as error:
         raise ConfigError(f"{name}: {value!r} is not an ISO-8601 date or time") from error
 
 
@@ -116,11 +115,11 @@ def health(row: Row) -> Health:
     )
 
 
-def overview(store: SQLiteStore) -> list[Health]:
+def overview(store: BrowsableStore) -> list[Health]:
     return [health(row) for row in store.watches_overview()]
 
 
-def change_page_view(store: SQLiteStore, change_id: int) -> dict[str, Any]:
+def change_page_view(store: BrowsableStore, change_id: int) -> dict[str, Any]:
     """Everything the change page shows (the HTML report's views, plus triage)."""
     view = load_change(store, change_id)
     row = store.change(change_id)
@@ -139,7 +138,7 @@ def change_page_view(store: SQLiteStore, change_id: int) -> dict[str, Any]:
     }
 
 
-def bundle_ready(store: SQLiteStore, change_id: int) -> bool:
+def bundle_ready(store: BrowsableStore, change_id: int) -> bool:
     """Whether a signed checkpoint already covers the change, so that its evidence
     bundle can be made without writing anything (``monitor bundle`` signs one if not)."""
     from ..evidence.service import latest_checkpoint
@@ -149,7 +148,7 @@ def bundle_ready(store: SQLiteStore, change_id: int) -> bool:
     return point is not None and point.seq >= seq
 
 
-def capture_text(store: SQLiteStore, capture_id: int) -> tuple[Row, Document]:
+def capture_text(store: BrowsableStore, capture_id: int) -> tuple[Row, Document]:
     """A capture and the text extracted from it (a clear error if it has none)."""
     capture = store.capture(capture_id)
     if not capture["text_sha256"]:
@@ -160,7 +159,7 @@ def capture_text(store: SQLiteStore, capture_id: int) -> tuple[Row, Document]:
     return capture, Document.from_json(store.get_blob(capture["text_sha256"]))
 
 
-def diff_view(store: SQLiteStore, watch: str, old_id: int, new_id: int) -> dict[str, Any]:
+def diff_view(store: BrowsableStore, watch: str, old_id: int, new_id: int) -> dict[str, Any]:
     """Compare the texts of any two captures of a watch, as a change page shows a change."""
     old, old_doc = capture_text(store, old_id)
     new, new_doc = capture_text(store, new_id)
@@ -181,7 +180,7 @@ def diff_view(store: SQLiteStore, watch: str, old_id: int, new_id: int) -> dict[
     }
 
 
-def timeline(store: SQLiteStore, watch: str) -> list[dict[str, Any]]:
+def timeline(store: BrowsableStore, watch: str) -> list[dict[str, Any]]:
     """A watch's captures, newest first, each with the events recorded at it."""
     events: dict[int, list[dict[str, Any]]] = {}
     for row in store.change_index(watch):

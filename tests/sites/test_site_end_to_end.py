@@ -8,11 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from backends import store_spec
 from docsite import EN_ATTRIBUTES, WATCHLIST, Docs, DocSite, en_attributes, page, serve
 
 from monitor.config.watchlist import loads_watchlist
 from monitor.run.once import check_watchlist
-from monitor.store import open_store
+from monitor.store import StoreSpec, open_store
+
+__all__ = ["store_spec"]  # a fixture, used by name
 
 
 @pytest.fixture
@@ -21,9 +24,11 @@ def docs():
         yield Docs(site)
 
 
-def _run(docs: Docs, data: Path):
+def _run(docs: Docs, data: Path | StoreSpec):
     watchlist = loads_watchlist(WATCHLIST.format(base=docs.site.base), "sites.yaml")
-    report = check_watchlist(str(data), watchlist, workers=1)
+    report = check_watchlist(
+        data if isinstance(data, StoreSpec) else str(data), watchlist, workers=1
+    )
     with open_store(data) as store:
         events = [(row["kind"], row["watch"]) for row in store.changes() if row["id"] > _run.seen]
         _run.seen = max([_run.seen, *(row["id"] for row in store.changes())])
@@ -33,9 +38,10 @@ def _run(docs: Docs, data: Path):
 _run.seen = 0
 
 
-def test_pages_added_removed_gone_renamed_and_a_locale_gap(docs: Docs, tmp_path: Path):
+def test_pages_added_removed_gone_renamed_and_a_locale_gap(docs: Docs, store_spec: StoreSpec):
+    """On each back end: a data directory, and PostgreSQL (tests/backends.py)."""
     _run.seen = 0
-    data = tmp_path / "data"
+    data = store_spec
 
     # Run 1: the baseline. Every listed page becomes a watch without an event; the
     # Chinese attribute page mentions the uyghur group, the English one does not.
