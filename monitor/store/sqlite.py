@@ -87,7 +87,7 @@ class SQLiteStore(EvidenceReads, SQLiteBrowsing, ArchiveRecords):
         self.root = Path(data_dir)
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            self.blobs = BlobStore(self.root / "blobs")
+            self.blobs = BlobStore(self.root / "blobs", defer_directory_sync=True)
             self._db = sqlite3.connect(
                 self.root / DATABASE,
                 check_same_thread=False,
@@ -114,6 +114,7 @@ class SQLiteStore(EvidenceReads, SQLiteBrowsing, ArchiveRecords):
 
     def close(self) -> None:
         with self._lock:
+            self.blobs.sync()  # blobs no row references yet, durable all the same
             self._db.close()
             if self._open:
                 self._open = False
@@ -127,6 +128,9 @@ class SQLiteStore(EvidenceReads, SQLiteBrowsing, ArchiveRecords):
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        # Blobs written so far become durable before any row can reference them; outside
+        # the lock, so that threads recording at once share one round of fsyncs.
+        self.blobs.sync()
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
