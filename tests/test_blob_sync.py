@@ -200,3 +200,16 @@ def test_killed_between_blob_write_and_row_commit(tmp_path: Path, stage: str) ->
             writer.add_capture(record)
         assert len(store.captures("w")) == 1
         assert store.verify() == []
+
+
+def test_blobs_without_a_row_are_synced_when_the_store_closes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[Path] = []
+    original = blobs._fsync_directory
+    monkeypatch.setattr(blobs, "_fsync_directory", lambda d: (synced.append(d), original(d)))
+    store = Store(tmp_path / "data")
+    digest = store.put_blob(b"a screenshot nobody recorded")
+    assert synced == []  # deferred: no transaction yet
+    store.close()
+    assert synced == [store.blobs.path(digest).parent]

@@ -114,11 +114,11 @@ class SQLiteStore(EvidenceReads, SQLiteBrowsing, ArchiveRecords):
 
     def close(self) -> None:
         with self._lock:
-            self.blobs.sync()  # blobs no row references yet, durable all the same
             self._db.close()
             if self._open:
                 self._open = False
                 _count_open(-1)
+        self.blobs.sync()  # blobs no row references yet: durable all the same, once closed
 
     def __enter__(self) -> SQLiteStore:
         return self
