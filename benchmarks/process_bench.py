@@ -8,6 +8,8 @@ start to exit:
     ceiling   a plain httpx fetch script of the same pages, same concurrency
     monitor   python -m monitor --data-dir D check --watchlist W
     before    the same, from another source tree (--baseline, e.g. main), interleaved
+    no-index  (--no-index-row) the same with the search catch-up replaced by a no-op: what
+              the search index costs (not a way to run monitor: its contract indexes)
     urlwatch  urlwatch with a CSS selector and html2text (--urlwatch PATH, or found on
               PATH), installed in a scratch virtual environment, never a project
               dependency; skipped with a message when it is not installed
@@ -66,6 +68,12 @@ SETTINGS = """settings:
 """
 
 SCENARIOS = ("first", "unchanged", "changed", "noisy")
+TOOLS = ("ceiling", "monitor", "before", "no-index", "urlwatch")
+# monitor check with monitor.search.catch_up replaced by a no-op (--no-index-row)
+NO_INDEX = (
+    "import sys, monitor.search as s; s.catch_up = lambda *a, **k: 0; "
+    "from monitor.cli import main; sys.argv[0] = 'monitor'; main()"
+)
 
 
 @dataclass(frozen=True)
@@ -130,6 +138,7 @@ class Tools:
     concurrency: int
     urlwatch: str | None
     baseline: str | None
+    no_index: bool = False
     generation: int = 0
 
     def commands(self) -> dict[str, tuple[list[str], dict[str, str] | None]]:
@@ -143,6 +152,9 @@ class Tools:
         if self.baseline:
             env = {**os.environ, "PYTHONPATH": self.baseline}
             tools["before"] = (self._monitor(state / "data-before"), env)
+        if self.no_index:
+            command = self._monitor(state / "data-no-index")
+            tools["no-index"] = ([sys.executable, "-c", NO_INDEX, *command[3:]], None)
         if self.urlwatch:  # its jobs and config are written once (urlwatch_files)
             command = [self.urlwatch, "--urls", str(self.folder / "urls.yaml")]
             command += ["--config", str(self.folder / "urlwatch.yaml")]
@@ -171,7 +183,9 @@ def measure_size(
             handle.write(SETTINGS.format(c=args.concurrency))
         if urlwatch:
             urlwatch_files(folder, urls)
-        tools = Tools(folder, watchlist, url_file, args.concurrency, urlwatch, args.baseline)
+        tools = Tools(
+            folder, watchlist, url_file, args.concurrency, urlwatch, args.baseline, args.no_index
+        )
         runs: dict[tuple[str, str], list[Run]] = {}
         scenarios = args.scenarios.split(",")
         turn = 0
@@ -204,7 +218,7 @@ def print_rows(size: int, scenario: str, runs: dict[tuple[str, str], list[Run]])
     roof = statistics.median(r.wall for r in runs[(scenario, "ceiling")])
     uw = runs.get((scenario, "urlwatch"))
     uw_wall = statistics.median(r.wall for r in uw) if uw else None
-    for tool in ("ceiling", "monitor", "before", "urlwatch"):
+    for tool in TOOLS:
         values = runs.get((scenario, tool))
         if not values:
             continue
@@ -227,6 +241,12 @@ def main() -> None:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--urlwatch", help="a urlwatch executable (default: urlwatch on PATH)")
     parser.add_argument("--baseline", help="another monitor source tree, run as 'before'")
+    parser.add_argument(
+        "--no-index-row",
+        dest="no_index",
+        action="store_true",
+        help="also time checks without the search catch-up",
+    )
     args = parser.parse_args()
     urlwatch = find_urlwatch(args.urlwatch)
     print(f"load average at start: {Path('/proc/loadavg').read_text().strip()}")
