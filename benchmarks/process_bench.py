@@ -1,28 +1,45 @@
 """What a user feels: ``monitor check`` timed as a whole process, at 20, 200 and 2,000 pages.
 
 Small lists are dominated by fixed costs (interpreter start-up, imports, opening the
-store, worker start-up), which the in-process benchmark (``throughput.py``) does not
-see. Here every round is a fresh process, timed from process start to exit:
+store, worker start-up, the search index), which the in-process benchmark
+(``throughput.py``) does not see. Here every run is a fresh process, timed from process
+start to exit:
 
     ceiling   a plain httpx fetch script of the same pages, same concurrency
     monitor   python -m monitor --data-dir D check --watchlist W
-    urlwatch  (optional, --urlwatch PATH) urlwatch with a CSS selector and html2text,
-              installed in a scratch virtual environment, never a project dependency
+    before    the same, from another source tree (--baseline, e.g. main), interleaved
+    no-index  (--no-index-row) the same with the search catch-up replaced by a no-op: what
+              the search index costs (not a way to run monitor: its contract indexes)
+    urlwatch  urlwatch with a CSS selector and html2text (--urlwatch PATH, or found on
+              PATH), installed in a scratch virtual environment, never a project
+              dependency; skipped with a message when it is not installed
 
-Scenarios as in throughput.py: first capture, unchanged, changed (10% of pages), noisy.
+Scenarios as in throughput.py: first capture (a fresh data directory and urlwatch
+cache every round), unchanged, changed (10% of pages, alternating back), noisy.
+
+Each figure is the median of --rounds runs, wall time and CPU time (user + sys of the
+whole process tree, from ``getrusage(RUSAGE_CHILDREN)``: a shared machine inflates it far
+less than wall time), with the 1-minute load average at the time. The tools run
+interleaved, their order rotating every round, so that a burst of load on the machine
+hits all of them alike.
 
     python benchmarks/process_bench.py [--sizes 20,200,2000] [--concurrency 8] [--rounds 3]
-    python benchmarks/process_bench.py --urlwatch /tmp/uw/bin/urlwatch
+    python benchmarks/process_bench.py --urlwatch /tmp/uw/bin/urlwatch --baseline /tmp/main
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -50,18 +67,38 @@ SETTINGS = """settings:
   retries: 0
 """
 
+SCENARIOS = ("first", "unchanged", "changed", "noisy")
+TOOLS = ("ceiling", "monitor", "before", "no-index", "urlwatch")
+# monitor check with monitor.search.catch_up replaced by a no-op (--no-index-row)
+NO_INDEX = (
+    "import sys, monitor.search as s; s.catch_up = lambda *a, **k: 0; "
+    "from monitor.cli import main; sys.argv[0] = 'monitor'; main()"
+)
 
-def timed(command: list[str]) -> float:
-    """Seconds from process start to exit; the command must succeed."""
+
+@dataclass(frozen=True)
+class Run:
+    wall: float
+    cpu: float  # user + sys of the process and the children it waited for
+    load: float  # 1-minute load average when it started
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> Run:
+    """One process from start to exit; the command must succeed."""
+    load = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
-    elapsed = time.perf_counter() - started
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{command[:4]} failed ({done.returncode}): {done.stderr[-2000:]}")
-    return elapsed
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return Run(wall, cpu, load)
 
 
-def urlwatch_files(folder: Path, urls: list[str]) -> tuple[Path, Path, Path]:
+def urlwatch_files(folder: Path, urls: list[str]) -> tuple[Path, Path]:
+    """A urlwatch job per page (``css: main`` then ``html2text``) and a quiet config."""
     jobs = folder / "urls.yaml"
     jobs.write_text(
         "\n---\n".join(
@@ -76,7 +113,124 @@ def urlwatch_files(folder: Path, urls: list[str]) -> tuple[Path, Path, Path]:
         "report: {stdout: {enabled: false}, text: {details: false}}\n",
         encoding="utf-8",
     )
-    return jobs, config, folder / "cache.db"
+    return jobs, config
+
+
+def find_urlwatch(given: str | None) -> str | None:
+    found = given or shutil.which("urlwatch")
+    if found is None:
+        print(
+            "urlwatch not installed: its comparison is skipped. Install it in a scratch "
+            "virtual environment (python3 -m venv /tmp/uw && /tmp/uw/bin/pip install urlwatch "
+            "html2text cssselect) and pass --urlwatch /tmp/uw/bin/urlwatch",
+            file=sys.stderr,
+        )
+    return found
+
+
+@dataclass
+class Tools:
+    """The commands of one page-list size; ``generation`` picks fresh state directories."""
+
+    folder: Path
+    watchlist: Path
+    url_file: Path
+    concurrency: int
+    urlwatch: str | None
+    baseline: str | None
+    no_index: bool = False
+    generation: int = 0
+
+    def commands(self) -> dict[str, tuple[list[str], dict[str, str] | None]]:
+        state = self.folder / f"g{self.generation}"
+        state.mkdir(exist_ok=True)
+        ceiling = [sys.executable, "-c", CEILING_SCRIPT.format(c=self.concurrency)]
+        tools: dict[str, tuple[list[str], dict[str, str] | None]] = {
+            "ceiling": ([*ceiling, str(self.url_file)], None),
+            "monitor": (self._monitor(state / "data"), None),
+        }
+        if self.baseline:
+            env = {**os.environ, "PYTHONPATH": self.baseline}
+            tools["before"] = (self._monitor(state / "data-before"), env)
+        if self.no_index:
+            command = self._monitor(state / "data-no-index")
+            tools["no-index"] = ([sys.executable, "-c", NO_INDEX, *command[3:]], None)
+        if self.urlwatch:  # its jobs and config are written once (urlwatch_files)
+            command = [self.urlwatch, "--urls", str(self.folder / "urls.yaml")]
+            command += ["--config", str(self.folder / "urlwatch.yaml")]
+            command += ["--cache", str(state / "urlwatch.db")]
+            tools["urlwatch"] = (command, None)
+        return tools
+
+    def _monitor(self, data: Path) -> list[str]:
+        command = [sys.executable, "-m", "monitor", "--data-dir", str(data), "check"]
+        return [*command, "--watchlist", str(self.watchlist)]
+
+
+def measure_size(
+    size: int, args: argparse.Namespace, urlwatch: str | None, report: Callable[..., None]
+) -> None:
+    with (
+        PageServer(size, changed_fraction=0.1) as server,
+        tempfile.TemporaryDirectory(prefix="monitor-proc-") as tmp,
+    ):
+        folder = Path(tmp)
+        urls = server.urls()
+        url_file = folder / "urls.txt"
+        url_file.write_text("\n".join(urls), encoding="utf-8")
+        watchlist = write_watchlist(folder / "w.yaml", urls)
+        with watchlist.open("a", encoding="utf-8") as handle:
+            handle.write(SETTINGS.format(c=args.concurrency))
+        if urlwatch:
+            urlwatch_files(folder, urls)
+        tools = Tools(
+            folder, watchlist, url_file, args.concurrency, urlwatch, args.baseline, args.no_index
+        )
+        runs: dict[tuple[str, str], list[Run]] = {}
+        scenarios = args.scenarios.split(",")
+        turn = 0
+
+        def round_of(scenario: str, served: str) -> None:
+            nonlocal turn
+            server.set_scenario(served)
+            commands = list(tools.commands().items())
+            turn += 1
+            shift = turn % len(commands)
+            for name, (command, env) in commands[shift:] + commands[:shift]:
+                runs.setdefault((scenario, name), []).append(timed(command, env))
+
+        for _ in range(args.rounds):  # fresh state each round: a first capture, then again
+            tools.generation += 1
+            round_of("first", "v0")
+            if "unchanged" in scenarios:
+                round_of("unchanged", "v0")
+        for _ in range(args.rounds if "changed" in scenarios else 0):
+            round_of("changed", "changed")
+            round_of("changed", "v0")  # and back: every round changes 10% of pages
+        for _ in range(args.rounds if "noisy" in scenarios else 0):
+            round_of("noisy", "noisy")  # fresh noise every round
+        for scenario in SCENARIOS:
+            if (scenario, "ceiling") in runs:
+                report(size, scenario, runs)
+
+
+def print_rows(size: int, scenario: str, runs: dict[tuple[str, str], list[Run]]) -> None:
+    roof = statistics.median(r.wall for r in runs[(scenario, "ceiling")])
+    uw = runs.get((scenario, "urlwatch"))
+    uw_wall = statistics.median(r.wall for r in uw) if uw else None
+    for tool in TOOLS:
+        values = runs.get((scenario, tool))
+        if not values:
+            continue
+        wall = statistics.median(r.wall for r in values)
+        cpu = statistics.median(r.cpu for r in values)
+        load = statistics.median(r.load for r in values)
+        versus = f"{uw_wall / wall:8.2f}" if uw_wall and tool != "urlwatch" else f"{'-':>8}"
+        print(
+            f"{size:>6} {scenario:<10}{tool:<10}{wall:8.2f}{cpu:8.2f}{roof / wall:8.2f}"
+            f"{versus}{load:7.1f}{len(values):4d}",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -84,70 +238,26 @@ def main() -> None:
     parser.add_argument("--sizes", default="20,200,2000")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--urlwatch", help="path of a urlwatch executable to compare with")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--urlwatch", help="a urlwatch executable (default: urlwatch on PATH)")
+    parser.add_argument("--baseline", help="another monitor source tree, run as 'before'")
+    parser.add_argument(
+        "--no-index-row",
+        dest="no_index",
+        action="store_true",
+        help="also time checks without the search catch-up",
+    )
     args = parser.parse_args()
+    urlwatch = find_urlwatch(args.urlwatch)
+    print(f"load average at start: {Path('/proc/loadavg').read_text().strip()}")
+    print("wall and CPU in seconds (medians); ratio = ceiling wall / wall; x urlwatch =")
+    print("urlwatch wall / wall (above 1: faster than urlwatch); load = 1-minute average")
     print(
-        f"{'pages':>6} {'scenario':<10}{'monitor s':>10}{'ceiling s':>10}{'ratio':>7}"
-        f"{'urlwatch s':>11}"
+        f"{'pages':>6} {'scenario':<10}{'tool':<10}{'wall':>8}{'CPU':>8}{'ratio':>8}"
+        f"{'x uw':>8}{'load':>7}{'n':>4}"
     )
     for size in (int(s) for s in args.sizes.split(",")):
-        with (
-            PageServer(size, changed_fraction=0.1) as server,
-            tempfile.TemporaryDirectory(prefix="monitor-proc-") as tmp,
-        ):
-            folder = Path(tmp)
-            urls = server.urls()
-            url_file = folder / "urls.txt"
-            url_file.write_text("\n".join(urls), encoding="utf-8")
-            watchlist = write_watchlist(folder / "w.yaml", urls)
-            with watchlist.open("a", encoding="utf-8") as handle:
-                handle.write(SETTINGS.format(c=args.concurrency))
-            ceiling_cmd = [
-                sys.executable,
-                "-c",
-                CEILING_SCRIPT.format(c=args.concurrency),
-                str(url_file),
-            ]
-            monitor_cmd = [
-                sys.executable,
-                "-m",
-                "monitor",
-                "--data-dir",
-                str(folder / "data"),
-                "check",
-                "--watchlist",
-                str(watchlist),
-            ]
-            uw_cmd = None
-            if args.urlwatch:
-                jobs, config, cache = urlwatch_files(folder, urls)
-                uw_cmd = [
-                    args.urlwatch,
-                    "--urls",
-                    str(jobs),
-                    "--config",
-                    str(config),
-                    "--cache",
-                    str(cache),
-                ]
-            plan = [("first", "v0")] + [("unchanged", "v0")] * args.rounds
-            plan += [("changed", "changed"), ("changed", "v0")] * args.rounds
-            plan += [("noisy", "noisy")] * args.rounds
-            rows: dict[str, list[tuple[float, float, float | None]]] = {}
-            first_uw = True
-            for name, scenario in plan:
-                server.set_scenario(scenario)
-                roof = timed(ceiling_cmd)
-                mine = timed(monitor_cmd)
-                theirs = timed(uw_cmd) if uw_cmd and (name != "first" or first_uw) else None
-                first_uw = first_uw and name != "first"
-                rows.setdefault(name, []).append((mine, roof, theirs))
-            for name, values in rows.items():
-                mine = statistics.median(v[0] for v in values)
-                roof = statistics.median(v[1] for v in values)
-                uw = [v[2] for v in values if v[2] is not None]
-                uw_text = f"{statistics.median(uw):11.2f}" if uw else f"{'-':>11}"
-                print(f"{size:>6} {name:<10}{mine:10.2f}{roof:10.2f}{roof / mine:7.2f}{uw_text}")
+        measure_size(size, args, urlwatch, print_rows)
 
 
 if __name__ == "__main__":

@@ -161,12 +161,21 @@ class SearchIndex:
         """Apply versions in one transaction of at most ~``_TRANSACTION_SECONDS`` (a
         writer waits no longer); returns how many, 0 if another process got there first.
 
-        Their texts are read and split before the write lock is taken.
+        Their texts are read and split before the write lock is taken, except the text a
+        watch already shows (an unchanged check): nothing of it would be used.
         """
-        prepared: list[tuple[Version, list[tuple[bytes, str]]]] = []
+        prepared: list[tuple[Version, list[tuple[bytes, str]] | None]] = []
         started = time.monotonic()
+        showing: dict[str, str | None] = {}
         for version in versions:
-            prepared.append((version, self._blocks_of(version)))
+            if version.watch not in showing:
+                row = self._db.execute(
+                    "SELECT text_sha256 FROM search_watches WHERE watch = ?", (version.watch,)
+                ).fetchone()
+                showing[version.watch] = row[0] if row else None
+            same = showing[version.watch] == version.text_sha256
+            prepared.append((version, None if same else self._blocks_of(version)))
+            showing[version.watch] = version.text_sha256
             if time.monotonic() - started > _TRANSACTION_SECONDS / 2:
                 break
         self._db.execute("BEGIN IMMEDIATE")
@@ -215,7 +224,7 @@ class SearchIndex:
                 seen[key] = (key, block.text)
         return list(seen.values())
 
-    def _apply(self, version: Version, blocks: list[tuple[bytes, str]]) -> bool:
+    def _apply(self, version: Version, blocks: list[tuple[bytes, str]] | None) -> bool:
         """Record one text capture of a watch (inside a transaction).
 
         Returns True when the version was older than the watch's indexed history and
@@ -232,7 +241,7 @@ class SearchIndex:
             self._replay_watch(version.watch)
             return True
         if last is None or last[2] != version.text_sha256:
-            self._move_spans(version, blocks)
+            self._move_spans(version, self._blocks_of(version) if blocks is None else blocks)
         db.execute(
             "INSERT INTO search_watches (watch, capture, fetched_at, text_sha256, "
             "first_capture, first_at) VALUES (?, ?, ?, ?, ?, ?) "
@@ -284,8 +293,7 @@ class SearchIndex:
             )
         }
         ids = {
-            showing[key][0] if key in showing else self._block_id(key, text)
-            for key, text in blocks
+            showing[key][0] if key in showing else self._block_id(key, text) for key, text in blocks
         }
         gone = [span for block, span in showing.values() if block not in ids]
         db.executemany(
@@ -294,8 +302,7 @@ class SearchIndex:
         )
         known = {block for block, _ in showing.values()}
         db.executemany(
-            "INSERT INTO search_spans (watch, block, first_capture, first_at) "
-            "VALUES (?, ?, ?, ?)",
+            "INSERT INTO search_spans (watch, block, first_capture, first_at) VALUES (?, ?, ?, ?)",
             [(version.watch, block, version.capture, version.fetched_at) for block in ids - known],
         )
 

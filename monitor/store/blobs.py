@@ -10,6 +10,12 @@ A write that fails (a full disk, say) removes its temporary file at once and rai
 :class:`~monitor.store.failures.WriteFailedError` otherwise). Temporary
 files are named after the process that writes them, so that those of a process that
 died (killed mid-write) are removed by the next store opened, not an hour later.
+
+The directory fsync is the costly part (on ext4 each one is a journal commit). A store
+that records rows after its blobs can defer it (``defer_directory_sync``): then
+:meth:`BlobStore.sync` makes every blob written so far durable, in one group commit
+shared by the threads that ask at the same time, and the store calls it before each
+write transaction, so a row still never references a blob that is not durable.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import threading
 import time
 import uuid
 import zlib
@@ -66,13 +73,19 @@ class BlobStore:
     (b'hello', True)
     """
 
-    def __init__(self, root: str | os.PathLike[str], read_only: bool = False) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        read_only: bool = False,
+        defer_directory_sync: bool = False,
+    ) -> None:
         self.root = Path(root)
         self._tmp = self.root / "tmp"
         self.read_only = read_only  # reading evidence creates nothing (no tmp/)
         if not read_only:
             self._tmp.mkdir(parents=True, exist_ok=True)
             self._clean_temporaries()
+        self._pending = _PendingDirectories() if defer_directory_sync else None
 
     def _clean_temporaries(self) -> None:
         # Left behind by a process killed mid-write; never referenced by the database.
@@ -99,6 +112,9 @@ class BlobStore:
         digest = digest or sha256_hex(data)
         final = self.path(digest)
         if final.exists():
+            # Another process may have linked it and not yet synced its directory.
+            if self._pending is not None:
+                self._pending.add(final.parent)
             return digest
         if self.read_only:
             raise StoreError(f"{self.root} is opened read-only: no blob can be written")
@@ -111,7 +127,10 @@ class BlobStore:
                 os.fsync(handle.fileno())
             with contextlib.suppress(FileExistsError):  # never replace an existing blob
                 os.link(temporary, final)
-            _fsync_directory(final.parent)
+            if self._pending is not None:
+                self._pending.add(final.parent)  # durable at the next sync(), before any row
+            else:
+                _fsync_directory(final.parent)
         except OSError as error:
             if is_out_of_space(error):
                 raise storage_full(self.root, error) from error
@@ -123,6 +142,19 @@ class BlobStore:
             with contextlib.suppress(FileNotFoundError):
                 temporary.unlink()  # at once, whatever happened: never a leftover
         return digest
+
+    def sync(self) -> None:
+        """Make every blob written so far durable (a no-op when nothing is pending)."""
+        if self._pending is None:
+            return
+        try:
+            self._pending.sync()
+        except OSError as error:
+            if is_out_of_space(error):
+                raise storage_full(self.root, error) from error
+            raise WriteFailedError(
+                f"cannot make the blobs in {self.root} durable: {error}; check its disk"
+            ) from error
 
     def get(self, digest: str) -> bytes:
         return _gunzip(self.path(digest).read_bytes())
@@ -150,6 +182,49 @@ def _writer_alive(name: str) -> bool:
     except OSError:  # another user's process: alive
         return True
     return True
+
+
+class _PendingDirectories:
+    """Blob directories with entries not yet fsynced, made durable by group commit.
+
+    A caller of :meth:`sync` needs every directory added before its call synced before
+    it returns. Callers queue on one lock; whoever gets it syncs everything pending at
+    that moment, so the callers that waited behind it usually find their own entries
+    already covered and return at once: concurrent checks share one round of fsyncs.
+    """
+
+    def __init__(self) -> None:
+        self._state = threading.Lock()  # guards the fields below
+        self._syncing = threading.Lock()  # one round of fsyncs at a time
+        self._dirty: set[Path] = set()
+        self._added = 0  # additions so far
+        self._durable = 0  # additions known durable
+
+    def add(self, directory: Path) -> None:
+        with self._state:
+            self._dirty.add(directory)
+            self._added += 1
+
+    def sync(self) -> None:
+        with self._state:
+            wanted = self._added
+        if self._durable >= wanted:
+            return
+        with self._syncing:
+            with self._state:
+                if self._durable >= wanted:
+                    return  # a round that started after our additions covered them
+                batch, self._dirty = self._dirty, set()
+                upto = self._added
+            try:
+                for directory in sorted(batch):
+                    _fsync_directory(directory)
+            except BaseException:
+                with self._state:
+                    self._dirty |= batch  # still pending: the next sync tries again
+                raise
+            with self._state:
+                self._durable = upto
 
 
 def _fsync_directory(directory: Path) -> None:

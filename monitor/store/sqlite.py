@@ -91,7 +91,9 @@ class SQLiteStore(EvidenceReads, SQLiteBrowsing, ArchiveRecords):
         try:
             if not read_only:
                 self.root.mkdir(parents=True, exist_ok=True)
-            self.blobs = BlobStore(self.root / "blobs", read_only=read_only)
+            self.blobs = BlobStore(
+                self.root / "blobs", read_only=read_only, defer_directory_sync=not read_only
+            )
             self._opened = open_database(self.root / DATABASE, read_only)
         except (OSError, sqlite3.Error) as error:
             raise StoreError(
@@ -114,6 +116,7 @@ class SQLiteStore(EvidenceReads, SQLiteBrowsing, ArchiveRecords):
             if self._open:
                 self._open = False
                 _count_open(-1)
+        self.blobs.sync()  # blobs no row references yet: durable all the same, once closed
 
     def __enter__(self) -> SQLiteStore:
         return self
@@ -124,6 +127,9 @@ class SQLiteStore(EvidenceReads, SQLiteBrowsing, ArchiveRecords):
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction; no room or no permission to write is a typed error."""
+        # Blobs written so far become durable before any row can reference them; outside
+        # the lock, so that threads recording at once share one round of fsyncs.
+        self.blobs.sync()
         with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")

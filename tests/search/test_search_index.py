@@ -198,3 +198,19 @@ def test_an_unreadable_text_blob_does_not_stop_indexing(history: History) -> Non
     history.store.blobs.path(row["text_sha256"]).unlink()
     (hit,) = find(history, "是否是维族")
     assert hit["present_now"] is True
+
+
+def test_catch_up_reads_no_text_a_watch_already_shows(history: History) -> None:
+    # Interleaved watches (as a run records them): each new version is either the text
+    # the watch shows (unchanged: nothing to read) or a new one (read once).
+    for round_number in range(3):
+        for watch in ("a", "b", "c"):
+            text = "v2 维族" if round_number == 2 and watch == "b" else "v1 维族"
+            history.capture(watch, [f"{watch} {text}"], outcome=Outcome.UNCHANGED)
+    with open_index(history.store) as index:
+        reads: list[str] = []
+        load = index._load_text
+        index._load_text = lambda sha: (reads.append(sha), load(sha))[1]  # type: ignore[method-assign]
+        index.catch_up()
+        assert len(reads) == 4  # a, b, c first, then b's new text: not once per capture
+        assert [h.watch for h in search(index, "v2")] == ["b"]
