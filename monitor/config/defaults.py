@@ -68,10 +68,3 @@ NOTIFY_MIN_DIGEST = 300.0  # the shortest digest period
 # wait, from its first request). 90 s and 120 s at the default timeout.
 ATTEMPT_DEADLINE_TIMEOUTS = 3.0
 CHECK_DEADLINE_TIMEOUTS = 4.0
-
-# Search indexing at the end of `monitor check` (docs/cli.md "monitor search"): at most
-# this share of the check's own time, and at least the floor, so a first capture of a
-# long list does not pay for its whole index at once. The rest is indexed by the next
-# check, by `monitor run` in the background, or by `monitor search` before it answers.
-CHECK_INDEX_SHARE = 0.25
-CHECK_INDEX_FLOOR_SECONDS = 2.0

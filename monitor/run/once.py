@@ -10,13 +10,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..check import CheckResult, check_session, run_checks, thresholds, watch_config
-from ..config import defaults
 from ..config.sites import Site
 from ..config.watchlist import Watch, Watchlist
 from ..fetch.http import FetchPolicy, HttpFetcher
@@ -73,7 +71,6 @@ def _check_once(
 ) -> list[CheckResult]:
     from ..evidence.service import make_checkpoint  # cryptography: only when checking
 
-    started = time.monotonic()
     policy = policy or FetchPolicy.from_settings(watchlist.settings)
     workers = workers or default_workers(len(watches))
     if workers > 1:
@@ -93,17 +90,13 @@ def _check_once(
             results = asyncio.run(run_checks(store, watchlist, watches, policy))
             # Every check ends with a signed checkpoint (docs/evidence.md).
             make_checkpoint(store, authority=watchlist.settings.timestamp_authority)
-    # New text versions become searchable now, after the checks (never inside them),
-    # within a share of the check's time; the rest waits for the next catch-up (`search`
-    # itself catches up before it answers, so no answer misses a version).
+    # New text versions become searchable now, after the checks (never inside them).
+    # Deferring part of it (a budget) was measured and rejected: it moved the cost to
+    # the next check rather than cutting it (benchmarks/README.md, "search index").
     from ..search import catch_up as search_catch_up
 
-    budget = max(
-        defaults.CHECK_INDEX_FLOOR_SECONDS,
-        defaults.CHECK_INDEX_SHARE * (time.monotonic() - started),
-    )
     with open_store(location) as store:
-        search_catch_up(store, budget_seconds=budget)
+        search_catch_up(store)
     return results
 
 

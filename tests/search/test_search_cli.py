@@ -90,27 +90,3 @@ def test_the_background_indexer_of_monitor_run(tmp_path: Path, site, cli) -> Non
                 time.sleep(0.05)
             assert search(index, "维族")
 
-
-def test_a_check_indexes_within_its_budget_and_search_catches_up(
-    tmp_path: Path, site, cli, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
-    # No time at all for indexing at the end of the check: the versions wait, and
-    # `monitor search` indexes them before it answers (no answer misses a version).
-    from monitor.config import defaults
-
-    monkeypatch.setattr(defaults, "CHECK_INDEX_SHARE", 0.0)
-    monkeypatch.setattr(defaults, "CHECK_INDEX_FLOOR_SECONDS", 0.0)
-    path = watchlist(tmp_path, site)
-    site.set("/face", PAGE.format(extra="、是否是維族", stamp="v1"))
-    assert cli("check", "--watchlist", str(path)).code == 0
-    with Store(cli.data_dir) as store, open_index(store) as index:
-        assert index.coverage().mark < index.coverage().latest  # left for later
-    found = cli("search", "是否是维族", "--format", "json")
-    assert found.code == 0, found.err
-    (hit,) = found.json()  # type: ignore[misc]
-    assert hit["watch"] == "face" and hit["present_now"] is True
-    monkeypatch.undo()
-    site.set("/face", PAGE.format(extra="", stamp="v2"))
-    assert cli("check", "--watchlist", str(path)).code == 0  # with the default budget
-    with Store(cli.data_dir) as store, open_index(store) as index:
-        assert index.coverage().complete
