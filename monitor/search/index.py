@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 
 _BATCH = 200  # captures read per round of catch-up
 _TRANSACTION_SECONDS = 0.1  # the longest a catch-up holds the write lock
+_CACHED_TEXTS = 64  # split texts kept between batches (see _blocks_of)
 
 
 class SearchIndex:
@@ -71,7 +73,7 @@ class SearchIndex:
                 f"{database} has no search index tables; open it with this version of "
                 "monitor once (any command) to bring its schema up to date"
             )
-        self._documents: dict[str, Document] = {}
+        self._blocks: OrderedDict[str, list[tuple[bytes, str]]] = OrderedDict()
 
     @property
     def db(self) -> sqlite3.Connection:  # for queries (query.py)
@@ -178,6 +180,8 @@ class SearchIndex:
             showing[version.watch] = version.text_sha256
             if time.monotonic() - started > _TRANSACTION_SECONDS / 2:
                 break
+            if len(prepared) >= _CACHED_TEXTS // 2:  # leftovers stay cached for the next
+                break
         self._db.execute("BEGIN IMMEDIATE")
         try:
             if self._meta("search_mark") >= prepared[0][0].capture:
@@ -202,27 +206,36 @@ class SearchIndex:
     # -- applying one version -----------------------------------------------------------
 
     def _blocks_of(self, version: Version) -> list[tuple[bytes, str]]:
-        """(key, text) of each distinct block of a version's text."""
-        document = self._documents.get(version.text_sha256)
-        if document is None:
-            try:
-                document = Document.from_json(self._load_text(version.text_sha256))
-            except Exception as error:  # a missing blob must not stop the index
-                log.warning(
-                    "search index: capture %s: text %s unreadable (%s); indexed as empty. "
-                    "'monitor verify' checks the blobs.",
-                    version.capture,
-                    version.text_sha256,
-                    error,
-                )
-                document = Document()
-            self._documents = {version.text_sha256: document}  # consecutive captures share
+        """(key, text) of each distinct block of a version's text.
+
+        Kept for the last few texts: a batch prepares more versions than one short
+        transaction may apply, and the next batch starts with the ones left over.
+        """
+        cached = self._blocks.get(version.text_sha256)
+        if cached is not None:
+            self._blocks.move_to_end(version.text_sha256)
+            return cached
+        try:
+            document = Document.from_json(self._load_text(version.text_sha256))
+        except Exception as error:  # a missing blob must not stop the index
+            log.warning(
+                "search index: capture %s: text %s unreadable (%s); indexed as empty. "
+                "'monitor verify' checks the blobs.",
+                version.capture,
+                version.text_sha256,
+                error,
+            )
+            document = Document()
         seen: dict[bytes, tuple[bytes, str]] = {}
         for block in document.blocks:
             key = block_key(block.text)
             if key not in seen and block.text.strip():
                 seen[key] = (key, block.text)
-        return list(seen.values())
+        blocks = list(seen.values())
+        self._blocks[version.text_sha256] = blocks
+        if len(self._blocks) > _CACHED_TEXTS:
+            self._blocks.popitem(last=False)
+        return blocks
 
     def _apply(self, version: Version, blocks: list[tuple[bytes, str]] | None) -> bool:
         """Record one text capture of a watch (inside a transaction).
