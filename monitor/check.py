@@ -43,6 +43,7 @@ from .model import Capture, CheckResult, Outcome
 from .store.base import CaptureRecord, EvidenceStore
 from .store.blobs import sha256_hex
 from .store.failures import StaleReferenceError, WriteFailedError
+from .store.late import as_late, fetched_before_latest, kept_as_evidence
 from .store.unstored import not_recorded, record_unstored
 
 log = logging.getLogger(__name__)
@@ -246,13 +247,16 @@ class Checker:
         source = capture.source  # a rendered page's raw response: its own row, linked
         raw_sha = self.store.put_blob(source.body) if source is not None else None
         with self.store.recording() as writer:
-            current = writer.state(watch.name)
-            if current.reference != state.reference:  # rolls the transaction back
+            current = writer.state(watch.name)  # another check recorded since? (store/late.py)
+            late = current != state and fetched_before_latest(writer, record)
+            if current.reference != state.reference and not late:  # rolls the transaction back
                 raise StaleReferenceError(f"{watch.name}: the reference moved")
             if source is not None:
                 raw = CaptureRecord.of(watch.name, source, Outcome.RAW_RESPONSE, raw_sha)
                 record = replace(record, source_capture=writer.add_capture(raw))
-            capture_id = writer.add_capture(record)
+            capture_id = writer.add_capture(as_late(record) if late else record)
+            if late:  # an older page than the watch's latest: evidence, no event, state kept
+                return kept_as_evidence(watch.name, found.outcome, capture_id, capture.attempts)
             seen = Observation(
                 capture=capture_id,
                 outcome=found.outcome,

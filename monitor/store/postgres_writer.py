@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -118,6 +119,14 @@ class _Writer(PostgresArchiveWrites):
         if row is None:
             raise StoreError(f"watch {watch!r} is not registered; call ensure_watches first")
         return WatchState.from_dict(json.loads(row["state"]))
+
+    def latest_fetched_at(self, watch: str) -> datetime | None:
+        """When the watch's latest capture of our own (not an archive's copy) was fetched."""
+        row = self._conn.execute(
+            "SELECT max(fetched_at) AS at FROM captures WHERE watch = %s AND source IS NULL",
+            (watch,),
+        ).fetchone()
+        return row["at"] if row is not None else None
 
     def add_capture(self, capture: CaptureRecord) -> int:
         row: dict[str, Any] = {

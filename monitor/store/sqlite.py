@@ -360,6 +360,14 @@ class _Writer(ArchiveWrites):
             raise StoreError(f"watch {watch!r} is not registered; call ensure_watches first")
         return WatchState.from_dict(json.loads(row["state"]))
 
+    def latest_fetched_at(self, watch: str) -> datetime | None:
+        """When the watch's latest capture of our own (not an archive's copy) was fetched."""
+        row = self._db.execute(
+            "SELECT MAX(fetched_at) AS at FROM captures WHERE watch = ? AND source IS NULL",
+            (watch,),
+        ).fetchone()
+        return parse_time(row["at"]) if row is not None and row["at"] else None
+
     def add_change(self, capture: CaptureRecord, draft: EventDraft) -> int:
         if draft.kind == EventKind.CHANGED:
             self._refuse_stale(capture, draft)
