@@ -14,11 +14,17 @@ from history import START, History
 from monitor.errors import ConfigError
 from monitor.model import Outcome
 from monitor.search import open_index, search
+from monitor.store import StoreSpec, open_store
 
 
-@pytest.fixture
-def history(tmp_path: Path) -> Iterator[History]:
-    h = History(tmp_path / "data")
+@pytest.fixture(params=["sqlite", "postgres"])
+def history(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[History]:
+    """A data directory, then PostgreSQL with a blob directory: the same results."""
+    store = None
+    if request.param == "postgres":
+        spec = StoreSpec(request.getfixturevalue("pg_url"), str(tmp_path / "blobs"))
+        store = open_store(spec)
+    h = History(tmp_path / "data", store)
     yield h
     h.close()
 
