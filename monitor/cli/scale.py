@@ -129,6 +129,7 @@ def migrate(obj: Context, source: str, target: str, batch: int) -> None:
     """
     from ..evidence.chain import verify_entries
     from ..evidence.service import verify_store
+    from ..search import catch_up as search_catch_up
     from ..store.sqlite import SQLiteStore
     from ..store.transfer import compare_counts, copy_directory
 
@@ -149,6 +150,7 @@ def migrate(obj: Context, source: str, target: str, batch: int) -> None:
             if walk.head != directory.chain_head():
                 problems.append(f"chain: the copy ends at {walk.head}, the directory at "
                                 f"{directory.chain_head()}")  # fmt: skip
+            search_catch_up(store)  # the copy is searchable at once (derived data)
     for problem in problems:
         say(problem)
     say(

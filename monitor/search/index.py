@@ -56,9 +56,7 @@ class SearchIndex:
     instance per thread; SQLite serialises the writers of several processes.
     """
 
-    def __init__(
-        self, database: str | Path | Any, load_text: Callable[[str], bytes]
-    ) -> None:
+    def __init__(self, database: str | Path | Any, load_text: Callable[[str], bytes]) -> None:
         """``database``: a SQLite file (or URI), or a connection that speaks its SQL
         (``postgres.PostgresSearchConnection``: then ``fts`` is False, see query.py)."""
         self._load_text = load_text
