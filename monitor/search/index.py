@@ -1,7 +1,8 @@
 """Keeping the full-text index of every extracted text version up to date.
 
-The index lives in the store's SQLite database (tables made by migration 2 in
-``store/migrations.py``) and is derived data: ``monitor search --rebuild`` remakes it
+The index lives in the store's SQLite database (tables made by migration 7 in
+``store/migrations.py``), or in a PostgreSQL store's database (the same tables, with a
+pg_trgm index instead of FTS5: ``postgres.py``), and is derived data: ``monitor search --rebuild`` remakes it
 from the captures and their text blobs at any time, and nothing in it is evidence.
 
 What is indexed is *blocks* (paragraphs, list items, table rows...), not whole pages:
