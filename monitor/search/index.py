@@ -2,8 +2,9 @@
 
 The index lives in the store's SQLite database (tables made by migration 7 in
 ``store/migrations.py``), or in a PostgreSQL store's database (the same tables, with a
-pg_trgm index instead of FTS5: ``postgres.py``), and is derived data: ``monitor search --rebuild`` remakes it
-from the captures and their text blobs at any time, and nothing in it is evidence.
+pg_trgm index instead of FTS5: ``postgres.py``), and is derived data: ``monitor search
+--rebuild`` remakes it from the captures and their text blobs at any time, and nothing
+in it is evidence.
 
 What is indexed is *blocks* (paragraphs, list items, table rows...), not whole pages:
 consecutive versions of a page share almost all their blocks, so each distinct block
