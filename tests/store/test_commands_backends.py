@@ -87,6 +87,9 @@ def test_search(
 ) -> None:
     found = recorded("search", query, "--format", "json")
     assert found.code == 0, found.out + found.err
+    rebuilt = recorded("search", "--rebuild")  # remade from the captures: the same answer
+    assert rebuilt.code == 0, rebuilt.out + rebuilt.err
+    assert recorded("search", query, "--format", "json").out == found.out
     hits = found.json()
     assert [h["watch"] for h in hits] == watches, query
     for hit in hits:
