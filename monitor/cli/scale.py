@@ -37,12 +37,15 @@ def no_sites_yet(watchlist: Watchlist) -> None:
 def enqueue_forever(obj: Context, watchlist: Watchlist, startup_spread: float) -> None:
     """`monitor run` against PostgreSQL: enqueue each watch's checks as they fall due."""
     from ..run.distributed import ENQUEUE_EVERY, run_enqueuer
+    from ..search.background import BackgroundIndexer
 
     def report(deferred: list[tuple[str, object]]) -> None:
         for name, due in deferred:
             say(f"{name:<40} queued for {due}")
+        indexer.poke()  # index what the workers recorded since the last round
 
-    with _postgres(obj.spec, "run") as store:
+    # The workers record; the search index follows here, in one place (its own thread).
+    with _postgres(obj.spec, "run") as store, BackgroundIndexer(store) as indexer:
         say(
             f"queueing checks of {len(watchlist.watches)} watch(es) in {store.location} every "
             f"{ENQUEUE_EVERY:g}s; `monitor worker` processes run them; stop with Ctrl-C"
