@@ -37,12 +37,15 @@ def no_sites_yet(watchlist: Watchlist) -> None:
 def enqueue_forever(obj: Context, watchlist: Watchlist, startup_spread: float) -> None:
     """`monitor run` against PostgreSQL: enqueue each watch's checks as they fall due."""
     from ..run.distributed import ENQUEUE_EVERY, run_enqueuer
+    from ..search.background import BackgroundIndexer
 
     def report(deferred: list[tuple[str, object]]) -> None:
         for name, due in deferred:
             say(f"{name:<40} queued for {due}")
+        indexer.poke()  # index what the workers recorded since the last round
 
-    with _postgres(obj.spec, "run") as store:
+    # The workers record; the search index follows here, in one place (its own thread).
+    with _postgres(obj.spec, "run") as store, BackgroundIndexer(store) as indexer:
         say(
             f"queueing checks of {len(watchlist.watches)} watch(es) in {store.location} every "
             f"{ENQUEUE_EVERY:g}s; `monitor worker` processes run them; stop with Ctrl-C"
@@ -129,6 +132,7 @@ def migrate(obj: Context, source: str, target: str, batch: int) -> None:
     """
     from ..evidence.chain import verify_entries
     from ..evidence.service import verify_store
+    from ..search import catch_up as search_catch_up
     from ..store.sqlite import SQLiteStore
     from ..store.transfer import compare_counts, copy_directory
 
@@ -149,6 +153,7 @@ def migrate(obj: Context, source: str, target: str, batch: int) -> None:
             if walk.head != directory.chain_head():
                 problems.append(f"chain: the copy ends at {walk.head}, the directory at "
                                 f"{directory.chain_head()}")  # fmt: skip
+            search_catch_up(store)  # the copy is searchable at once (derived data)
     for problem in problems:
         say(problem)
     say(

@@ -33,25 +33,27 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-SEARCH_ON_POSTGRES = (
-    "monitor search runs on a data directory only (its index is SQLite FTS5); on a "
-    "PostgreSQL store, find when wording was removed or added with "
-    "'monitor changes --format json' (each event lists its removed and added text), or "
-    "read a version with 'monitor show NAME --at TIME'"
+SEARCH_UNAVAILABLE = (
+    "the search index of this store could not be opened (the server's log says why); "
+    "meanwhile 'monitor changes --format json' lists the wording each change event "
+    "removed and added"
 )
 
 
 def open_index(store: EvidenceStore) -> SearchIndex:
-    """The search index of a store, on a connection of its own.
-
-    Only the embedded SQLite store has one today; another back end says so clearly.
-    """
+    """The search index of a store, on a connection of its own: the data directory's
+    SQLite database, or the PostgreSQL database (the same tables, see postgres.py)."""
     root = getattr(store, "root", None)
-    if getattr(store, "remote", False):  # PostgreSQL: the index is SQLite FTS5 (trigram)
-        raise ConfigError(SEARCH_ON_POSTGRES)
+    if getattr(store, "remote", False):  # PostgreSQL
+        from ..store.postgres import PostgresStore
+        from .postgres import PostgresSearchConnection
+
+        if not isinstance(store, PostgresStore):
+            raise ConfigError(f"full-text search has no index on {store.location}")
+        return SearchIndex(PostgresSearchConnection(store), store.get_blob)
     if root is None or not (root / "monitor.db").exists():
         raise StoreError(
-            f"full-text search needs the SQLite data directory; {store.location} has none"
+            f"full-text search needs a data directory or PostgreSQL; {store.location} is neither"
         )
     # A read-only store names its database as a URI (mode=ro): the index reads it so too.
     return SearchIndex(getattr(store, "database", root / "monitor.db"), store.get_blob)

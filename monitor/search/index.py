@@ -1,8 +1,10 @@
 """Keeping the full-text index of every extracted text version up to date.
 
-The index lives in the store's SQLite database (tables made by migration 2 in
-``store/migrations.py``) and is derived data: ``monitor search --rebuild`` remakes it
-from the captures and their text blobs at any time, and nothing in it is evidence.
+The index lives in the store's SQLite database (tables made by migration 7 in
+``store/migrations.py``), or in a PostgreSQL store's database (the same tables, with a
+pg_trgm index instead of FTS5: ``postgres.py``), and is derived data: ``monitor search
+--rebuild`` remakes it from the captures and their text blobs at any time, and nothing
+in it is evidence.
 
 What is indexed is *blocks* (paragraphs, list items, table rows...), not whole pages:
 consecutive versions of a page share almost all their blocks, so each distinct block
@@ -35,6 +37,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from ..documents.document import Document
 from ..documents.textnorm import fold
@@ -55,8 +58,15 @@ class SearchIndex:
     instance per thread; SQLite serialises the writers of several processes.
     """
 
-    def __init__(self, database: str | Path, load_text: Callable[[str], bytes]) -> None:
+    def __init__(self, database: str | Path | Any, load_text: Callable[[str], bytes]) -> None:
+        """``database``: a SQLite file (or URI), or a connection that speaks its SQL
+        (``postgres.PostgresSearchConnection``: then ``fts`` is False, see query.py)."""
         self._load_text = load_text
+        self._blocks: OrderedDict[str, list[tuple[bytes, str]]] = OrderedDict()
+        self.fts = isinstance(database, (str, Path))  # FTS5 tables (SQLite only)
+        self._db: Any = database  # sqlite3.Connection once connected below
+        if not self.fts:
+            return
         try:
             uri = str(database).startswith("file:")  # a read-only store's URI (mode=ro)
             self._db = sqlite3.connect(
@@ -73,10 +83,9 @@ class SearchIndex:
                 f"{database} has no search index tables; open it with this version of "
                 "monitor once (any command) to bring its schema up to date"
             )
-        self._blocks: OrderedDict[str, list[tuple[bytes, str]]] = OrderedDict()
 
     @property
-    def db(self) -> sqlite3.Connection:  # for queries (query.py)
+    def db(self) -> Any:  # for queries (query.py)
         return self._db
 
     def close(self) -> None:
@@ -99,7 +108,7 @@ class SearchIndex:
         unindexed = 0
         if indexed_from:
             unindexed = self._db.execute(
-                "SELECT COUNT(*) FROM captures WHERE id <= ? AND text_sha256 NOT NULL "
+                "SELECT COUNT(*) FROM captures WHERE id <= ? AND text_sha256 IS NOT NULL "
                 f"AND outcome IN ({_placeholders(TEXT_OUTCOMES)})",
                 (indexed_from, *TEXT_OUTCOMES),
             ).fetchone()[0]
@@ -144,7 +153,7 @@ class SearchIndex:
             mark = self._meta("search_mark")
             rows = self._db.execute(
                 "SELECT id, watch, fetched_at, text_sha256 FROM captures "
-                "WHERE id > ? AND text_sha256 NOT NULL "
+                "WHERE id > ? AND text_sha256 IS NOT NULL "
                 f"AND outcome IN ({_placeholders(TEXT_OUTCOMES)}) ORDER BY id LIMIT ?",
                 (mark, *TEXT_OUTCOMES, _BATCH),
             ).fetchall()
@@ -277,10 +286,14 @@ class SearchIndex:
         if row is not None:
             return int(row[0])
         folded = fold(text)
-        cursor = self._db.execute(
-            "INSERT INTO search_blocks (key, text, folded) VALUES (?, ?, ?)", (key, text, folded)
+        block = int(
+            self._db.execute(
+                "INSERT INTO search_blocks (key, text, folded) VALUES (?, ?, ?) RETURNING id",
+                (key, text, folded),
+            ).fetchone()[0]
         )
-        block = int(cursor.lastrowid or 0)
+        if not self.fts:
+            return block
         self._db.execute(
             "INSERT INTO search_trigrams (rowid, folded) VALUES (?, ?)", (block, folded)
         )
@@ -331,7 +344,7 @@ class SearchIndex:
         """A watch's text captures in time order, one per run of equal text."""
         rows = self._db.execute(
             "SELECT id, watch, fetched_at, text_sha256 FROM captures WHERE watch = ? "
-            f"AND text_sha256 NOT NULL AND outcome IN ({_placeholders(TEXT_OUTCOMES)}) "
+            f"AND text_sha256 IS NOT NULL AND outcome IN ({_placeholders(TEXT_OUTCOMES)}) "
             "ORDER BY fetched_at, id",
             (watch, *TEXT_OUTCOMES),
         ).fetchall()
@@ -354,7 +367,7 @@ class SearchIndex:
         try:
             for table in ("search_spans", "search_watches", "search_blocks"):
                 db.execute(f"DELETE FROM {table}")
-            for fts in ("search_trigrams", "search_chars"):
+            for fts in ("search_trigrams", "search_chars") if self.fts else ():
                 db.execute(f"INSERT INTO {fts} ({fts}) VALUES ('delete-all')")
             latest = db.execute("SELECT COALESCE(MAX(id), 0) FROM captures").fetchone()[0]
             watches = [

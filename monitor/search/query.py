@@ -133,7 +133,7 @@ def search_page(
     """:func:`search`, and how many watches matched in all (when ``limit`` cut them)."""
     term = normalise_query(text)
     db = index.db
-    periods = _periods(db, _matching_blocks(db, term), watch)
+    periods = _periods(db, _matching_blocks(index, term), watch)
     # Ordered by the latest appearance or disappearance, before any per-watch work.
     order = sorted(periods, key=lambda name: (_last_move(periods[name]), name), reverse=True)
     chosen = order[:limit] if limit else order
@@ -149,12 +149,16 @@ def _last_move(periods: list[_Period]) -> tuple[str, int]:
 # -- candidates -------------------------------------------------------------------------
 
 
-def _matching_blocks(db: sqlite3.Connection, term: str) -> list[int]:
+def _matching_blocks(index: SearchIndex, term: str) -> list[int]:
     """Blocks whose folded text contains the term by the watched-term rule."""
     # A trigram phrase is exactly a substring query: only a term that must start a word
     # needs its candidates confirmed. Per-character phrases may span punctuation.
-    confirm = bool(_WORD_START.match(term))
-    if "\x00" in term:  # FTS5 reads NUL as the end of its query: scan instead
+    db, confirm = index.db, bool(_WORD_START.match(term))
+    if not index.fts:  # PostgreSQL: LIKE, which pg_trgm serves from 3 characters on
+        if "\x00" in term:
+            return []  # PostgreSQL text holds no NUL: no block has it
+        sql, param = _LIKE, "%" + re.sub(r"([\\%_])", r"\\\1", term) + "%"
+    elif "\x00" in term:  # FTS5 reads NUL as the end of its query: scan instead
         sql, param, confirm = _SCAN, term, True
     elif len(term) >= 3:
         sql, param = _TRIGRAMS, '"' + term.replace('"', '""') + '"'  # quotes doubled
@@ -166,7 +170,8 @@ def _matching_blocks(db: sqlite3.Connection, term: str) -> list[int]:
     else:  # e.g. "%" or "é." : rare, and a scan of the folded blocks answers it
         sql, param, confirm = _SCAN, term, True
     if not confirm:  # the index alone answers: no block text is read
-        return [row[0] for row in db.execute(sql.format(columns="f.rowid"), (param,))]
+        columns = "b.id" if sql is _LIKE else "f.rowid"
+        return [row[0] for row in db.execute(sql.format(columns=columns), (param,))]
     rows = db.execute(sql.format(columns="b.id, b.folded"), (param,))
     return [block for block, folded in rows if occurs(folded, term)]
 
@@ -180,6 +185,7 @@ _CHARS = (
     "WHERE search_chars MATCH ?"
 )
 _SCAN = "SELECT {columns} FROM search_blocks b WHERE instr(b.folded, ?) > 0"
+_LIKE = "SELECT {columns} FROM search_blocks b WHERE b.folded LIKE ?"  # \ escapes
 _WORD_START = re.compile("[0-9a-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff]")
 
 
@@ -336,7 +342,7 @@ def _last_text_capture(
 ) -> Seen | None:
     """The watch's last capture that showed a text version (before a point in time)."""
     sql = (
-        "SELECT id, fetched_at FROM captures WHERE watch = ? AND text_sha256 NOT NULL "
+        "SELECT id, fetched_at FROM captures WHERE watch = ? AND text_sha256 IS NOT NULL "
         f"AND outcome IN ({_placeholders(TEXT_OUTCOMES)})"
     )
     params: list[Any] = [watch, *TEXT_OUTCOMES]

@@ -13,6 +13,8 @@ text a record was hashed from is the text it is read back as.
 
 from __future__ import annotations
 
+from .postgres_search_schema import SEARCH_TABLES
+
 # Taken by every migration run; any 64-bit number unlikely to collide with others' locks.
 MIGRATION_LOCK = 0x6D6F6E69746F7201  # "monitor" + 1
 
@@ -382,6 +384,7 @@ CREATE TABLE locale_state (
 );
 """,
     ),
+    (4, SEARCH_TABLES),
 ]
 
 LATEST = MIGRATIONS[-1][0]

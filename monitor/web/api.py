@@ -142,9 +142,9 @@ def search_api(
     A query that is blank once folded (spaces, separators) finds nothing.
     """
     if state.index is None:
-        from ..search import SEARCH_ON_POSTGRES
+        from ..search import SEARCH_UNAVAILABLE
 
-        raise HTTPException(status_code=501, detail=SEARCH_ON_POSTGRES)
+        raise HTTPException(status_code=501, detail=SEARCH_UNAVAILABLE)
     from ..search import search
     from ..search.blocks import is_blank
 

@@ -77,14 +77,14 @@ def create_app(
     A directory without a store is refused (``create`` makes an empty one: tests).
     """
     auth = auth or Auth()
-    # A data directory or a PostgreSQL store: both can be browsed and take triage marks
-    # (search says on its page that it needs a data directory).
+    # A data directory or a PostgreSQL store: both can be browsed, searched and take
+    # triage marks.
     store = cast(BrowsableStore, open_store(location, create=create))
     state = WebState(store=store, auth=auth, templates=_templates())
     try:
         state.index = open_index(store)
     except MonitorError:
-        state.index = None  # another back end: search says so on its page
+        state.index = None  # search says so on its page
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

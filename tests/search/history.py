@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from monitor.analysis.events import EventDraft, WatchState
 from monitor.documents.document import Block, Document
 from monitor.model import EventKind, Outcome
-from monitor.store import CaptureRecord, Store
+from monitor.store import CaptureRecord, EvidenceStore, Store
 
 START = datetime(2020, 12, 1, tzinfo=UTC)
 
@@ -17,8 +18,9 @@ class History:
     """Record text versions of watches, one capture each (and a change when the text
     changed), with times one hour apart in recording order unless told otherwise."""
 
-    def __init__(self, root: Path) -> None:
-        self.store = Store(root)
+    def __init__(self, root: Path, store: EvidenceStore | None = None) -> None:
+        """A data directory at ``root``, or ``store`` (PostgreSQL) when given."""
+        self.store: Any = store if store is not None else Store(root)
         self.clock = 0
         self.last_text: dict[str, str] = {}
         self.last_capture: dict[str, int] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,11 +15,17 @@ from history import START, History
 from monitor.errors import ConfigError
 from monitor.model import Outcome
 from monitor.search import open_index, search
+from monitor.store import StoreSpec, open_store
 
 
-@pytest.fixture
-def history(tmp_path: Path) -> Iterator[History]:
-    h = History(tmp_path / "data")
+@pytest.fixture(params=["sqlite", "postgres"])
+def history(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[History]:
+    """A data directory, then PostgreSQL with a blob directory: the same results."""
+    store = None
+    if request.param == "postgres":
+        spec = StoreSpec(request.getfixturevalue("pg_url"), str(tmp_path / "blobs"))
+        store = open_store(spec)
+    h = History(tmp_path / "data", store)
     yield h
     h.close()
 
@@ -136,6 +143,23 @@ def test_two_indexers_at_once_index_each_version_once(history: History) -> None:
         assert done == 30
         spans = one.db.execute("SELECT COUNT(*) FROM search_spans").fetchone()[0]
     assert spans == 31  # "common" once, each version's own block once
+
+
+def test_catch_ups_in_parallel_threads_index_each_version_once(history: History) -> None:
+    # Truly at once (SQLite: BEGIN IMMEDIATE; PostgreSQL: the advisory lock and the mark).
+    for i in range(40):
+        history.capture(f"w{i % 3}", [f"version {i}", "common 维族"])
+    indexes = [open_index(history.store) for _ in range(3)]
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            done = sum(pool.map(lambda index: index.catch_up(), indexes))
+        assert done == 40
+        spans = indexes[0].db.execute("SELECT COUNT(*) FROM search_spans").fetchone()[0]
+        assert spans == 43  # "common 维族" once per watch, each version's own block once
+        assert sorted(h.watch for h in search(indexes[0], "维族")) == ["w0", "w1", "w2"]
+    finally:
+        for index in indexes:
+            index.close()
 
 
 def test_an_older_capture_recorded_late_is_put_in_its_place(history: History) -> None:
