@@ -126,8 +126,7 @@ def copy_directory(
         _insert(target, "changes", _CHANGE_COLUMNS, rows, key, "changes_done", done_changes)
         report.changes += len(rows)
         say(f"changes: {report.changes} copied (to id {done_changes})")
-    report.blobs += _copy_witness_blobs(source, target, copied)
-    report.blobs += _copy_manifest_blobs(source, target, copied)
+    report.blobs += _copy_other_blobs(source, target, copied)
     _finish(source, target, key)
     return report
 
@@ -263,48 +262,37 @@ def _finish(source: SQLiteStore, target: PostgresStore, key: str) -> None:
         conn.execute("UPDATE migrations_in SET finished_at = now() WHERE source = %s", (key,))
 
 
-def _copy_witness_blobs(source: SQLiteStore, target: PostgresStore, copied: set[str]) -> int:
-    """The archived copies fetched back for witnesses, re-hashed on the way like any blob."""
-    rows = source._query(
+# Blobs named outside capture rows: (query giving id and digest d, what a row is).
+_OTHER_BLOBS = (
+    (  # the archived copies fetched back for witnesses
         "SELECT id, json_extract(copy, '$.sha256') AS d FROM witnesses "
-        "WHERE json_extract(copy, '$.sha256') NOT NULL ORDER BY id"
-    )
-    count = 0
-    for row in rows:
-        digest = str(row["d"])
-        if digest in copied:
-            continue
-        data = source.blobs.get(digest) if source.blobs.exists(digest) else b""
-        if sha256_hex(data) != digest:
-            raise MigrationError(
-                f"witness {row['id']}: the archived copy's blob {digest} is missing or does not "
-                "match its hash. Run `monitor verify` on the directory."
-            )
-        target.blobs.put(data, digest)
-        copied.add(digest)
-        count += 1
-    return count
+        "WHERE json_extract(copy, '$.sha256') NOT NULL ORDER BY id",
+        "witness",
+    ),
+    (  # the page lists of site discovery runs
+        "SELECT id, manifest_sha256 AS d FROM site_runs WHERE manifest_sha256 NOT NULL",
+        "site run",
+    ),
+)
 
 
-def _copy_manifest_blobs(source: SQLiteStore, target: PostgresStore, copied: set[str]) -> int:
-    """The page lists of site discovery runs (manifest blobs), re-hashed on the way."""
-    rows = source._query(
-        "SELECT id, manifest_sha256 AS d FROM site_runs WHERE manifest_sha256 NOT NULL"
-    )
+def _copy_other_blobs(source: SQLiteStore, target: PostgresStore, copied: set[str]) -> int:
+    """Witness copies and site manifests, re-hashed on the way like any blob."""
     count = 0
-    for row in rows:
-        digest = str(row["d"])
-        if digest in copied:
-            continue
-        data = source.blobs.get(digest) if source.blobs.exists(digest) else b""
-        if sha256_hex(data) != digest:
-            raise MigrationError(
-                f"site run {row['id']}: manifest blob {digest} is missing or does not match "
-                "its hash. Run `monitor verify` on the directory."
-            )
-        target.blobs.put(data, digest)
-        copied.add(digest)
-        count += 1
+    for query, what in _OTHER_BLOBS:
+        for row in source._query(query):
+            digest = str(row["d"])
+            if digest in copied:
+                continue
+            data = source.blobs.get(digest) if source.blobs.exists(digest) else b""
+            if sha256_hex(data) != digest:
+                raise MigrationError(
+                    f"{what} {row['id']}: blob {digest} is missing or does not match its "
+                    "hash. Run `monitor verify` on the directory."
+                )
+            target.blobs.put(data, digest)
+            copied.add(digest)
+            count += 1
     return count
 
 
