@@ -24,11 +24,9 @@ to simplified), as watched terms are. Two FTS5 tables serve two query lengths:
 
 Indexing runs beside checking, never inside a check's transaction: a capture is
 recorded whatever happens here. :meth:`SearchIndex.catch_up` indexes the text captures
-recorded since its mark (``meta.search_mark``): ``monitor run`` and ``monitor serve``
-from a background thread, ``monitor search`` and the dashboard's search before they
-answer, in transactions of at most 0.1 s (a concurrent writer waits no longer).
-``monitor check`` does not index: a first capture of 200 pages spent 3.5 of its 5.4 s
-here, for a search that may never come.
+recorded since its mark (``meta.search_mark``), in transactions of at most 0.1 s: the
+readers do (``monitor search`` and ``serve`` before they answer, ``run`` and ``serve``
+in a background thread); ``monitor check`` does not (a search may never come).
 """
 
 from __future__ import annotations
