@@ -102,7 +102,11 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> Run:
     load = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    # Not from the source tree: ``python -m`` puts the working directory first on the
+    # path, which would run that tree's monitor whatever PYTHONPATH (--baseline) says.
+    done = subprocess.run(
+        command, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir()
+    )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
