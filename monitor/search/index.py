@@ -40,9 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from ..documents.document import Document
-from ..documents.textnorm import fold
 from ..errors import StoreError
-from .blocks import TEXT_OUTCOMES, Coverage, Version, block_key, char_tokens
+from .blocks import TEXT_OUTCOMES, Coverage, Version, block_key
+from .storing import block_ids
 
 log = logging.getLogger(__name__)
 
@@ -280,37 +280,11 @@ class SearchIndex:
         )
         return False
 
-    def _block_id(self, key: bytes, text: str) -> int:
-        """A block's id, stored and tokenised first if new (only new blocks are folded)."""
-        row = self._db.execute("SELECT id FROM search_blocks WHERE key = ?", (key,)).fetchone()
-        if row is not None:
-            return int(row[0])
-        folded = fold(text)
-        if not self.fts:  # PostgreSQL: no lastrowid
-            return int(
-                self._db.execute(
-                    "INSERT INTO search_blocks (key, text, folded) VALUES (?, ?, ?) RETURNING id",
-                    (key, text, folded),
-                ).fetchone()[0]
-            )
-        # lastrowid: RETURNING doubled the cost of indexing a first capture (measured)
-        cursor = self._db.execute(
-            "INSERT INTO search_blocks (key, text, folded) VALUES (?, ?, ?)", (key, text, folded)
-        )
-        block = int(cursor.lastrowid or 0)
-        self._db.execute(
-            "INSERT INTO search_trigrams (rowid, folded) VALUES (?, ?)", (block, folded)
-        )
-        self._db.execute(
-            "INSERT INTO search_chars (rowid, chars) VALUES (?, ?)", (block, char_tokens(folded))
-        )
-        return block
-
     def _move_spans(self, version: Version, blocks: list[tuple[bytes, str]]) -> None:
         """Close the spans of blocks this version lacks; open spans for its new ones.
 
         Blocks the watch already shows are known by their keys; only new ones are
-        looked up (or stored) in ``search_blocks``.
+        looked up (or stored) in ``search_blocks``, in bulk (storing.py).
         """
         db = self._db
         showing = {
@@ -322,9 +296,9 @@ class SearchIndex:
                 (version.watch,),
             )
         }
-        ids = {
-            showing[key][0] if key in showing else self._block_id(key, text) for key, text in blocks
-        }
+        new = [(key, text) for key, text in blocks if key not in showing]
+        ids = {showing[key][0] for key, _ in blocks if key in showing}
+        ids.update(block_ids(db, new, self.fts))
         gone = [span for block, span in showing.values() if block not in ids]
         db.executemany(
             "UPDATE search_spans SET until_capture = ?, until_at = ? WHERE id = ?",
