@@ -39,9 +39,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..documents.document import Document
 from ..errors import StoreError
-from .blocks import TEXT_OUTCOMES, Coverage, Version, block_key
+from .blocks import TEXT_OUTCOMES, Coverage, Version, block_key, block_texts
 from .storing import block_ids
 
 log = logging.getLogger(__name__)
@@ -225,7 +224,7 @@ class SearchIndex:
             self._blocks.move_to_end(version.text_sha256)
             return cached
         try:
-            document = Document.from_json(self._load_text(version.text_sha256))
+            texts = block_texts(self._load_text(version.text_sha256))
         except Exception as error:  # a missing blob must not stop the index
             log.warning(
                 "search index: capture %s: text %s unreadable (%s); indexed as empty. "
@@ -234,12 +233,12 @@ class SearchIndex:
                 version.text_sha256,
                 error,
             )
-            document = Document()
+            texts = []
         seen: dict[bytes, tuple[bytes, str]] = {}
-        for block in document.blocks:
-            key = block_key(block.text)
-            if key not in seen and block.text.strip():
-                seen[key] = (key, block.text)
+        for text in texts:
+            if text.strip():
+                key = block_key(text)
+                seen.setdefault(key, (key, text))
         blocks = list(seen.values())
         self._blocks[version.text_sha256] = blocks
         if len(self._blocks) > _CACHED_TEXTS:

@@ -6,6 +6,11 @@ a version's blocks are looked up a few hundred keys per statement, and the new o
 their ids up front (``MAX(id) + 1`` on: every writer of the index holds its write lock,
 SQLite's or PostgreSQL's advisory lock) so that ``search_blocks`` and both FTS5 tables
 are filled with one ``executemany`` each.
+
+Only blocks with a character outside ASCII get trigrams: tokenising trigrams is most of
+what indexing costs, and most blocks of an English page are pure ASCII. A query that
+could match an ASCII-only block is ASCII itself, and its words find that block in
+``search_chars`` (query.py says why that finds every such block).
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ def block_ids(db: Any, blocks: Sequence[tuple[bytes, str]], fts: bool) -> list[i
             f"SELECT key, id FROM search_blocks WHERE key IN ({', '.join('?' * len(keys))})",
             keys,
         )
-        known.update((bytes(key), int(block)) for key, block in rows)
+        known.update(rows)  # (key, id): bytes and int from either database
     new = [(key, text) for key, text in blocks if key not in known]
     if new:
         _store(db, new, known, fts)
@@ -47,9 +52,9 @@ def _store(
     rows = [(first + n, key, text, fold(text)) for n, (key, text) in enumerate(new)]
     db.executemany("INSERT INTO search_blocks (id, key, text, folded) VALUES (?, ?, ?, ?)", rows)
     if fts:
-        db.executemany(
+        db.executemany(  # ASCII-only blocks are found by their words (query.py)
             "INSERT INTO search_trigrams (rowid, folded) VALUES (?, ?)",
-            [(block, folded) for block, _, _, folded in rows],
+            [(block, folded) for block, _, _, folded in rows if not folded.isascii()],
         )
         db.executemany(
             "INSERT INTO search_chars (rowid, chars) VALUES (?, ?)",

@@ -1,0 +1,85 @@
+"""Which blocks contain a search term: candidates from the index, confirmed on the text.
+
+A query is folded like a watched term and matched like one (a substring, Chinese
+without spaces included; a term starting with a Latin letter or digit must start a
+word). The FTS5 tables only propose candidate blocks; every candidate that they cannot
+vouch for is confirmed on its folded text with the same rule as term flags
+(``analysis.flag.occurs``), so the index can never report what ``monitor show`` would
+not show. Which table answers which term: see :func:`matching_blocks`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..analysis.flag import occurs
+from .index import SearchIndex
+
+_ONLY_CJK = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_SHORT_WORD = re.compile("[0-9a-z]{1,2}")
+_ASCII_WORD = re.compile("[0-9A-Za-z]+")  # a token of unicode61 in ASCII text
+
+
+def matching_blocks(index: SearchIndex, term: str) -> list[int]:
+    """Blocks whose folded text contains the term by the watched-term rule."""
+    # A trigram phrase is exactly a substring query: only a term that must start a word
+    # needs its candidates confirmed. Per-character phrases may span punctuation.
+    db, confirm = index.db, bool(_WORD_START.match(term))
+    if not index.fts:  # PostgreSQL: LIKE, which pg_trgm serves from 3 characters on
+        if "\x00" in term:
+            return []  # PostgreSQL text holds no NUL: no block has it
+        sql, param = _LIKE, "%" + re.sub(r"([\\%_])", r"\\\1", term) + "%"
+    elif "\x00" in term:  # FTS5 reads NUL as the end of its query: scan instead
+        sql, param, confirm = _SCAN, term, True
+    elif len(term) >= 3:
+        sql, param = _TRIGRAMS, '"' + term.replace('"', '""') + '"'  # quotes doubled
+        words = _ASCII_WORD.findall(term) if term.isascii() else None
+        if words:  # it may be in a block without trigrams (an ASCII one): see below
+            found = _candidates(db, sql, param, confirm, term)
+            return list(dict.fromkeys(found + _ascii_blocks(db, term, words)))
+        if words is not None:  # ASCII punctuation only: no word to look for
+            sql, param, confirm = _SCAN, term, True
+    elif _ONLY_CJK.fullmatch(term):  # one or two Han/kana characters (two may straddle
+        # punctuation, which is no token: those are confirmed; one is the token itself)
+        sql, param, confirm = _CHARS, '"' + " ".join(term) + '"', len(term) > 1
+    elif _SHORT_WORD.fullmatch(term):  # a short word start: a prefix query
+        sql, param, confirm = _CHARS, f'"{term}" *', True
+    else:  # e.g. "%" or "é." : rare, and a scan of the folded blocks answers it
+        sql, param, confirm = _SCAN, term, True
+    return _candidates(db, sql, param, confirm, term)
+
+
+def _candidates(db: Any, sql: str, param: str, confirm: bool, term: str) -> list[int]:
+    if not confirm:  # the index alone answers: no block text is read
+        columns = "b.id" if sql is _LIKE else "f.rowid"
+        return [row[0] for row in db.execute(sql.format(columns=columns), (param,))]
+    rows = db.execute(sql.format(columns="b.id, b.folded"), (param,))
+    return [block for block, folded in rows if occurs(folded, term)]
+
+
+def _ascii_blocks(db: Any, term: str, words: list[str]) -> list[int]:
+    """The blocks without trigrams (pure ASCII: storing.py) that contain an ASCII term.
+
+    In ASCII text the tokens of ``search_chars`` are the runs of letters and digits.
+    Where the term occurs, its first word starts a token (after the term's own leading
+    punctuation, or at a word start: the rule for a term that starts with a letter or
+    digit); its inner words are whole tokens, and so is its last unless it ends the
+    term (then it may go on: a prefix). So the phrase of its words finds every ASCII
+    block that contains the term, and a few that do not, which are confirmed away.
+    """
+    prefix = " *" if _ASCII_WORD.fullmatch(term[-1]) else ""
+    return _candidates(db, _CHARS, '"' + " ".join(words) + '"' + prefix, True, term)
+
+
+_TRIGRAMS = (
+    "SELECT {columns} FROM search_trigrams f JOIN search_blocks b ON b.id = f.rowid "
+    "WHERE search_trigrams MATCH ?"
+)
+_CHARS = (
+    "SELECT {columns} FROM search_chars f JOIN search_blocks b ON b.id = f.rowid "
+    "WHERE search_chars MATCH ?"
+)
+_SCAN = "SELECT {columns} FROM search_blocks b WHERE instr(b.folded, ?) > 0"
+_LIKE = "SELECT {columns} FROM search_blocks b WHERE b.folded LIKE ?"  # \ escapes
+_WORD_START = re.compile("[0-9a-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff]")
