@@ -17,10 +17,12 @@ Blocks are matched on ``textnorm.fold`` (NFKC, case-folded, traditional Chinese 
 to simplified), as watched terms are. Two FTS5 tables serve two query lengths:
 
 * ``search_trigrams`` (trigram tokenizer) finds any substring of three characters or
-  more, in any script, Chinese without spaces included;
+  more, in any script, Chinese without spaces included, in the blocks that have a
+  character outside ASCII (the others' trigrams would be most of what indexing costs);
 * ``search_chars`` (unicode61, every Han/kana character its own token, contentless)
-  finds one- and two-character Chinese/Japanese terms (维族, 族) and short word
-  prefixes (AI), which trigrams cannot; other short terms fall back to a scan.
+  finds one- and two-character Chinese/Japanese terms (维族, 族), short word prefixes
+  (AI), which trigrams cannot, and the ASCII-only blocks that hold an ASCII term (by
+  its words: ``candidates.py``); other terms without a word fall back to a scan.
 
 Indexing runs beside checking, never inside a check's transaction: a capture is
 recorded whatever happens here. :meth:`SearchIndex.catch_up` indexes the text captures

@@ -10,7 +10,7 @@ are filled with one ``executemany`` each.
 Only blocks with a character outside ASCII get trigrams: tokenising trigrams is most of
 what indexing costs, and most blocks of an English page are pure ASCII. A query that
 could match an ASCII-only block is ASCII itself, and its words find that block in
-``search_chars`` (query.py says why that finds every such block).
+``search_chars`` (candidates.py says why that finds every such block).
 """
 
 from __future__ import annotations
@@ -51,13 +51,16 @@ def _store(
     first = int(db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM search_blocks").fetchone()[0])
     rows = [(first + n, key, text, fold(text)) for n, (key, text) in enumerate(new)]
     db.executemany("INSERT INTO search_blocks (id, key, text, folded) VALUES (?, ?, ?, ?)", rows)
-    if fts:
-        db.executemany(  # ASCII-only blocks are found by their words (query.py)
-            "INSERT INTO search_trigrams (rowid, folded) VALUES (?, ?)",
-            [(block, folded) for block, _, _, folded in rows if not folded.isascii()],
-        )
-        db.executemany(
-            "INSERT INTO search_chars (rowid, chars) VALUES (?, ?)",
-            [(block, char_tokens(folded)) for block, _, _, folded in rows],
-        )
     known.update((key, block) for block, key, _, _ in rows)
+    if not fts:  # PostgreSQL: its identity sequence goes past the ids taken here
+        last = rows[-1][0]
+        db.execute("SELECT setval(pg_get_serial_sequence('search_blocks', 'id'), ?)", (last,))
+        return
+    db.executemany(  # ASCII-only blocks are found by their words (candidates.py)
+        "INSERT INTO search_trigrams (rowid, folded) VALUES (?, ?)",
+        [(block, folded) for block, _, _, folded in rows if not folded.isascii()],
+    )
+    db.executemany(
+        "INSERT INTO search_chars (rowid, chars) VALUES (?, ?)",
+        [(block, char_tokens(folded)) for block, _, _, folded in rows],
+    )

@@ -205,3 +205,16 @@ def test_an_index_with_trigrams_of_ascii_blocks_answers_the_same(tmp_path: Path)
             assert hits(index) == before
     finally:
         history.close()
+
+
+def test_block_ids_taken_in_bulk_leave_room_for_the_next(history: History) -> None:
+    # Ids are allocated up front (storing.py); on PostgreSQL the identity sequence must
+    # follow, or a row inserted with the default id would collide.
+    with open_index(history.store) as index:
+        record(history, index)
+        (last,) = index.db.execute("SELECT MAX(id) FROM search_blocks").fetchone()
+        index.db.execute(
+            "INSERT INTO search_blocks (key, text, folded) VALUES (?, 'x', 'x')", (b"k" * 16,)
+        )
+        (added,) = index.db.execute("SELECT MAX(id) FROM search_blocks").fetchone()
+        assert added == last + 1
