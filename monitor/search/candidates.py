@@ -14,11 +14,19 @@ import re
 from typing import Any
 
 from ..analysis.flag import occurs
+from .blocks import CJK, char_tokens, needs_trigrams
 from .index import SearchIndex
 
 _ONLY_CJK = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _SHORT_WORD = re.compile("[0-9a-z]{1,2}")
-_ASCII_WORD = re.compile("[0-9A-Za-z]+")  # a token of unicode61 in ASCII text
+# Characters that are a token for unicode61 in every Unicode version (none of the
+# term's tokens may be seen; an empty phrase would find nothing).
+_SURE_TOKEN = re.compile(
+    r"[0-9a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u017f\u03b1-\u03c9\u0430-\u044f"
+    r"\u3041-\u3096\u30a1-\u30fa\u3400-\u4db5\u4e00-\u9fa5]"
+)
+# A last character after which the term's last token is whole: ASCII punctuation, Han.
+_COMPLETE_END = re.compile(rf"[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f{CJK}]")
 
 
 def matching_blocks(index: SearchIndex, term: str) -> list[int]:
@@ -34,12 +42,12 @@ def matching_blocks(index: SearchIndex, term: str) -> list[int]:
         sql, param, confirm = _SCAN, term, True
     elif len(term) >= 3:
         sql, param = _TRIGRAMS, '"' + term.replace('"', '""') + '"'  # quotes doubled
-        words = _ASCII_WORD.findall(term) if term.isascii() else None
-        if words:  # it may be in a block without trigrams (an ASCII one): see below
-            found = _candidates(db, sql, param, confirm, term)
-            return list(dict.fromkeys(found + _ascii_blocks(db, term, words)))
-        if words is not None:  # ASCII punctuation only: no word to look for
-            sql, param, confirm = _SCAN, term, True
+        if not needs_trigrams(term):  # it may be in a block without trigrams: see below
+            if not _SURE_TOKEN.search(term):  # maybe no word at all: scan every block
+                sql, param, confirm = _SCAN, term, True
+            else:
+                found = _candidates(db, sql, param, confirm, term)
+                return list(dict.fromkeys(found + _by_words(db, term)))
     elif _ONLY_CJK.fullmatch(term):  # one or two Han/kana characters (two may straddle
         # punctuation, which is no token: those are confirmed; one is the token itself)
         sql, param, confirm = _CHARS, '"' + " ".join(term) + '"', len(term) > 1
@@ -58,18 +66,23 @@ def _candidates(db: Any, sql: str, param: str, confirm: bool, term: str) -> list
     return [block for block, folded in rows if occurs(folded, term)]
 
 
-def _ascii_blocks(db: Any, term: str, words: list[str]) -> list[int]:
-    """The blocks without trigrams (pure ASCII: storing.py) that contain an ASCII term.
+def _by_words(db: Any, term: str) -> list[int]:
+    """The blocks without trigrams (storing.py) that contain a term, by its words.
 
-    In ASCII text the tokens of ``search_chars`` are the runs of letters and digits.
-    Where the term occurs, its first word starts a token (after the term's own leading
-    punctuation, or at a word start: the rule for a term that starts with a letter or
-    digit); its inner words are whole tokens, and so is its last unless it ends the
-    term (then it may go on: a prefix). So the phrase of its words finds every ASCII
-    block that contains the term, and a few that do not, which are confirmed away.
+    Such a block has only plain characters (``blocks.needs_trigrams``), and so has any
+    term in it. In ``search_chars`` its Han and kana are one token each; its other
+    tokens are runs of ASCII letters and digits and of the letters that start a word
+    for the watched-term rule, everything else plain being a separator. Where the term
+    occurs, its first token starts a token of the block too: after the term's leading
+    separator or Han character, or at a word start (the rule for a term that starts
+    with such a letter, and what precedes it then is a separator). Its inner tokens are
+    whole tokens of the block; its last one may go on (a prefix query) unless the term
+    ends with punctuation or Han. So the phrase of its tokens finds every such block
+    that contains the term, and some that do not, which are confirmed away.
     """
-    prefix = " *" if _ASCII_WORD.fullmatch(term[-1]) else ""
-    return _candidates(db, _CHARS, '"' + " ".join(words) + '"' + prefix, True, term)
+    prefix = "" if _COMPLETE_END.match(term[-1]) else " *"
+    phrase = '"' + char_tokens(term).replace('"', '""') + '"' + prefix
+    return _candidates(db, _CHARS, phrase, True, term)
 
 
 _TRIGRAMS = (

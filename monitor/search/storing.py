@@ -7,10 +7,10 @@ their ids up front (``MAX(id) + 1`` on: every writer of the index holds its writ
 SQLite's or PostgreSQL's advisory lock) so that ``search_blocks`` and both FTS5 tables
 are filled with one ``executemany`` each.
 
-Only blocks with a character outside ASCII get trigrams: tokenising trigrams is most of
-what indexing costs, and most blocks of an English page are pure ASCII. A query that
-could match an ASCII-only block is ASCII itself, and its words find that block in
-``search_chars`` (candidates.py says why that finds every such block).
+Only blocks with a character that ``blocks.needs_trigrams`` does not know get trigrams:
+tokenising trigrams is most of what indexing costs (Chinese above all: nearly every
+trigram of Chinese text is a term of its own), and the words of the other blocks in
+``search_chars`` find them as surely (candidates.py says why).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..documents.textnorm import fold
-from .blocks import char_tokens
+from .blocks import char_tokens, needs_trigrams
 
 _KEYS_PER_LOOKUP = 500  # well under SQLite's and PostgreSQL's limits on parameters
 
@@ -56,9 +56,9 @@ def _store(
         last = rows[-1][0]
         db.execute("SELECT setval(pg_get_serial_sequence('search_blocks', 'id'), ?)", (last,))
         return
-    db.executemany(  # ASCII-only blocks are found by their words (candidates.py)
+    db.executemany(  # the other blocks are found by their words (candidates.py)
         "INSERT INTO search_trigrams (rowid, folded) VALUES (?, ?)",
-        [(block, folded) for block, _, _, folded in rows if not folded.isascii()],
+        [(block, folded) for block, _, _, folded in rows if needs_trigrams(folded)],
     )
     db.executemany(
         "INSERT INTO search_chars (rowid, chars) VALUES (?, ?)",

@@ -24,6 +24,7 @@ from monitor.analysis.flag import occurs
 from monitor.documents.textnorm import fold
 from monitor.model import Outcome
 from monitor.search import SearchIndex, open_index, search
+from monitor.search.blocks import needs_trigrams
 from monitor.store import StoreSpec, open_store
 
 # Block texts: ASCII blocks and non-ASCII ones holding the same words in awkward places.
@@ -54,6 +55,15 @@ FRAGMENTS = [
     "V2 版本 api",
     "年龄 age, 性别 gender",
     "plain english paragraph with nothing special",
+    "한국api 서비스",  # letters that glue onto a word: the block keeps its trigrams
+    "بuyghur text",
+    "日々api更新",
+    "①②③ face",
+    "emoji 😀api",
+    "、、、 and ・・・ 〜〜〜",
+    "price×api ×3",
+    "«quoted» “api” — ok",
+    "ϊ test",
 ]
 
 QUERIES = [
@@ -95,6 +105,20 @@ QUERIES = [
     "é",
     "naïve",
     "уйгур",
+    "한국",
+    "국api",
+    "api 서",
+    "api更新",
+    "々api",
+    "😀api",
+    "×api",
+    "“api”",
+    "«quoted",
+    "— ok",
+    "、、、",  # no word at all: a scan
+    "・・・",
+    "〜〜",
+    "更新 ϊ",
     "absent words",
 ]
 
@@ -182,24 +206,22 @@ def test_one_catch_up_one_by_one_and_rebuild_find_the_same(history: History) -> 
         assert found == scanned(shown, query), query
 
 
-def test_an_index_with_trigrams_of_ascii_blocks_answers_the_same(tmp_path: Path) -> None:
-    # Indexes built before ASCII-only blocks lost their trigrams keep them: harmless.
+def test_an_index_with_trigrams_of_every_block_answers_the_same(tmp_path: Path) -> None:
+    # Indexes built before plain blocks lost their trigrams keep them: harmless.
     history = History(tmp_path / "data")
     try:
         with open_index(history.store) as index:
             record(history, index)
             before = hits(index)
         db = sqlite3.connect(tmp_path / "data" / "monitor.db")
-        ascii_blocks = [
+        plain = [
             (block, folded)
             for block, folded in db.execute("SELECT id, folded FROM search_blocks")
-            if folded.isascii()
+            if not needs_trigrams(folded)
         ]
-        assert ascii_blocks
+        assert plain
         with db:
-            db.executemany(
-                "INSERT INTO search_trigrams (rowid, folded) VALUES (?, ?)", ascii_blocks
-            )
+            db.executemany("INSERT INTO search_trigrams (rowid, folded) VALUES (?, ?)", plain)
         db.close()
         with open_index(history.store) as index:
             assert hits(index) == before
@@ -218,3 +240,20 @@ def test_block_ids_taken_in_bulk_leave_room_for_the_next(history: History) -> No
         )
         (added,) = index.db.execute("SELECT MAX(id) FROM search_blocks").fetchone()
         assert added == last + 1
+
+
+def test_plain_characters_are_word_letters_han_or_separators() -> None:
+    # What lets plain blocks do without trigrams (candidates._by_words): every plain
+    # character that unicode61 makes part of a token is Han/kana (a token of its own)
+    # or a letter that starts a word for the watched-term rule (analysis/flag.py).
+    import unicodedata
+
+    from monitor.analysis.flag import _WORD_CHAR
+    from monitor.search.blocks import char_tokens
+
+    for code in range(0x10000):
+        char = chr(code)
+        maybe_token = unicodedata.category(char)[0] in "LNM" or unicodedata.category(char) == "Co"
+        if needs_trigrams(char) or not maybe_token or char.casefold() != char:
+            continue  # (folded text has no capitals)
+        assert _WORD_CHAR.match(char) or char_tokens(char) != char, hex(code)
