@@ -18,11 +18,13 @@ to simplified), as watched terms are. Two FTS5 tables serve two query lengths:
 
 * ``search_trigrams`` (trigram tokenizer) finds any substring of three characters or
   more, in any script, Chinese without spaces included, in the blocks that have a
-  character outside ASCII (the others' trigrams would be most of what indexing costs);
+  character outside the plain ones (``blocks.needs_trigrams``: ASCII, Latin, Greek and
+  Cyrillic letters, Han, kana, common punctuation). Trigrams of every block would be
+  most of what indexing costs;
 * ``search_chars`` (unicode61, every Han/kana character its own token, contentless)
   finds one- and two-character Chinese/Japanese terms (维族, 族), short word prefixes
-  (AI), which trigrams cannot, and the ASCII-only blocks that hold an ASCII term (by
-  its words: ``candidates.py``); other terms without a word fall back to a scan.
+  (AI), which trigrams cannot, and the plain blocks that hold a longer term, by the
+  phrase of its tokens (``candidates.py``); terms without a token fall back to a scan.
 
 Indexing runs beside checking, never inside a check's transaction: a capture is
 recorded whatever happens here. :meth:`SearchIndex.catch_up` indexes the text captures
