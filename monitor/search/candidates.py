@@ -19,8 +19,8 @@ from .index import SearchIndex
 
 _ONLY_CJK = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _SHORT_WORD = re.compile("[0-9a-z]{1,2}")
-# Characters that are a token for unicode61 in every Unicode version (none of the
-# term's tokens may be seen; an empty phrase would find nothing).
+# Characters that are a token for unicode61 in every Unicode version. A plain term with
+# none of them may have no token at all, and an empty phrase finds nothing: it is a scan.
 _SURE_TOKEN = re.compile(
     r"[0-9a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u017f\u03b1-\u03c9\u0430-\u044f"
     r"\u3041-\u3096\u30a1-\u30fa\u3400-\u4db5\u4e00-\u9fa5]"
