@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
@@ -12,6 +14,7 @@ from .common import Context, echo_json, say
 
 if TYPE_CHECKING:
     from ..search import SearchIndex, WatchHit
+    from ..store.base import EvidenceStore
 
 
 @click.command()
@@ -58,28 +61,18 @@ def search(
       monitor search 维族 --watch aliyun-cloud-shield-face-api --format json
       monitor search --rebuild
     """
-    from ..search import open_index, search
+    from ..search import search
 
     if text is None and not rebuild:
         raise click.UsageError("give the TEXT to look for (or --rebuild)")
     with obj.store(read_only=not rebuild) as store:
         if watch_name:
             store.require_watch(watch_name)
-        with open_index(store) as index:
-            if rebuild:
-                _rebuild(index)
-            elif getattr(store, "writable", True):
-                index.catch_up()
-            coverage = index.coverage()
-            if coverage.mark < coverage.latest and not rebuild:  # a read-only directory
-                click.echo(
-                    f"monitor: note: the data directory is read-only and captures after "
-                    f"{coverage.mark} are not in its search index: they are not searched",
-                    err=True,
-                )
+        with _current_index(store, rebuild) as index:
             if text is None:
                 return
-            if not coverage.complete:
+            coverage = index.coverage()
+            if coverage.unindexed_before:
                 say(
                     f"monitor: note: {coverage.unindexed_before} text capture(s) recorded "
                     "before search existed are not indexed yet; run "
@@ -92,6 +85,54 @@ def search(
         return
     for line in _text_lines(text, hits):
         say(line)
+
+
+@contextmanager
+def _current_index(store: EvidenceStore, rebuild: bool) -> Iterator[SearchIndex]:
+    """The store's index, covering every capture: caught up (or rebuilt) in place, or,
+    for a read-only directory whose index is behind, in a private temporary copy."""
+    from ..search import open_index
+
+    with open_index(store) as index:
+        if rebuild:
+            _rebuild(index)
+        elif getattr(store, "writable", True):
+            _catch_up(index)
+        coverage = index.coverage()
+        if rebuild or coverage.mark >= coverage.latest:
+            yield index
+            return
+    from ..search.private import private_index
+
+    say(
+        f"monitor: note: the data directory is read-only and its search index ends at "
+        f"capture {coverage.mark} of {coverage.latest}: indexing a private temporary copy "
+        "of its database (removed afterwards)",
+        err=True,
+    )
+    with private_index(store) as copy:
+        yield copy
+
+
+def _catch_up(index: SearchIndex) -> None:
+    """Index what was recorded since the last search (checks leave that to the readers).
+
+    Past a second it says so on stderr, so that the first search after a large first
+    capture does not look like a hang.
+    """
+    started = time.monotonic()
+    versions = index.catch_up(budget_seconds=1.0)
+    coverage = index.coverage()
+    if coverage.mark >= coverage.latest:
+        return
+    say(
+        "monitor: indexing new captures for search ('monitor run' and 'monitor serve' "
+        "keep the index current in the background)...",
+        err=True,
+    )
+    versions += index.catch_up()
+    say(f"monitor: {versions} text version(s) indexed in {time.monotonic() - started:.1f} s",
+        err=True)
 
 
 def _rebuild(index: SearchIndex) -> None:

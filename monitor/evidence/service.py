@@ -12,8 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from cryptography import x509
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 from ..model import iso, utc_now
@@ -21,6 +20,9 @@ from ..store.base import EvidenceStore
 from .chain import verify_entries
 from .checkpoint import Checkpoint, check_signature, sign_checkpoint, with_timestamp
 from .keys import KEY_DIR_ENV, KeyRing, fingerprint
+
+if TYPE_CHECKING:  # certificates only when time-stamping: cryptography.x509 costs ~19 ms
+    from cryptography import x509
 
 
 def key_ring(store: EvidenceStore) -> KeyRing:

@@ -90,13 +90,9 @@ def _check_once(
             results = asyncio.run(run_checks(store, watchlist, watches, policy))
             # Every check ends with a signed checkpoint (docs/evidence.md).
             make_checkpoint(store, authority=watchlist.settings.timestamp_authority)
-    # New text versions become searchable now, after the checks (never inside them).
-    # Deferring part of it (a budget) was measured and rejected: it moved the cost to
-    # the next check rather than cutting it (benchmarks/README.md, "search index").
-    from ..search import catch_up as search_catch_up
-
-    with open_store(location) as store:
-        search_catch_up(store)
+    # The search index is derived data, built when something reads it: 'monitor search',
+    # 'monitor serve' and 'monitor run' catch up (monitor/search/index.py). Indexing here
+    # cost a first capture of 200 pages 3.5 of its 5.4 s (benchmarks/README.md).
     return results
 
 

@@ -151,4 +151,5 @@ def search_api(
     if is_blank(q):
         return []
     with state.search_lock:
-        return [h.to_dict() for h in search(state.index, q, watch=watch or None, limit=limit)]
+        index = state.current_index() or state.index
+        return [h.to_dict() for h in search(index, q, watch=watch or None, limit=limit)]

@@ -10,6 +10,7 @@ another host. Templates autoescape, so wording from monitored pages is always te
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,6 +35,11 @@ from ..store.base import BrowsableStore
 from .auth import Auth
 from .guard import Guard, _wants_html
 
+log = logging.getLogger(__name__)
+
+CATCH_UP_SECONDS = 2.0  # the longest a search request indexes before it answers
+INDEX_POLL_SECONDS = 30.0  # how often the server looks for captures other processes made
+
 
 @dataclass
 class WebState:
@@ -44,6 +50,20 @@ class WebState:
     templates: Jinja2Templates
     index: SearchIndex | None = None
     search_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def current_index(self) -> SearchIndex | None:
+        """The index, brought up to date first: checks leave indexing to its readers.
+
+        Within a budget, so that a request never waits long; the background indexer
+        does the rest and the page says how far the index reaches. Call with
+        ``search_lock`` held.
+        """
+        if self.index is not None and getattr(self.store, "writable", True):
+            try:
+                self.index.catch_up(budget_seconds=CATCH_UP_SECONDS)
+            except Exception as error:  # derived data: search what is indexed
+                log.warning("search index not brought up to date (%s)", error)
+        return self.index
 
     def close(self) -> None:
         if self.index is not None:
@@ -88,7 +108,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
+        if state.index is None or not getattr(store, "writable", True):
+            yield
+        else:  # 'monitor check' from cron records; the server indexes what it finds
+            from ..search.background import BackgroundIndexer
+
+            with BackgroundIndexer(store, idle_seconds=INDEX_POLL_SECONDS) as indexer:
+                indexer.poke()
+                yield
         state.close()
 
     app = FastAPI(

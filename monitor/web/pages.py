@@ -126,8 +126,9 @@ def search_page(
         from ..search.query import search_page
 
         with state.search_lock:
-            hits, total = search_page(state.index, q, watch=watch or None, limit=SEARCH_PAGE)
-            coverage = state.index.coverage()
+            index = state.current_index() or state.index
+            hits, total = search_page(index, q, watch=watch or None, limit=SEARCH_PAGE)
+            coverage = index.coverage()
     return page(
         request,
         "search.html",

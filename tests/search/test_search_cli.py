@@ -1,4 +1,8 @@
-"""``monitor search`` end to end: checks make new versions searchable at once."""
+"""``monitor search`` end to end: what checks recorded is searchable at once.
+
+Checks leave indexing to the readers (``monitor search``, ``serve``, ``run``): the first
+search indexes what the checks recorded since the last one.
+"""
 
 from __future__ import annotations
 
@@ -54,6 +58,36 @@ def test_a_check_makes_its_versions_searchable(tmp_path: Path, site, cli) -> Non
 
     none = cli("search", "ethnicity")
     assert none.code == 0 and "was not found" in none.out
+
+
+def _mark(data_dir: Path) -> tuple[int, int]:
+    with Store(data_dir) as store, open_index(store) as index:
+        coverage = index.coverage()
+        return coverage.mark, coverage.latest
+
+
+def test_checks_leave_indexing_to_the_first_search(tmp_path: Path, site, cli, monkeypatch) -> None:
+    path = watchlist(tmp_path, site)
+    site.set("/face", PAGE.format(extra="、是否是维族", stamp="v1"))
+    assert cli("check", "--watchlist", str(path)).code == 0
+    mark, latest = _mark(cli.data_dir)
+    assert mark < latest  # nothing indexed by the check itself
+
+    # A catch-up longer than a second says so on stderr (here: every catch-up).
+    import monitor.search.index as index_module
+
+    monkeypatch.setattr(index_module, "_BATCH", 1)
+    original = index_module.SearchIndex.catch_up
+    monkeypatch.setattr(
+        index_module.SearchIndex,
+        "catch_up",
+        lambda self, budget_seconds=None: original(self, 0 if budget_seconds else None),
+    )
+    found = cli("search", "维族", "--format", "json")
+    assert found.code == 0, found.err
+    assert found.json()[0]["present_now"] is True  # type: ignore[index]
+    assert "indexing new captures" in found.err and "1 text version(s) indexed" in found.err
+    assert _mark(cli.data_dir)[0] == latest
 
 
 def test_usage_errors(tmp_path: Path, cli) -> None:
