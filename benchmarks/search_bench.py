@@ -152,7 +152,7 @@ def build(root: Path, pages: Pages) -> tuple[Store, float, float]:
 
 
 QUERIES = [
-    ("是否是维族", None, "planted phrase (5 characters, trigram index)"),
+    ("是否是维族", None, "planted phrase (5 characters)"),
     ("是否是維族", None, "the same in traditional characters"),
     ("维族", None, "two characters (per-character index)"),
     ("脸", None, "one common character (in most pages)"),

@@ -122,4 +122,6 @@ def fold(text: str) -> str:
     >>> fold("ＵＹＧＨＵＲ") == fold("uyghur")
     True
     """
+    if text.isascii():  # nothing for NFKC or OpenCC to change (most English text)
+        return text.casefold()
     return _t2s().convert(nfkc(text).casefold())

@@ -17,10 +17,14 @@ Blocks are matched on ``textnorm.fold`` (NFKC, case-folded, traditional Chinese 
 to simplified), as watched terms are. Two FTS5 tables serve two query lengths:
 
 * ``search_trigrams`` (trigram tokenizer) finds any substring of three characters or
-  more, in any script, Chinese without spaces included;
+  more, in any script, Chinese without spaces included, in the blocks that have a
+  character outside the plain ones (``blocks.needs_trigrams``: ASCII, Latin, Greek and
+  Cyrillic letters, Han, kana, common punctuation). Trigrams of every block would be
+  most of what indexing costs;
 * ``search_chars`` (unicode61, every Han/kana character its own token, contentless)
-  finds one- and two-character Chinese/Japanese terms (维族, 族) and short word
-  prefixes (AI), which trigrams cannot; other short terms fall back to a scan.
+  finds one- and two-character Chinese/Japanese terms (维族, 族), short word prefixes
+  (AI), which trigrams cannot, and the plain blocks that hold a longer term, by the
+  phrase of its tokens (``candidates.py``); terms without a token fall back to a scan.
 
 Indexing runs beside checking, never inside a check's transaction: a capture is
 recorded whatever happens here. :meth:`SearchIndex.catch_up` indexes the text captures
@@ -39,10 +43,9 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..documents.document import Document
-from ..documents.textnorm import fold
 from ..errors import StoreError
-from .blocks import TEXT_OUTCOMES, Coverage, Version, block_key, char_tokens
+from .blocks import TEXT_OUTCOMES, Coverage, Version, block_key, block_texts
+from .storing import block_ids
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +228,7 @@ class SearchIndex:
             self._blocks.move_to_end(version.text_sha256)
             return cached
         try:
-            document = Document.from_json(self._load_text(version.text_sha256))
+            texts = block_texts(self._load_text(version.text_sha256))
         except Exception as error:  # a missing blob must not stop the index
             log.warning(
                 "search index: capture %s: text %s unreadable (%s); indexed as empty. "
@@ -234,12 +237,12 @@ class SearchIndex:
                 version.text_sha256,
                 error,
             )
-            document = Document()
+            texts = []
         seen: dict[bytes, tuple[bytes, str]] = {}
-        for block in document.blocks:
-            key = block_key(block.text)
-            if key not in seen and block.text.strip():
-                seen[key] = (key, block.text)
+        for text in texts:
+            if text.strip():
+                key = block_key(text)
+                seen.setdefault(key, (key, text))
         blocks = list(seen.values())
         self._blocks[version.text_sha256] = blocks
         if len(self._blocks) > _CACHED_TEXTS:
@@ -280,37 +283,11 @@ class SearchIndex:
         )
         return False
 
-    def _block_id(self, key: bytes, text: str) -> int:
-        """A block's id, stored and tokenised first if new (only new blocks are folded)."""
-        row = self._db.execute("SELECT id FROM search_blocks WHERE key = ?", (key,)).fetchone()
-        if row is not None:
-            return int(row[0])
-        folded = fold(text)
-        if not self.fts:  # PostgreSQL: no lastrowid
-            return int(
-                self._db.execute(
-                    "INSERT INTO search_blocks (key, text, folded) VALUES (?, ?, ?) RETURNING id",
-                    (key, text, folded),
-                ).fetchone()[0]
-            )
-        # lastrowid: RETURNING doubled the cost of indexing a first capture (measured)
-        cursor = self._db.execute(
-            "INSERT INTO search_blocks (key, text, folded) VALUES (?, ?, ?)", (key, text, folded)
-        )
-        block = int(cursor.lastrowid or 0)
-        self._db.execute(
-            "INSERT INTO search_trigrams (rowid, folded) VALUES (?, ?)", (block, folded)
-        )
-        self._db.execute(
-            "INSERT INTO search_chars (rowid, chars) VALUES (?, ?)", (block, char_tokens(folded))
-        )
-        return block
-
     def _move_spans(self, version: Version, blocks: list[tuple[bytes, str]]) -> None:
         """Close the spans of blocks this version lacks; open spans for its new ones.
 
         Blocks the watch already shows are known by their keys; only new ones are
-        looked up (or stored) in ``search_blocks``.
+        looked up (or stored) in ``search_blocks``, in bulk (storing.py).
         """
         db = self._db
         showing = {
@@ -322,9 +299,9 @@ class SearchIndex:
                 (version.watch,),
             )
         }
-        ids = {
-            showing[key][0] if key in showing else self._block_id(key, text) for key, text in blocks
-        }
+        new = [(key, text) for key, text in blocks if key not in showing]
+        ids = {showing[key][0] for key, _ in blocks if key in showing}
+        ids.update(block_ids(db, new, self.fts))
         gone = [span for block, span in showing.values() if block not in ids]
         db.executemany(
             "UPDATE search_spans SET until_capture = ?, until_at = ? WHERE id = ?",

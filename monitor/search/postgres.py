@@ -93,8 +93,10 @@ class PostgresSearchConnection:
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             statement = translate(sql, rows[0])[0]
+            if _MEMBERS in sql:  # only then do the parameters change (not per row else)
+                rows = [translate(sql, r)[1] for r in rows]
             with self._conn.cursor() as cursor:
-                cursor.executemany(statement, [translate(sql, r)[1] for r in rows])
+                cursor.executemany(statement, rows)
 
     def close(self) -> None:
         self._conn.close()

@@ -15,21 +15,19 @@ recorded at that capture (if any).
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..analysis.flag import _occurrences, find_terms, occurs
+from ..analysis.flag import _occurrences, find_terms
 from ..documents.textnorm import fold
 from .blocks import TEXT_OUTCOMES, normalise_query
+from .candidates import matching_blocks
 from .index import SearchIndex, _placeholders
 
 _SNIPPET_CONTEXT = 40  # characters of context either side of the first match
-_ONLY_CJK = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_SHORT_WORD = re.compile("[0-9a-z]{1,2}")
 
 
 @dataclass(frozen=True)
@@ -133,7 +131,7 @@ def search_page(
     """:func:`search`, and how many watches matched in all (when ``limit`` cut them)."""
     term = normalise_query(text)
     db = index.db
-    periods = _periods(db, _matching_blocks(index, term), watch)
+    periods = _periods(db, matching_blocks(index, term), watch)
     # Ordered by the latest appearance or disappearance, before any per-watch work.
     order = sorted(periods, key=lambda name: (_last_move(periods[name]), name), reverse=True)
     chosen = order[:limit] if limit else order
@@ -144,49 +142,6 @@ def search_page(
 def _last_move(periods: list[_Period]) -> tuple[str, int]:
     last = periods[-1]
     return last.end if last.end is not None else last.start
-
-
-# -- candidates -------------------------------------------------------------------------
-
-
-def _matching_blocks(index: SearchIndex, term: str) -> list[int]:
-    """Blocks whose folded text contains the term by the watched-term rule."""
-    # A trigram phrase is exactly a substring query: only a term that must start a word
-    # needs its candidates confirmed. Per-character phrases may span punctuation.
-    db, confirm = index.db, bool(_WORD_START.match(term))
-    if not index.fts:  # PostgreSQL: LIKE, which pg_trgm serves from 3 characters on
-        if "\x00" in term:
-            return []  # PostgreSQL text holds no NUL: no block has it
-        sql, param = _LIKE, "%" + re.sub(r"([\\%_])", r"\\\1", term) + "%"
-    elif "\x00" in term:  # FTS5 reads NUL as the end of its query: scan instead
-        sql, param, confirm = _SCAN, term, True
-    elif len(term) >= 3:
-        sql, param = _TRIGRAMS, '"' + term.replace('"', '""') + '"'  # quotes doubled
-    elif _ONLY_CJK.fullmatch(term):  # one or two Han/kana characters (two may straddle
-        # punctuation, which is no token: those are confirmed; one is the token itself)
-        sql, param, confirm = _CHARS, '"' + " ".join(term) + '"', len(term) > 1
-    elif _SHORT_WORD.fullmatch(term):  # a short word start: a prefix query
-        sql, param, confirm = _CHARS, f'"{term}" *', True
-    else:  # e.g. "%" or "é." : rare, and a scan of the folded blocks answers it
-        sql, param, confirm = _SCAN, term, True
-    if not confirm:  # the index alone answers: no block text is read
-        columns = "b.id" if sql is _LIKE else "f.rowid"
-        return [row[0] for row in db.execute(sql.format(columns=columns), (param,))]
-    rows = db.execute(sql.format(columns="b.id, b.folded"), (param,))
-    return [block for block, folded in rows if occurs(folded, term)]
-
-
-_TRIGRAMS = (
-    "SELECT {columns} FROM search_trigrams f JOIN search_blocks b ON b.id = f.rowid "
-    "WHERE search_trigrams MATCH ?"
-)
-_CHARS = (
-    "SELECT {columns} FROM search_chars f JOIN search_blocks b ON b.id = f.rowid "
-    "WHERE search_chars MATCH ?"
-)
-_SCAN = "SELECT {columns} FROM search_blocks b WHERE instr(b.folded, ?) > 0"
-_LIKE = "SELECT {columns} FROM search_blocks b WHERE b.folded LIKE ?"  # \ escapes
-_WORD_START = re.compile("[0-9a-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff]")
 
 
 # -- periods ----------------------------------------------------------------------------
