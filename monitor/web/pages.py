@@ -137,6 +137,7 @@ def search_page(
         hits=hits,
         total=total,
         coverage=coverage,
+        indexing=getattr(state.store, "writable", True),  # else nothing will index
         available=state.index is not None,
         watches=[w.name for w in overview(state.store)],
     )

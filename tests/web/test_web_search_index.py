@@ -79,3 +79,13 @@ def test_the_server_indexes_in_the_background(
         while mark(data)[0] < mark(data)[1] and time.monotonic() < deadline:
             time.sleep(0.05)
         assert mark(data)[0] == mark(data)[1]
+
+
+def test_a_read_only_directory_says_its_index_ends_early(demo: Path, tmp_path: Path) -> None:
+    data = unindexed(demo, tmp_path / "data")
+    web = client(data)
+    web.app.state.web.store.writable = False  # as opened on a read-only mount
+    page = lxml.html.fromstring(web.get("/search", params={"q": "維族"}).text)
+    (warning,) = page.cssselect("p.warning")
+    assert "read-only" in warning.text_content() and "monitor search" in warning.text_content()
+    assert mark(data)[0] == 0  # nothing was written
