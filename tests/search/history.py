@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from monitor.analysis.events import EventDraft, WatchState
 from monitor.documents.document import Block, Document
 from monitor.model import EventKind, Outcome
-from monitor.store import CaptureRecord, EvidenceStore, Store
+from monitor.store import CaptureRecord, EvidenceStore, Store, StoreSpec, open_store
 
 START = datetime(2020, 12, 1, tzinfo=UTC)
 
@@ -70,3 +73,18 @@ class History:
             self.last_text[watch] = text_sha
             self.last_capture[watch] = capture_id
         return capture_id
+
+
+@pytest.fixture(name="history", params=["sqlite", "postgres"])
+def history_on_each_back_end(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[History]:
+    """A data directory, then PostgreSQL with a blob directory: the same results.
+
+    Test modules import it (``from history import history_on_each_back_end``).
+    """
+    store = None
+    if request.param == "postgres":
+        spec = StoreSpec(request.getfixturevalue("pg_url"), str(tmp_path / "blobs"))
+        store = open_store(spec)
+    h = History(tmp_path / "data", store)
+    yield h
+    h.close()

@@ -13,19 +13,19 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from history import History
+from history import (
+    History,
+    history_on_each_back_end,  # noqa: F401  (the fixture)
+)
 
 from monitor.analysis.flag import occurs
 from monitor.documents.textnorm import fold
 from monitor.model import Outcome
 from monitor.search import SearchIndex, open_index, search
 from monitor.search.blocks import needs_trigrams
-from monitor.store import StoreSpec, open_store
 
 # Block texts: ASCII blocks and non-ASCII ones holding the same words in awkward places.
 FRAGMENTS = [
@@ -121,17 +121,6 @@ QUERIES = [
     "更新 ϊ",
     "absent words",
 ]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def history(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[History]:
-    store = None
-    if request.param == "postgres":
-        spec = StoreSpec(request.getfixturevalue("pg_url"), str(tmp_path / "blobs"))
-        store = open_store(spec)
-    h = History(tmp_path / "data", store)
-    yield h
-    h.close()
 
 
 def record(history: History, index: SearchIndex | None) -> dict[str, list[list[str]]]:

@@ -4,30 +4,20 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from history import START, History
+from history import (
+    START,
+    History,
+    history_on_each_back_end,  # noqa: F401  (the fixture)
+)
 
 from monitor.errors import ConfigError
 from monitor.model import Outcome
 from monitor.search import open_index, search
-from monitor.store import StoreSpec, open_store
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def history(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[History]:
-    """A data directory, then PostgreSQL with a blob directory: the same results."""
-    store = None
-    if request.param == "postgres":
-        spec = StoreSpec(request.getfixturevalue("pg_url"), str(tmp_path / "blobs"))
-        store = open_store(spec)
-    h = History(tmp_path / "data", store)
-    yield h
-    h.close()
 
 
 def find(history: History, query: str, watch: str | None = None) -> list[dict[str, object]]:
