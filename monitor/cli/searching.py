@@ -130,9 +130,16 @@ def _catch_up(index: SearchIndex) -> None:
         "keep the index current in the background)...",
         err=True,
     )
-    versions += index.catch_up()
-    say(f"monitor: {versions} text version(s) indexed in {time.monotonic() - started:.1f} s",
-        err=True)
+    while done := index.catch_up(budget_seconds=1.0):  # a line of progress a second
+        versions += done
+        if sys.stderr.isatty():
+            coverage = index.coverage()
+            say(f"\rindexed up to capture {coverage.mark} of {coverage.latest}", nl=False, err=True)
+    say(
+        f"{chr(13) if sys.stderr.isatty() else ''}monitor: {versions} text version(s) indexed "
+        f"in {time.monotonic() - started:.1f} s",
+        err=True,
+    )
 
 
 def _rebuild(index: SearchIndex) -> None:

@@ -76,13 +76,13 @@ def test_checks_leave_indexing_to_the_first_search(tmp_path: Path, site, cli, mo
     # A catch-up longer than a second says so on stderr (here: every catch-up).
     import monitor.search.index as index_module
 
-    monkeypatch.setattr(index_module, "_BATCH", 1)
-    original = index_module.SearchIndex.catch_up
-    monkeypatch.setattr(
-        index_module.SearchIndex,
-        "catch_up",
-        lambda self, budget_seconds=None: original(self, 0 if budget_seconds else None),
-    )
+    original, calls = index_module.SearchIndex.catch_up, []
+
+    def slow_start(self: index_module.SearchIndex, budget_seconds: float | None = None) -> int:
+        calls.append(budget_seconds)  # the first second passes with nothing indexed
+        return 0 if len(calls) == 1 else original(self, budget_seconds)
+
+    monkeypatch.setattr(index_module.SearchIndex, "catch_up", slow_start)
     found = cli("search", "维族", "--format", "json")
     assert found.code == 0, found.err
     assert found.json()[0]["present_now"] is True  # type: ignore[index]
