@@ -28,42 +28,54 @@ from monitor.store.blobs import BlobStore
 
 
 class Journal:
-    """Blob writes, directory fsyncs and commits, in order, with the thread of each."""
+    """Blob writes, directory fsyncs and commits, in order, with the thread of each.
+
+    A blob is logged when its directory is handed to the pending set (after its link,
+    before any fsync round can see it); an fsync is logged when it starts and when it
+    ends. A blob is durable once an fsync of its directory that started after it has
+    ended; the commit of the thread that wrote it must come after that.
+    """
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, store: Store) -> None:
-        self.events: list[tuple[str, int, str]] = []
-        original_fsync, original_put = blobs._fsync_directory, BlobStore.put
+        self.events: list[tuple[str, int, str, int]] = []  # kind, thread, directory, start
+        self._lock = threading.Lock()
+        original_fsync, original_add = blobs._fsync_directory, blobs._PendingDirectories.add
 
         def fsync_directory(directory: Path) -> None:
+            started = self._log("syncing", str(directory))
             original_fsync(directory)
-            self.events.append(("synced", threading.get_ident(), str(directory)))
+            self._log("synced", str(directory), started)
 
-        def put(store_blobs: BlobStore, data: bytes, digest: str | None = None) -> str:
-            digest = original_put(store_blobs, data, digest)
-            directory = str(store_blobs.path(digest).parent)
-            self.events.append(("blob", threading.get_ident(), directory))
-            return digest
+        def add(pending: blobs._PendingDirectories, directory: Path) -> None:
+            self._log("blob", str(directory))
+            original_add(pending, directory)
 
         def trace(statement: str) -> None:
             if statement.strip().upper() == "COMMIT":
-                self.events.append(("commit", threading.get_ident(), ""))
+                self._log("commit", "")
 
         monkeypatch.setattr(blobs, "_fsync_directory", fsync_directory)
-        monkeypatch.setattr(BlobStore, "put", put)
+        monkeypatch.setattr(blobs._PendingDirectories, "add", add)
         store._db.set_trace_callback(trace)
 
+    def _log(self, kind: str, directory: str, start: int = -1) -> int:
+        with self._lock:
+            self.events.append((kind, threading.get_ident(), directory, start))
+            return len(self.events) - 1
+
     def unsynced_at_commit(self) -> list[str]:
-        """Directories a thread wrote a blob into that were not fsynced after the write
-        and before that thread's next commit (must be none)."""
+        """Directories a thread wrote a blob into that no fsync starting after the write
+        had finished before that thread's next commit (must be none)."""
         waiting: dict[int, dict[str, int]] = {}  # thread -> directory -> event index
         late: list[str] = []
-        for index, (kind, thread, directory) in enumerate(self.events):
+        for index, (kind, thread, directory, start) in enumerate(self.events):
             if kind == "blob":
                 waiting.setdefault(thread, {})[directory] = index
             elif kind == "synced":
                 for pending in waiting.values():
-                    pending.pop(directory, None)
-            else:
+                    if pending.get(directory, start) < start:
+                        del pending[directory]
+            elif kind == "commit":
                 mine = waiting.pop(thread, {})
                 late += [f"{d} (written at {i}, commit at {index})" for d, i in mine.items()]
         return late
@@ -154,6 +166,7 @@ import os, sys
 from monitor.model import Outcome, utc_now
 from monitor.store import Store
 from monitor.store.base import CaptureRecord
+from monitor.store.blobs import BlobStore
 stage = sys.argv[2]
 store = Store(sys.argv[1])
 store.ensure_watches([("w", "https://example.invalid/", {})])
