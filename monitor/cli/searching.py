@@ -93,13 +93,14 @@ def _current_index(store: EvidenceStore, rebuild: bool) -> Iterator[SearchIndex]
     for a read-only directory whose index is behind, in a private temporary copy."""
     from ..search import open_index
 
+    writable = getattr(store, "writable", True)
     with open_index(store) as index:
         if rebuild:
             _rebuild(index)
-        elif getattr(store, "writable", True):
-            _catch_up(index)
+        elif writable:
+            _catch_up(index)  # what a concurrent 'monitor run' records meanwhile: next time
         coverage = index.coverage()
-        if rebuild or coverage.mark >= coverage.latest:
+        if rebuild or writable or coverage.mark >= coverage.latest:
             yield index
             return
     from ..search.private import private_index

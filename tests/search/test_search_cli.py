@@ -124,3 +124,19 @@ def test_the_background_indexer_of_monitor_run(tmp_path: Path, site, cli) -> Non
                 time.sleep(0.05)
             assert search(index, "维族")
 
+
+
+def test_a_writable_store_behind_its_captures_is_searched_in_place(
+    tmp_path: Path, site, cli, monkeypatch
+) -> None:
+    """Captures recorded while a search catches up (a 'monitor run' writing) wait for
+    the next search: no private copy, no read-only note."""
+    path = watchlist(tmp_path, site)
+    site.set("/face", PAGE.format(extra="、是否是维族", stamp="v1"))
+    assert cli("check", "--watchlist", str(path)).code == 0
+    import monitor.search.index as index_module
+
+    monkeypatch.setattr(index_module.SearchIndex, "catch_up", lambda self, budget_seconds=None: 0)
+    found = cli("search", "维族", "--format", "json")
+    assert found.code == 0, found.err
+    assert found.json() == [] and "read-only" not in found.err
