@@ -6,13 +6,14 @@ import io
 import json
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from backends import pg_url, postgres_server, s3_server, s3_url  # noqa: F401 (fixtures)
+from backends import pg_url, postgres_server, s3_server, s3_url, store_options  # noqa: F401 (fixtures)
 
 from monitor.cli import main
 from monitor.demo import Pages, serve
@@ -63,6 +64,11 @@ def run_cli(*args: str) -> Result:
         except SystemExit as done:
             code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     return Result(code, out.getvalue(), err.getvalue())
+
+
+def monitor_on(spec: Any) -> Callable[..., Result]:
+    """``run_cli`` against one store spec (a data directory or PostgreSQL + blobs)."""
+    return lambda *args: run_cli(*store_options(spec), *args)
 
 
 @pytest.fixture

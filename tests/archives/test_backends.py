@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from backends import store_options, store_spec
-from conftest import FAST_SETTINGS, Result, Site, run_cli, write_watchlist
+from backends import store_spec
+from conftest import FAST_SETTINGS, Site, monitor_on, run_cli, write_watchlist
 
 from archives.test_import import HISTORY
 from archives.test_import import NAME as IMPORTED
@@ -22,16 +21,8 @@ from monitor.store import StoreSpec
 
 __all__ = ["store_spec", "stub"]  # fixtures, used by name
 
-Monitor = Callable[..., Result]
 
 
-@pytest.fixture
-def spec(store_spec: StoreSpec) -> StoreSpec:
-    return store_spec  # each back end in turn (tests/backends.py)
-
-
-def monitor_on(spec: StoreSpec) -> Monitor:
-    return lambda *args: run_cli(*store_options(spec), *args)
 
 
 @pytest.fixture
@@ -59,9 +50,9 @@ watches:
 
 
 def test_a_witness_is_queued_worked_and_shown(
-    spec: StoreSpec, tmp_path: Path, site: Site, stub: WaybackStub
+    store_spec: StoreSpec, tmp_path: Path, site: Site, stub: WaybackStub
 ) -> None:
-    with spec.open(create=True) as store:
+    with store_spec.open(create=True) as store:
         setup = Setup(store, site, watchlist(tmp_path, site))  # type: ignore[arg-type]
         assert setup.check(V1) == []
         (change_id,) = setup.check(V3)
@@ -76,7 +67,7 @@ def test_a_witness_is_queued_worked_and_shown(
         assert store.get_blob(copy["sha256"]) == V3
         with pytest.raises(ValueError, match="not a witness field"):
             store.update_witness(int(done["id"]), {"change_id": 1})
-    monitor = monitor_on(spec)
+    monitor = monitor_on(store_spec)
     listed = monitor("witness", "list", "--format", "json")
     assert listed.code == 0, listed.err
     assert [(w["change_id"], w["status"]) for w in listed.json()] == [(change_id, "archived")]
@@ -94,9 +85,9 @@ def queued_time(row: Any) -> Any:
 
 
 def test_wayback_history_is_imported_with_provenance(
-    spec: StoreSpec, tmp_path: Path, site: Site, archive: WaybackStub
+    store_spec: StoreSpec, tmp_path: Path, site: Site, archive: WaybackStub
 ) -> None:
-    monitor = monitor_on(spec)
+    monitor = monitor_on(store_spec)
     path = import_watchlist(tmp_path, site)
     first = monitor("import", "wayback", IMPORTED, "--watchlist", str(path), "--limit", "2")
     assert first.code == 0 and "imported 2" in first.out, first.out + first.err
@@ -107,7 +98,7 @@ def test_wayback_history_is_imported_with_provenance(
         ("changed", "2020-12-18T08:00:00Z", "wayback"),
         ("changed", "2021-01-10T08:00:00Z", "wayback"),
     ]
-    with spec.open() as store:
+    with store_spec.open() as store:
         rows = store.captures(IMPORTED)
         assert [r["archived_at"][:10] for r in rows][:2] == ["2020-11-01", "2020-12-01"]
         assert {r["source"] for r in rows} == {"wayback"}
@@ -119,7 +110,7 @@ def test_wayback_history_is_imported_with_provenance(
     assert monitor("import", "wayback", IMPORTED).code == 0
     events = monitor("changes", "--watch", IMPORTED, "--format", "json").json()
     assert [e["detected_at"][:10] for e in events] == ["2020-12-15", "2020-12-18", "2021-01-10"]
-    with spec.open() as store:
+    with store_spec.open() as store:
         assert store.change(1)["superseded_at"]  # still evidence, listed no more
 
     # Live checks go on from the archive's latest copy; the chain covers it all.
@@ -170,20 +161,20 @@ def test_migrate_carries_archive_records_and_the_same_chain(
     assert again.code == 0 and "copied 0 capture(s), 0 change(s)" in again.out, again.out
 
 
-def test_one_witness_worker_per_store(spec: StoreSpec, stub: WaybackStub) -> None:
-    monitor = monitor_on(spec)
-    spec.open(create=True).close()  # an empty store
-    if not spec.postgres:
+def test_one_witness_worker_per_store(store_spec: StoreSpec, stub: WaybackStub) -> None:
+    monitor = monitor_on(store_spec)
+    store_spec.open(create=True).close()  # an empty store
+    if not store_spec.postgres:
         from monitor.run.lock import checking_lock
 
-        busy: Any = checking_lock(spec.location, "witness work")
+        busy: Any = checking_lock(store_spec.location, "witness work")
     else:
-        store: Any = spec.open()
+        store: Any = store_spec.open()
         busy = store.witness_lock()
     with busy:
         refused = monitor("witness", "work")
         assert refused.code == 2 and "witness" in refused.err, refused.err
-    if spec.postgres:
+    if store_spec.postgres:
         store.close()
     worked = monitor("witness", "work")
     assert worked.code == 0 and "submitted 0" in worked.out, worked.out + worked.err
@@ -195,20 +186,20 @@ def test_the_queue_is_worked_beside_queued_checks(
     """`monitor run` on PostgreSQL queues checks; the witnesses of the changes its workers
     record are worked in the background. (On a data directory `monitor run` works the
     queue in its own loop: test_witness.py.)"""
-    spec = StoreSpec(pg_url, str(tmp_path / "blobs"))
+    store_spec = StoreSpec(pg_url, str(tmp_path / "blobs"))
     from monitor.config.watchlist import load_watchlist
     from monitor.run.witnesses import witnesses_in_background
 
-    with spec.open(create=True) as store:
+    with store_spec.open(create=True) as store:
         setup = Setup(store, site, watchlist(tmp_path, site))  # type: ignore[arg-type]
         setup.check(V1)
         (change_id,) = setup.check(V3)  # as a worker would record it
     settings = load_watchlist(setup.path).settings  # witness: wayback
-    with witnesses_in_background(spec, settings, every=0.05), spec.open() as store:
+    with witnesses_in_background(store_spec, settings, every=0.05), store_spec.open() as store:
         deadline = time.monotonic() + 30
         while store.witnesses(change_id)[0]["copy"] is None:
             assert time.monotonic() < deadline, store.witnesses(change_id)
             time.sleep(0.1)
-    with spec.open() as store:
+    with store_spec.open() as store:
         (done,) = store.witnesses(change_id)
     assert done["status"] == "archived" and json.loads(done["copy"])["sha256_matches"]

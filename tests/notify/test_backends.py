@@ -5,12 +5,10 @@ deliveries, retries), with real checks and a real webhook on 127.0.0.1."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from backends import store_options, store_spec
-from conftest import Result, Site, run_cli
+from backends import store_spec
+from conftest import Site, monitor_on
 
 from monitor.config.watchlist import load_watchlist
 from monitor.demo import demo_page
@@ -23,22 +21,14 @@ from .test_delivery import ZH, founding_case
 
 __all__ = ["store_spec"]  # a fixture, used by name
 
-Monitor = Callable[..., Result]
 
 
-@pytest.fixture
-def spec(store_spec: StoreSpec) -> StoreSpec:
-    return store_spec  # each back end in turn (tests/backends.py)
-
-
-def monitor_on(spec: StoreSpec) -> Monitor:
-    return lambda *args: run_cli(*store_options(spec), *args)
 
 
 def test_an_alert_is_sent_once_and_a_failed_one_is_retried(
-    spec: StoreSpec, tmp_path: Path, site: Site
+    store_spec: StoreSpec, tmp_path: Path, site: Site
 ) -> None:
-    monitor = monitor_on(spec)
+    monitor = monitor_on(store_spec)
     with Webhook() as hook:
         notify = f"  - name: team\n    urls: ['{hook.url()}']\n    flagged_only: true\n"
         watchlist = str(founding_case(tmp_path, site, notify))
@@ -49,7 +39,7 @@ def test_an_alert_is_sent_once_and_a_failed_one_is_retried(
         assert "1 message(s) queued, 1 delivered, 0 failed" in second.out, second.out
         assert monitor("check", "--watchlist", watchlist).code == 0  # nothing new
         assert len(hook.requests) == 1 and "维族" in hook.requests[0]["title"]
-        store_option = "--store" if spec.postgres else "--data-dir"
+        store_option = "--store" if store_spec.postgres else "--data-dir"
         assert f"monitor {store_option} " in hook.requests[0]["message"]  # how to see more
 
     site.set(ZH, demo_page("aliyun-zh-v1.html"))  # back again, while the webhook is down
@@ -68,11 +58,11 @@ def test_an_alert_is_sent_once_and_a_failed_one_is_retried(
 
 
 def test_planning_is_exactly_once_across_processes(
-    spec: StoreSpec, tmp_path: Path, site: Site
+    store_spec: StoreSpec, tmp_path: Path, site: Site
 ) -> None:
     """Two senders on one store at once (two machines' `monitor run`): each event is
     planned into one message, delivered once."""
-    monitor = monitor_on(spec)
+    monitor = monitor_on(store_spec)
     with Webhook() as hook:
         notify = f"  - name: team\n    urls: ['{hook.url()}']\n"
         path = founding_case(tmp_path, site, notify)
@@ -86,9 +76,9 @@ def test_planning_is_exactly_once_across_processes(
         reports = []
 
         def send(number: int) -> None:
-            with open_outbox(spec if spec.postgres else spec.location) as outbox:
+            with open_outbox(store_spec if store_spec.postgres else store_spec.location) as outbox:
                 outbox.owner += f"-{number}"  # as another process would be
-                notifier = Notifier(outbox, routes, spec.location, warn=False)
+                notifier = Notifier(outbox, routes, store_spec.location, warn=False)
                 barrier.wait()
                 reports.append(notifier.run_once(batch_complete=True))
 
@@ -102,11 +92,11 @@ def test_planning_is_exactly_once_across_processes(
 
 
 def test_monitor_run_sends_what_the_workers_record(
-    spec: StoreSpec, tmp_path: Path, site: Site
+    store_spec: StoreSpec, tmp_path: Path, site: Site
 ) -> None:
     """On PostgreSQL `monitor run` queues checks and workers record the events: the
     alerts go out from `monitor run`'s passes in the background."""
-    monitor = monitor_on(spec)
+    monitor = monitor_on(store_spec)
     with Webhook() as hook:
         route = f"  - name: team\n    urls: ['{hook.url()}']\n    wait: 0s\n"
         path = founding_case(tmp_path, site, route)
@@ -116,23 +106,23 @@ def test_monitor_run_sends_what_the_workers_record(
         site.set(ZH, demo_page("aliyun-zh-v3.html"))
         assert monitor("check", "--watchlist", str(quiet)).code == 0  # as a worker would
         lines: list[str] = []
-        with alerts_in_background(spec, load_watchlist(path), tick=0.1, on_line=lines.append):
+        with alerts_in_background(store_spec, load_watchlist(path), tick=0.1, on_line=lines.append):
             wait_for(lambda: len(hook.requests) == 1, what="the alert")
         assert lines and "sent change #" in lines[0]
     assert len(hook.requests) == 1
 
 
 def test_the_ledger_refuses_to_forget_a_delivery(
-    spec: StoreSpec, tmp_path: Path, site: Site
+    store_spec: StoreSpec, tmp_path: Path, site: Site
 ) -> None:
-    monitor = monitor_on(spec)
+    monitor = monitor_on(store_spec)
     with Webhook() as hook:
         path = founding_case(tmp_path, site, f"  - name: team\n    urls: ['{hook.url()}']\n")
         assert monitor("check", "--watchlist", str(path)).code == 0
         site.set(ZH, demo_page("aliyun-zh-v3.html"))
         assert "1 delivered" in monitor("check", "--watchlist", str(path)).out
     refused = 0
-    with open_outbox(spec if spec.postgres else spec.location) as outbox:
+    with open_outbox(store_spec if store_spec.postgres else store_spec.location) as outbox:
         for statement in (
             "UPDATE notify_deliveries SET delivered_at = NULL",
             "DELETE FROM notify_deliveries",
