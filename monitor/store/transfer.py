@@ -52,9 +52,16 @@ _SMALL_TABLES = {
     "triage": ("id", "change", "mark", "note", "author", "created_at"),
 }
 _KEYS = {"superseded_changes": "change_id"}
-# Sites and language versions: the first two keep state that moves on (a re-run brings
-# the latest), site runs are append-only (ids kept).
-_SITE_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
+# Rows whose state moves on, copied with their latest state (a re-run brings it): columns
+# and conflict key. Witnesses (pending, archived, failed), sites and language versions;
+# site runs are append-only (ids kept).
+_MOVING_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
+    "witnesses": (
+        ("id", "change_id", "archive", "url", "status", "reason", "job_id", "archived_url",
+         "archive_timestamp", "requested_at", "submitted_at", "finished_at", "attempts",
+         "next_attempt_at", "copy"),
+        "id",
+    ),
     "sites": (("name", "config", "scope", "baselined", "created_at"), "name"),
     "site_runs": (
         ("id", "site", "started_at", "finished_at", "complete", "baseline", "listed", "pages",
@@ -68,12 +75,6 @@ _SITE_TABLES: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "locale_state": (("counterparts", "pair", "texts", "gaps", "updated_at"), "counterparts, pair"),
 }  # fmt: skip
-# Witnesses move on (pending, archived, failed): a re-run brings their latest state.
-_WITNESS_COLUMNS = (
-    "id", "change_id", "archive", "url", "status", "reason", "job_id", "archived_url",
-    "archive_timestamp", "requested_at", "submitted_at", "finished_at", "attempts",
-    "next_attempt_at", "copy",
-)  # fmt: skip
 
 
 class MigrationError(StoreError):
@@ -243,8 +244,7 @@ def _finish(source: SQLiteStore, target: PostgresStore, key: str) -> None:
                     f"ON CONFLICT ({_KEYS.get(table, 'id')}) DO NOTHING",
                     [tuple(r[c] for c in columns) for r in rows],
                 )
-        _copy_witnesses(source, conn)
-        _copy_sites(source, conn)
+        _copy_moving(source, conn)
         conn.execute("UPDATE chain_head SET seq = %s, hash = %s", (head.seq, head.hash))
         with conn.cursor() as cursor:
             cursor.executemany(
@@ -296,9 +296,9 @@ def _copy_other_blobs(source: SQLiteStore, target: PostgresStore, copied: set[st
     return count
 
 
-def _copy_sites(source: SQLiteStore, conn: Any) -> None:
-    """Sites, their pages (in the order they were first recorded), runs, locale state."""
-    for table, (columns, key) in _SITE_TABLES.items():
+def _copy_moving(source: SQLiteStore, conn: Any) -> None:
+    """Witnesses, sites, their pages (in the order first recorded), runs, locale state."""
+    for table, (columns, key) in _MOVING_TABLES.items():
         names = ", ".join(columns)
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key.split(", "))
         action = "DO NOTHING" if table == "site_runs" else f"DO UPDATE SET {updates}"
@@ -310,20 +310,6 @@ def _copy_sites(source: SQLiteStore, conn: Any) -> None:
                 f"ON CONFLICT ({key}) {action}",
                 [tuple(r[c] for c in columns) for r in rows],
             )
-
-
-def _copy_witnesses(source: SQLiteStore, conn: Any) -> None:
-    """Every witness with its current state (an update for one copied before)."""
-    columns = ", ".join(_WITNESS_COLUMNS)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in _WITNESS_COLUMNS if c != "id")
-    marks = ", ".join(["%s"] * len(_WITNESS_COLUMNS))
-    rows = source._query(f"SELECT {columns} FROM witnesses ORDER BY id")
-    with conn.cursor() as cursor:
-        cursor.executemany(
-            f"INSERT INTO witnesses ({columns}) VALUES ({marks}) "
-            f"ON CONFLICT (id) DO UPDATE SET {updates}",
-            [tuple(r[c] for c in _WITNESS_COLUMNS) for r in rows],
-        )
 
 
 def compare_counts(source: SQLiteStore, target: PostgresStore) -> list[str]:
