@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from ..config.watchlist import Watchlist
 from ..store import StoreSpec, open_store
+from .threads import in_background
 
 if TYPE_CHECKING:  # notify (and apprise behind it) is imported only when routes exist
     from ..notify import Notifier, PassReport
@@ -85,7 +86,6 @@ def alerts_in_background(
     if not watchlist.routes:
         yield
         return
-    stop = threading.Event()
     with notifier_for(spec, watchlist) as notifier:
 
         def one_pass() -> None:
@@ -97,19 +97,14 @@ def alerts_in_background(
             for line in report.lines:
                 (on_line or log.info)(line)
 
-        def passes() -> None:
+        def passes(stop: threading.Event) -> None:
             while not stop.is_set():
                 one_pass()
                 stop.wait(tick)
             one_pass()  # what the last checks found
 
-        thread = threading.Thread(target=passes, name="monitor-alerts", daemon=True)
-        thread.start()
-        try:
+        with in_background(passes, "monitor-alerts", FINAL_PASS_SECONDS):
             yield
-        finally:
-            stop.set()
-            thread.join(FINAL_PASS_SECONDS)
 
 
 class AlertLoop:

@@ -20,6 +20,7 @@ from ..config.settings import Settings
 from ..errors import ConfigError
 from ..model import parse_time, utc_now
 from ..store import EvidenceStore, StoreSpec, open_store
+from .threads import in_background
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +59,8 @@ def witnesses_in_background(
         store.close()
         yield
         return
-    stop = threading.Event()
 
-    async def serve() -> None:
+    async def serve(stop: threading.Event) -> None:
         stopping = asyncio.Event()
 
         async def watch() -> None:
@@ -70,20 +70,17 @@ def witnesses_in_background(
 
         await asyncio.gather(witness_service(store, settings, every)(stopping), watch())
 
-    def work() -> None:
+    def work(stop: threading.Event) -> None:
         try:
             with store.witness_lock():  # type: ignore[attr-defined]
-                asyncio.run(serve())
+                asyncio.run(serve(stop))
         except ConfigError as busy:
             log.warning("witness queue: %s", busy)
 
-    thread = threading.Thread(target=work, name="monitor-witnesses", daemon=True)
-    thread.start()
     try:
-        yield
+        with in_background(work, "monitor-witnesses", join_seconds=30):
+            yield
     finally:
-        stop.set()
-        thread.join(30)
         store.close()
 
 
