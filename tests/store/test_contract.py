@@ -95,19 +95,27 @@ def _postgres(pg_url: str, blobs_where: str) -> Backend:
     )
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+def open_backend(
+    request: pytest.FixtureRequest, tmp_path: Path, config: dict[str, Any]
+) -> Iterator[Backend]:
+    """The back end ``request.param`` names, with watch "w" (``config``) registered;
+    for fixtures parametrised over (some of) ``BACKENDS``."""
     if request.param == "sqlite":
         made = _sqlite(tmp_path)
     elif request.param == "postgres+s3":
         made = _postgres(request.getfixturevalue("pg_url"), request.getfixturevalue("s3_url"))
     else:
         made = _postgres(request.getfixturevalue("pg_url"), str(tmp_path / "blobs"))
-    made.store.ensure_watches([("w", "https://x.example/a", {"name": "w", "terms": ["维族"]})])
+    made.store.ensure_watches([("w", "https://x.example/a", {"name": "w", **config})])
     try:
         yield made
     finally:
         made.store.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    yield from open_backend(request, tmp_path, {"terms": ["维族"]})
 
 
 def capture(

@@ -41,7 +41,7 @@ from typing import Any
 
 import pytest
 from conftest import FAST_SETTINGS, Site, run_cli, write_watchlist
-from test_contract import T0, Backend, _postgres, _sqlite, capture
+from test_contract import T0, Backend, capture, open_backend
 
 from monitor.analysis.events import EventDraft, WatchState
 from monitor.check import Checker
@@ -508,15 +508,7 @@ STORE_REFUSALS: list[tuple[str, str, bool]] = [
 
 @pytest.fixture(params=["sqlite", "postgres+dir"])
 def either(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    if request.param == "sqlite":
-        made = _sqlite(tmp_path)
-    else:
-        made = _postgres(request.getfixturevalue("pg_url"), str(tmp_path / "blobs"))
-    made.store.ensure_watches([("w", "https://x.example/a", {"name": "w"})])
-    try:
-        yield made
-    finally:
-        made.store.close()
+    yield from open_backend(request, tmp_path, {})
 
 
 def _good(store: Any, body: bytes, at: datetime) -> int:

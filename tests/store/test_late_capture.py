@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_contract import T0, Backend, _postgres, _sqlite
+from test_contract import T0, Backend, open_backend
 
 from monitor.check import Checker
 from monitor.config.watchlist import Watch
@@ -39,15 +39,7 @@ def fetched(body: bytes, at: datetime) -> Capture:
 
 @pytest.fixture(params=["sqlite", "postgres+dir"])
 def either(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
-    if request.param == "sqlite":
-        made = _sqlite(tmp_path)
-    else:
-        made = _postgres(request.getfixturevalue("pg_url"), str(tmp_path / "blobs"))
-    made.store.ensure_watches([(WATCH.name, WATCH.url, {"name": WATCH.name})])
-    try:
-        yield made
-    finally:
-        made.store.close()
+    yield from open_backend(request, tmp_path, {})  # watch "w" at WATCH.url
 
 
 LATE_CASES: list[tuple[str, int, int, bool]] = [
