@@ -53,7 +53,9 @@ def search(
     Every version of every watch is searched. Matches as watched terms do:
     traditional/simplified Chinese, full/half width and case are folded; Chinese
     matches inside text without spaces; a term starting with a Latin letter or digit
-    must start a word.
+    must start a word. Checks do not index: a search first indexes what they
+    recorded since the last one (after a large first capture this takes a while,
+    shown on stderr; 'monitor run' and 'monitor serve' keep the index current).
 
     \b
     Examples:
