@@ -1,6 +1,6 @@
 """``python -m monitor`` is the same as the ``monitor`` command."""
 
-from .cli import main
+from .cli import entry
 
 if __name__ == "__main__":  # worker processes (--workers) import this module too
-    main()
+    entry()

@@ -22,6 +22,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +37,7 @@ from monitor.check import run_checks
 from monitor.config.watchlist import BrowserOptions, Settings, Watch, Watchlist
 from monitor.fetch.browser import BrowserFetcher, chromium_path
 from monitor.fetch.guard import AddressKind, AddressPolicy, IPAddress, address_kind
+from monitor.fetch.guarded import VerifyingContext
 from monitor.fetch.http import FetchPolicy, HttpFetcher
 from monitor.model import Capture
 from monitor.store import Store
@@ -483,26 +485,64 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def test_tls_is_verified_through_the_guard(tmp_path: Path) -> None:
-    """An HTTPS server whose certificate no CA signed: the fetch fails, nothing is read."""
-    cert, key = self_signed(tmp_path)
+@contextmanager
+def tls_server(cert: Path, key: Path) -> Iterator[str]:
+    """An HTTPS server on 127.0.0.1 with this certificate; yields its URL."""
+
+    class Hello(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<main>Detects faces</main>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hello)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-
-    async def fetch() -> Capture:
-        async with HttpFetcher(replace(POLICY, retries=0)) as fetcher:
-            return await fetcher.fetch(f"https://127.0.0.1:{server.server_address[1]}/")
-
     try:
-        capture = asyncio.run(fetch())
+        yield f"https://127.0.0.1:{server.server_address[1]}/"
     finally:
         server.shutdown()
         server.server_close()
+
+
+def fetch_once(url: str) -> Capture:
+    async def fetch() -> Capture:
+        async with HttpFetcher(replace(POLICY, retries=0)) as fetcher:
+            return await fetcher.fetch(url)
+
+    return asyncio.run(fetch())
+
+
+def test_tls_is_verified_through_the_guard(tmp_path: Path) -> None:
+    """An HTTPS server whose certificate no CA signed: the fetch fails, nothing is read."""
+    with tls_server(*self_signed(tmp_path)) as url:
+        capture = fetch_once(url)
     assert capture.status is None and capture.error_class == "transient"
     assert capture.error and "CERTIFICATE_VERIFY_FAILED" in capture.error
+
+
+def test_the_ca_bundle_is_read_at_the_first_handshake(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The context reads its CA bundle when a TLS connection needs it, not before (a
+    plain-HTTP watchlist never pays for it), and a peer that chains to it is trusted."""
+    assert VerifyingContext().cert_store_stats()["x509"] == 0
+    cert, key = self_signed(tmp_path)
+    monkeypatch.setattr("monitor.fetch.guarded.ca_bundle", lambda: str(cert))
+    with tls_server(cert, key) as url:
+        capture = fetch_once(url)
+    assert capture.status == 200 and b"Detects faces" in capture.body
+    trusting = VerifyingContext()
+    trusting.wrap_bio(ssl.MemoryBIO(), ssl.MemoryBIO(), server_hostname="127.0.0.1")
+    assert trusting.cert_store_stats()["x509"] == 1
 
 
 @browser_needed

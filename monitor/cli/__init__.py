@@ -1,5 +1,5 @@
 """The command line: parsing and printing only; the work happens in the layers below."""
 
-from .main import cli, main
+from .main import cli, entry, main
 
-__all__ = ["cli", "main"]
+__all__ = ["cli", "entry", "main"]
