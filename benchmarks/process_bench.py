@@ -14,8 +14,10 @@ start to exit:
               PATH), installed in a scratch virtual environment, never a project
               dependency; skipped with a message when it is not installed
 
-Scenarios as in throughput.py: first capture (a fresh data directory and urlwatch
-cache every round), unchanged, changed (10% of pages, alternating back), noisy.
+Scenarios as in throughput.py: first capture (a fresh data directory, urlwatch cache
+and monitor watchlist cache every round: what a new user's first check costs),
+unchanged, changed (10% of pages, alternating back), noisy; these run with the state
+the first capture left, monitor's watchlist cache included (config/cache.py).
 
 Every tool runs from compiled bytecode, as installed software does: the benchmark
 compiles monitor's sources first and drops PYTHONDONTWRITEBYTECODE from the tools'
@@ -163,12 +165,15 @@ class Tools:
         state = self.folder / f"g{self.generation}"
         state.mkdir(exist_ok=True)
         ceiling = [sys.executable, "-c", CEILING_SCRIPT.format(c=self.concurrency)]
+        # monitor's watchlist start-up cache (config/cache.py) lives with the round's
+        # state: cold for a first capture, as for a new user; warm for the checks after.
+        cache = str(state / "cache")
         tools: dict[str, tuple[list[str], dict[str, str] | None]] = {
             "ceiling": ([*ceiling, str(self.url_file)], None),
-            "monitor": (self._monitor(state / "data"), None),
+            "monitor": (self._monitor(state / "data"), tool_environment(MONITOR_CACHE_DIR=cache)),
         }
         if self.baseline:
-            env = tool_environment(PYTHONPATH=self.baseline)
+            env = tool_environment(PYTHONPATH=self.baseline, MONITOR_CACHE_DIR=cache)
             tools["before"] = (self._monitor(state / "data-before"), env)
         if self.urlwatch:  # its jobs and config are written once (urlwatch_files)
             command = [self.urlwatch, "--urls", str(self.folder / "urls.yaml")]

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
 import sqlite3
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
@@ -17,6 +20,15 @@ from backends import pg_url, postgres_server, s3_server, s3_url, store_options  
 
 from monitor.cli import main
 from monitor.demo import Pages, serve
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The watchlist start-up cache (config/cache.py) of this run's own, never ~/.cache."""
+    os.environ["MONITOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="monitor-test-cache-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(os.environ.pop("MONITOR_CACHE_DIR", ""), ignore_errors=True)
 
 
 @dataclass

@@ -82,3 +82,47 @@ def test_in_process_callers_keep_their_collector() -> None:
     group = _MAIN.cli
     group.get_command(click.Context(group), "changes")
     assert gc.get_freeze_count() == frozen and gc.isenabled()
+
+
+def test_leaving_waits_for_threads_runs_atexit_and_flushes(tmp_path: Path) -> None:
+    """The quick exit skips only the teardown: threads, atexit and output are honoured."""
+    marker = tmp_path / "thread-finished"
+    probe = (
+        "import atexit, sys, threading, time\n"
+        "from monitor.cli.main import leave\n"
+        "def late():\n"
+        "    time.sleep(0.2)\n"
+        f"    open({str(marker)!r}, 'w').write('done')\n"
+        "threading.Thread(target=late).start()\n"
+        "atexit.register(lambda: print('atexit ran', file=sys.stderr))\n"
+        "sys.stdout.write('buffered, not flushed')\n"
+        "leave(3)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 3
+    assert done.stdout == "buffered, not flushed"
+    assert "atexit ran" in done.stderr
+    assert marker.read_text() == "done"
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "said"),
+    [(None, 0, ""), (0, 0, ""), (2, 2, ""), ("monitor: bad input", 1, "monitor: bad input")],
+)
+def test_exit_status_as_sys_exit_gives_it(
+    code: object, status: int, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _MAIN._status(code) == status
+    assert capsys.readouterr().err.strip() == said
+
+
+def test_a_command_as_a_process_keeps_its_exit_status_and_output(tmp_path: Path) -> None:
+    """Through entry(): a usage error is 2 with its message, a success 0 with its output."""
+    bad = subprocess.run(
+        [sys.executable, "-m", "monitor", "no-such-command"], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and "no-such-command" in bad.stderr
+    good = subprocess.run(
+        [sys.executable, "-m", "monitor", "--version"], capture_output=True, text=True
+    )
+    assert good.returncode == 0 and good.stdout.startswith("monitor")

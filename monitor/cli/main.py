@@ -11,11 +11,16 @@ pipeline (issue: start-up cost on small lists).
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import gc
 import importlib
 import logging
+import os
 import sys
+import threading
 from collections.abc import Sequence
+from typing import NoReturn
 
 import click
 
@@ -159,8 +164,43 @@ def entry() -> None:
     gc.disable()
     try:
         main()
-    finally:
-        gc.enable()
+    except SystemExit as done:
+        leave(done.code)
+    leave(0)
+
+
+def leave(code: object) -> NoReturn:
+    """End the process as ``sys.exit(code)`` would, without the teardown of every module.
+
+    What an exit must do is done: other threads that are not daemons are waited for,
+    ``atexit`` handlers run (worker pools, temporary directories, logging), standard
+    output and error are flushed. What is skipped is freeing every object one by one,
+    about 0.02 s that no data depends on: the store never relies on it (every write is
+    committed or fsynced before the command returns, and it survives a kill anyway).
+    """
+    status = _status(code)
+    current = threading.current_thread()
+    for thread in threading.enumerate():
+        if thread is not current and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (| head): as Python's own exit says
+            status = status or 120
+    os._exit(status)
+
+
+def _status(code: object) -> int:
+    """The exit status of ``sys.exit(code)``: None is 0; text is printed, and is 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    with contextlib.suppress(OSError, ValueError):
+        print(code, file=sys.stderr)
+    return 1
 
 
 def main(argv: Sequence[str] | None = None) -> None:

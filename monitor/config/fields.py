@@ -5,13 +5,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from typing import Annotated
 from urllib.parse import urlsplit
 
 import regex
 from cssselect import SelectorError
 from lxml import etree
-from pydantic import AfterValidator, BeforeValidator, Field
 
 from ..documents.css import css_selector
 from ..safe import BIDI_CHARS, CONTROL_CHARS, has_userinfo, redact_url, terminal
@@ -323,28 +321,6 @@ def _none_to_dict(value: object) -> object:
 
 
 # ---------------------------------------------------------------------------
-# Schema (pydantic, strict: YAML already gives real types, so no silent coercion)
-
-Terms = Annotated[list[Annotated[str, AfterValidator(_check_term)]], BeforeValidator(_none_to_list)]
-Tags = Annotated[list[Annotated[str, AfterValidator(_check_tag)]], BeforeValidator(_none_to_list)]
-Selectors = Annotated[
-    list[Annotated[str, AfterValidator(_check_css)]], BeforeValidator(_one_or_list)
-]
-Patterns = Annotated[
-    list[Annotated[str, AfterValidator(_check_regex)]], BeforeValidator(_one_or_list)
-]
-Headers = Annotated[
-    dict[
-        Annotated[str, AfterValidator(_check_header_name)],
-        Annotated[str, AfterValidator(_check_header_value)],
-    ],
-    BeforeValidator(_none_to_dict),
-    AfterValidator(_refuse_secret_headers),
-]
-Text = Annotated[str | None, AfterValidator(_check_text)]
-
-
-# ---------------------------------------------------------------------------
 # Sites, counterparts and term groups
 
 
@@ -389,17 +365,3 @@ def _check_group_name(name: str) -> str:
 def _list_to_watches(value: object) -> object:
     """A counterparts entry ``- [a, b]`` is short for ``- {watches: [a, b]}``."""
     return {"watches": value} if isinstance(value, list) else value
-
-
-Urls = Annotated[list[Annotated[str, AfterValidator(_check_url)]], BeforeValidator(_one_or_list)]
-UrlPatterns = Annotated[
-    list[Annotated[str, AfterValidator(_check_url_pattern)]], BeforeValidator(_one_or_list)
-]
-Name = Annotated[str, AfterValidator(_check_name)]
-TermGroups = Annotated[
-    dict[
-        Annotated[str, AfterValidator(_check_group_name)],
-        Annotated[list[Annotated[str, AfterValidator(_check_term)]], Field(min_length=1)],
-    ],
-    BeforeValidator(_none_to_dict),
-]

@@ -36,15 +36,16 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from ..model import ATTENTION_EVENTS, EventKind
 from . import defaults
-from .fields import _check_name, format_interval, parse_interval
+from .fields import format_interval, parse_interval
 from .route_urls import url_problem
+
+if TYPE_CHECKING:
+    from .route_schema import RouteEntry
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _RATE = re.compile(r"\s*(\d+)\s*/\s*(\S+)\s*")
@@ -283,47 +284,6 @@ def _text(value: str) -> str:
     return value.strip()
 
 
-def _none_to_list(value: object) -> object:
-    return [] if value is None else value
-
-
-def _one_or_list(value: object) -> object:
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else value
-
-
-Texts = Annotated[list[Annotated[str, AfterValidator(_text)]], BeforeValidator(_one_or_list)]
-
-
-class RouteEntry(BaseModel):
-    """One item of ``notify:`` as written (strict: no silent coercion)."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    name: Annotated[str, AfterValidator(_check_name)]
-    urls: Annotated[
-        list[Annotated[str, AfterValidator(_check_route_url)]], BeforeValidator(_one_or_list)
-    ] = []
-    urls_env: Annotated[str | None, AfterValidator(_check_env_name)] = None
-    watches: Texts = []
-    tags: Texts = []
-    vendors: Texts = []
-    kinds: Annotated[
-        list[Annotated[str, AfterValidator(_check_kind)]], BeforeValidator(_one_or_list)
-    ] = [EventKind.CHANGED.value]
-    flagged_only: bool = False
-    digest: Annotated[Any, AfterValidator(_check_digest)] = None
-    wait: Annotated[Any, AfterValidator(_check_interval)] = None
-    rate_limit: Annotated[Any, AfterValidator(_check_rate)] = None
-    summarize_over: int = Field(defaults.NOTIFY_SUMMARIZE_OVER, ge=1, le=1000)
-    retry: Annotated[Any, AfterValidator(_check_retry)] = None
-    report_url: Annotated[str | None, AfterValidator(_check_report_url)] = None
-
-
-ROUTE_KEYS = tuple(RouteEntry.model_fields)
-
-
 def expand_kinds(kinds: Sequence[str]) -> tuple[str, ...]:
     """Kinds with the shorthands expanded, in the contract's order.
 
@@ -358,4 +318,6 @@ def route_from_entry(entry: RouteEntry) -> Route:
 
 def parse_route(data: dict[str, Any]) -> Route:
     """One route from plain data (tests and tools; watchlists go through loads_watchlist)."""
+    from .route_schema import RouteEntry  # pydantic: only when validating
+
     return route_from_entry(RouteEntry.model_validate(data))

@@ -11,36 +11,82 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from . import defaults
 from .fields import (
-    Headers,
-    Patterns,
-    Selectors,
-    Tags,
-    TermGroups,
-    Terms,
-    Text,
-    UrlPatterns,
-    Urls,
     _check_contact,
     _check_cron,
+    _check_css,
+    _check_group_name,
+    _check_header_name,
+    _check_header_value,
     _check_interval,
     _check_name,
+    _check_regex,
     _check_seconds,
     _check_select,
+    _check_tag,
+    _check_term,
+    _check_text,
     _check_url,
     _check_url_map,
+    _check_url_pattern,
     _check_witness,
     _check_witness_on,
     _list_to_watches,
     _none_to_dict,
     _none_to_list,
     _one_or_list,
+    _refuse_secret_headers,
 )
-from .routes import ROUTE_KEYS, RouteEntry
-from .secrets import AuthEnv, HeadersEnv
+from .route_schema import ROUTE_KEYS, RouteEntry
+from .secrets import _check_env_var
+
+# ---------------------------------------------------------------------------
+# Field types: a value's shape (pydantic) and its check (fields.py)
+
+Terms = Annotated[list[Annotated[str, AfterValidator(_check_term)]], BeforeValidator(_none_to_list)]
+Tags = Annotated[list[Annotated[str, AfterValidator(_check_tag)]], BeforeValidator(_none_to_list)]
+Selectors = Annotated[
+    list[Annotated[str, AfterValidator(_check_css)]], BeforeValidator(_one_or_list)
+]
+Patterns = Annotated[
+    list[Annotated[str, AfterValidator(_check_regex)]], BeforeValidator(_one_or_list)
+]
+Headers = Annotated[
+    dict[
+        Annotated[str, AfterValidator(_check_header_name)],
+        Annotated[str, AfterValidator(_check_header_value)],
+    ],
+    BeforeValidator(_none_to_dict),
+    AfterValidator(_refuse_secret_headers),
+]
+Text = Annotated[str | None, AfterValidator(_check_text)]
+Urls = Annotated[list[Annotated[str, AfterValidator(_check_url)]], BeforeValidator(_one_or_list)]
+UrlPatterns = Annotated[
+    list[Annotated[str, AfterValidator(_check_url_pattern)]], BeforeValidator(_one_or_list)
+]
+TermGroups = Annotated[
+    dict[
+        Annotated[str, AfterValidator(_check_group_name)],
+        Annotated[list[Annotated[str, AfterValidator(_check_term)]], Field(min_length=1)],
+    ],
+    BeforeValidator(_none_to_dict),
+]
+# Secrets by the names of environment variables (secrets.py)
+EnvName = Annotated[str, AfterValidator(_check_env_var)]
+HeadersEnv = Annotated[
+    dict[Annotated[str, AfterValidator(_check_header_name)], EnvName],
+    BeforeValidator(_none_to_dict),
+]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class AuthEnv(_Strict):
+    """HTTP basic authentication from two environment variables."""
+
+    username: EnvName
+    password: EnvName
 
 
 class _BrowserEntry(_Strict):

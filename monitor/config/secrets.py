@@ -25,12 +25,9 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Sequence
-from typing import Annotated
-
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 from ..errors import ConfigError
-from .fields import _check_header_name, _check_header_value, _none_to_dict
+from .fields import _check_header_value
 from .routes import _ENV_NAME
 
 
@@ -45,22 +42,6 @@ def _check_env_var(name: str) -> str:
             "digits and '_', like PARTNER_DOCS_KEY), not its value, and export the value"
         )
     return name
-
-
-EnvName = Annotated[str, AfterValidator(_check_env_var)]
-HeadersEnv = Annotated[
-    dict[Annotated[str, AfterValidator(_check_header_name)], EnvName],
-    BeforeValidator(_none_to_dict),
-]
-
-
-class AuthEnv(BaseModel):
-    """HTTP basic authentication from two environment variables."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    username: EnvName
-    password: EnvName
 
 
 def _secret(variable: str, what: str) -> str:

@@ -39,9 +39,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from . import defaults
-from .schema import _CounterpartEntry, _SiteEntry
 
 if TYPE_CHECKING:
+    from .schema import _CounterpartEntry, _SiteEntry
     from .source import Loc, _Located
     from .watchlist import Watch
 

@@ -26,29 +26,6 @@ from ..documents.yaml_nodes import AliasBomb, SelfReference, check_growth
 from ..errors import WatchlistError
 from . import defaults
 
-MB = 1024 * 1024
-
-
-def max_bytes(limit_mb: float = defaults.WATCHLIST_MAX_MB) -> int:
-    return int(limit_mb * MB)
-
-
-def too_large(path: str, size: int, limit: int) -> WatchlistError:
-    return WatchlistError(
-        path,
-        f"the file is {_size(size)}, over the {_size(limit)} limit for a watchlist; split "
-        "it into several watchlists, or list a documentation site once under 'sites:' "
-        "instead of each of its pages",
-    )
-
-
-def _size(count: int) -> str:
-    """
-    >>> _size(4 * MB), _size(5_300_000), _size(1048)
-    ('4 MB', '5.05 MB', '1,048 bytes')
-    """
-    return f"{count / MB:.3g} MB" if count >= MB / 10 else f"{count:,} bytes"
-
 
 def check_aliases(root: yaml.Node, path: str, limit: int = defaults.YAML_MAX_ALIAS_NODES) -> None:
     """Refuse a node graph that contains itself, or whose aliases add over ``limit`` nodes."""

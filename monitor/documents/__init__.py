@@ -24,12 +24,14 @@ from ..model import Outcome
 from .document import Document
 from .html import extract_html
 from .patterns import PatternTimeout as PatternTimeout  # any extractor's ignore rules
-from .pdf import NoTextLayer, PdfError, extract_pdf, is_pdf
-from .structured import StructuredError, extract_structured
+
+# The PDF and YAML/JSON readers load when a document of theirs comes (pypdf, PyYAML):
+# an HTML page, and the start-up of every check, need neither.
 
 Extractor = Callable[..., Document]
 
 HTML, PDF, JSON, YAML = "html", "pdf", "json", "yaml"
+PDF_MAGIC = b"%PDF-"
 
 
 def _pdf(
@@ -39,6 +41,8 @@ def _pdf(
     ignore: Sequence[str] = (),
 ) -> Document:
     """select/exclude are CSS rules: they do not apply to a PDF."""
+    from .pdf import extract_pdf
+
     return extract_pdf(content, ignore)
 
 
@@ -48,6 +52,8 @@ def _json(
     exclude: Sequence[str] = (),
     ignore: Sequence[str] = (),
 ) -> Document:
+    from .structured import extract_structured
+
     return extract_structured(content, JSON, ignore)
 
 
@@ -57,6 +63,8 @@ def _yaml(
     exclude: Sequence[str] = (),
     ignore: Sequence[str] = (),
 ) -> Document:
+    from .structured import extract_structured
+
     return extract_structured(content, YAML, ignore)
 
 
@@ -72,6 +80,15 @@ _YAML_TYPES = re.compile(
     r"^(?:application|text)/(?:[\w.+-]+\+)?(?:x-)?yaml$|^application/vnd\.oai\.openapi$"
 )
 _UNTYPED = frozenset(("", "text/plain", "application/octet-stream", "binary/octet-stream"))
+
+
+def is_pdf(body: bytes) -> bool:
+    """PDF magic bytes near the start (some servers put a few bytes before them).
+
+    >>> is_pdf(b"%PDF-1.7\\n..."), is_pdf(b"\\n\\n%PDF-1.4"), is_pdf(b"<html>")
+    (True, True, False)
+    """
+    return PDF_MAGIC in body[:1024]
 
 
 def document_type(content_type: str | None, body: bytes, url: str = "") -> str:
@@ -131,6 +148,9 @@ def read_document(
     >>> read_document("json", '{"a": ').outcome
     <Outcome.ERROR: 'error'>
     """
+    from .pdf import NoTextLayer, PdfError
+    from .structured import StructuredError
+
     try:
         return extractor_for(kind)(content, None, (), ignore)
     except NoTextLayer as error:

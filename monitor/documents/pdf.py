@@ -35,7 +35,6 @@ from .document import Block, Document
 from .patterns import ignore_rules
 from .textnorm import clean, compare_key
 
-PDF_MAGIC = b"%PDF-"
 # Text boxes this close to the top or bottom edge (a share of the page height) may be
 # running headers or footers.
 _MARGIN_SHARE = 0.08
@@ -67,15 +66,6 @@ class NoTextLayer(ValueError):
             f"({images} image{'s' if images != 1 else ''}): it is probably a scan; its "
             "bytes are kept, but no wording can be compared"
         )
-
-
-def is_pdf(body: bytes) -> bool:
-    """PDF magic bytes near the start (some servers put a few bytes before them).
-
-    >>> is_pdf(b"%PDF-1.7\\n..."), is_pdf(b"\\n\\n%PDF-1.4"), is_pdf(b"<html>")
-    (True, True, False)
-    """
-    return PDF_MAGIC in body[:1024]
 
 
 @dataclass

@@ -33,12 +33,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import yaml
-
 from ..config import defaults
 from .document import Block, Document
 from .patterns import IgnoreRules, ignore_rules
-from .yaml_nodes import AliasBomb, SelfReference, load_bounded
 
 # Document types this module produces.
 JSON, YAML, OPENAPI, SWAGGER, ACS = "json", "yaml", "openapi", "swagger", "acs-api"
@@ -93,17 +90,18 @@ def parse_structured(body: bytes | str, media: str) -> Any:
             return json.loads(text)
         except (json.JSONDecodeError, RecursionError) as error:
             raise StructuredError(f"not valid JSON: {error}") from None
+    import yaml  # PyYAML loads with the first YAML document, not with every check
+
+    from .yaml_nodes import AliasBomb, SelfReference, load_bounded
+
     try:
-        data = load_bounded(text, _Loader, defaults.STRUCTURED_MAX_ALIAS_NODES)
+        # The safe loader only (the C one would be faster, but yields the same data).
+        data = load_bounded(text, yaml.SafeLoader, defaults.STRUCTURED_MAX_ALIAS_NODES)
     except (yaml.YAMLError, RecursionError) as error:
         raise StructuredError(f"not valid YAML: {error}") from None
     except (AliasBomb, SelfReference) as error:  # a crafted page: refused, not expanded
         raise StructuredError(f"YAML not read: {error}") from None
     return _plain(data, 0)
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader (the C one when available would be faster, but yields the same data)."""
 
 
 def _plain(value: Any, depth: int) -> Any:

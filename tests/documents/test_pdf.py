@@ -13,8 +13,9 @@ import pytest
 
 from monitor.analysis.compare import compare
 from monitor.analysis.flag import flag_terms
+from monitor.documents import is_pdf
 from monitor.documents.document import Document
-from monitor.documents.pdf import NoTextLayer, PdfError, extract_pdf, is_pdf
+from monitor.documents.pdf import NoTextLayer, PdfError, extract_pdf
 
 from .pdfs import canvas_pdf, flowing_pdf, glyph_by_glyph, policy, scanned_pdf
 
