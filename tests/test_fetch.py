@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpcore
 import pytest
 
+from monitor.fetch.guarded import KnownSocketStream
 from monitor.fetch.http import Fetcher, FetchPolicy, user_agent
 
 
@@ -79,3 +82,38 @@ def test_global_limit_applies_across_hosts(slow_server: tuple[str, Recorder]) ->
     policy = FetchPolicy(max_connections=3, per_host=10, host_delay=0)
     asyncio.run(fetch_all(base, 9, policy))
     assert recorder.peak == 3
+
+
+class _Inner(httpcore.AsyncNetworkStream):
+    """The stream KnownSocketStream wraps: counts how often it is asked."""
+
+    def __init__(self, raw: socket.socket) -> None:
+        self.raw, self.asked = raw, 0
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.raw.recv(max_bytes)
+
+    def get_extra_info(self, info: str) -> object:
+        self.asked += 1
+        return self.raw if info == "socket" else ("127.0.0.1", 1)
+
+
+def test_a_kept_connection_knows_when_the_server_closed_it() -> None:
+    """The pool's "is anything to read?" (a closed keep-alive connection must not be
+    reused) answered from the socket itself, looked up once."""
+    ours, server = socket.socketpair()
+    inner = _Inner(ours)
+    stream = KnownSocketStream(inner)
+    try:
+        assert stream.get_extra_info("is_readable") is False
+        assert stream.get_extra_info("is_readable") is False
+        server.close()  # the server ends the connection: a read would return b""
+        assert stream.get_extra_info("is_readable") is True
+        assert asyncio.run(stream.read(10)) == b""
+        assert stream.get_extra_info("socket") is ours and inner.asked == 1
+        assert stream.get_extra_info("server_addr") == ("127.0.0.1", 1)
+        ours.close()
+        assert stream.get_extra_info("is_readable") is True  # gone: reads as closed
+    finally:
+        ours.close()
+        server.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -69,8 +69,6 @@ def _check_once(
     workers: int,
     policy: FetchPolicy | None,
 ) -> list[CheckResult]:
-    from ..evidence.service import make_checkpoint  # cryptography: only when checking
-
     policy = policy or FetchPolicy.from_settings(watchlist.settings)
     workers = workers or default_workers(len(watches))
     if workers > 1:
@@ -81,19 +79,32 @@ def _check_once(
         # The store is closed before the workers start, so they can be forked (workers.py).
         settings = watchlist.settings
         results = check_in_processes(
-            location, watches, policy, thresholds(settings), workers, settings.witness_policy
+            location,
+            watches,
+            policy,
+            thresholds(settings),
+            workers,
+            settings.witness_policy,
+            meanwhile=_signing,  # imported while the workers check, not before
         )
         with open_store(location) as store:
-            make_checkpoint(store, authority=watchlist.settings.timestamp_authority)
+            _signing()(store, authority=watchlist.settings.timestamp_authority)
     else:
         with open_store(location) as store:
             results = asyncio.run(run_checks(store, watchlist, watches, policy))
             # Every check ends with a signed checkpoint (docs/evidence.md).
-            make_checkpoint(store, authority=watchlist.settings.timestamp_authority)
+            _signing()(store, authority=watchlist.settings.timestamp_authority)
     # The search index is derived data, built when something reads it: 'monitor search',
     # 'monitor serve' and 'monitor run' catch up (monitor/search/index.py). Indexing here
     # cost a first capture of 200 pages 3.5 of its 5.4 s (benchmarks/README.md).
     return results
+
+
+def _signing() -> Callable[..., object]:
+    """The checkpoint signer (cryptography: about 0.01 s to import, only when checking)."""
+    from ..evidence.service import make_checkpoint
+
+    return make_checkpoint
 
 
 def summarize(results: Sequence[CheckResult]) -> str:

@@ -22,7 +22,7 @@ import signal
 import sys
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from urllib.parse import urlsplit
 
@@ -116,8 +116,13 @@ def check_in_processes(
     thresholds: Thresholds,
     workers: int,
     witness: WitnessPolicy | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> list[CheckResult]:
-    """Check every watch once using ``workers`` processes; results in watch order."""
+    """Check every watch once using ``workers`` processes; results in watch order.
+
+    ``meanwhile`` runs in this process once the workers are started (forked: never
+    before, a thread or a half-done import must not be copied into them).
+    """
     shards, share = plan_shards(watches, policy, workers)
     shards = [shard for shard in shards if shard]
     context = multiprocessing.get_context(_start_method())
@@ -127,6 +132,8 @@ def check_in_processes(
             for shard in shards
         ]
         try:
+            if meanwhile is not None:
+                meanwhile()
             results = {r.watch: r for future in futures for r in future.result()}
         except KeyboardInterrupt:
             _stop_workers(pool)
