@@ -1,6 +1,6 @@
 """The watchlist file's schema (pydantic, strict: YAML already gives real types, so no
 silent coercion). Add a key here and it is validated, documented in error messages
-("unknown key ... did you mean"), and reaches :func:`~monitor.config.watchlist._merge`.
+("unknown key ... did you mean"), and reaches :func:`~monitor.config.building._merge`.
 """
 
 from __future__ import annotations

@@ -19,8 +19,11 @@ never watched.
 >>> w.terms, w.every_seconds, w.cron
 (('维族', 'Uyghur', '是否是维族'), 21600.0, None)
 
-The pieces: ``source.py`` reads the file and locates errors, ``schema.py`` declares
-the keys, ``fields.py`` checks values; this module merges defaults into watches.
+The pieces: ``reading.py`` reads the file's bytes, ``source.py`` parses the YAML and
+locates errors, ``schema.py`` declares the keys, ``fields.py`` checks values and
+``building.py`` merges the defaults into the watches; ``cache.py`` keeps the result for
+the next load of the same bytes. This module holds the loaded form, which imports
+neither PyYAML nor pydantic.
 """
 
 from __future__ import annotations
@@ -153,11 +156,8 @@ def _unknown_names_reason(unknown: list[str], known: Sequence[str]) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Intervals and patterns
-
-
-# ---------------------------------------------------------------------------
 # Loading
+
 
 def load_watchlist(path: str | os.PathLike[str]) -> Watchlist:
     """Read and validate a watchlist file; raises WatchlistError on any problem.
