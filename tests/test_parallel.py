@@ -7,9 +7,10 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from conftest import PYTHON, count_captures, pages_watchlist
 
-from monitor.store import Store
+from monitor.store import Store, StoreSpec
 
 
 def small_pages(tmp_path: Path, site, count: int) -> Path:
@@ -111,3 +112,24 @@ def test_forked_workers_from_the_command_give_the_same_results(tmp_path: Path, s
     assert "checked 6, changed 1, flagged 1, failed 0" in second.stdout, second.stderr
     with Store(tmp_path / "data") as store:
         assert store.verify() == []
+
+
+def test_new_pages_get_every_core_known_ones_one_process(
+    tmp_path: Path, site, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages never captured are each parsed in full: from 16 of them a first check uses
+    the cores (when workers can be forked); once they are known, one process is faster."""
+    from monitor.config.watchlist import load_watchlist
+    from monitor.run.once import _workers_for
+
+    monkeypatch.setattr("monitor.run.workers.can_fork", lambda: True)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    path = small_pages(tmp_path, site, 16)
+    watches = load_watchlist(path).watches
+    spec = StoreSpec(str(tmp_path / "data"))
+    assert _workers_for(spec, watches) == 2
+    assert _workers_for(spec, watches[:15]) == 1  # too few to pay for a second process
+    assert cli("check", "--watchlist", str(path), "--workers", "1").code == 0
+    assert _workers_for(spec, watches) == 1
+    monkeypatch.setattr("monitor.run.workers.can_fork", lambda: False)  # spawning: 0.45 s
+    assert _workers_for(StoreSpec(str(tmp_path / "fresh")), watches) == 1
