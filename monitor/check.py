@@ -29,7 +29,7 @@ from .analysis.structured import compare_documents
 from .config.settings import Settings, WitnessPolicy
 from .config.watchlist import Watch, Watchlist
 from .documents import HTML, PDF, PatternTimeout, Unreadable, document_type, read_document
-from .documents.classify import classify
+from .documents.classify import almost_nothing_left, classify
 from .documents.decode import Decoded, decode_body
 from .documents.document import Document
 from .documents.html import extract_html, extract_unless_known
@@ -39,6 +39,7 @@ from .errors import StoreError
 from .fetch import Fetcher
 from .fetch.browser import BrowserFetcher, fetch_watch
 from .fetch.http import FetchPolicy, HttpFetcher
+from .fetch.room import Room
 from .model import Capture, CheckResult, Outcome
 from .store.base import CaptureRecord, EvidenceStore
 from .store.blobs import sha256_hex
@@ -49,11 +50,10 @@ from .store.unstored import not_recorded, record_unstored
 log = logging.getLogger(__name__)
 
 PROCESSING_THREADS = 4
+ROOM_PER_THREAD = 4  # fetched pages waiting for each processing thread, at most
 _STALE_RETRIES = 3  # re-examinations when another process moved the reference
 _LOSS_OUTCOMES = frozenset((Outcome.GONE, Outcome.SELECTOR_MISSING))  # events carry terms lost
 FULL_FETCH_EVERY = 10  # after this many 304 answers in a row, fetch without validators
-# Below this share of the reference text (of at least so many characters): "almost nothing".
-_SELECTOR_MISSING_RATIO, _SELECTOR_MISSING_MIN_CHARS = 0.05, 200
 _EVIDENCE_CHARS = 600  # of the page's remaining text, kept with a selector_missing event
 
 
@@ -134,6 +134,10 @@ class Checker:
         self._worker = ThreadPoolExecutor(
             max_workers=PROCESSING_THREADS, thread_name_prefix="monitor-worker"
         )
+        # Pages fetched, not yet recorded (fetch/room.py): enough for every connection
+        # and processing thread, bounded however long the list.
+        connections = getattr(getattr(fetcher, "policy", None), "max_connections", 8)
+        self._room = Room(connections + ROOM_PER_THREAD * PROCESSING_THREADS)
 
     def close(self) -> None:
         self._worker.shutdown(wait=True, cancel_futures=True)  # a stop: queued work undone
@@ -147,32 +151,34 @@ class Checker:
 
     async def check(self, watch: Watch) -> CheckResult:
         """Check one watch; never raises (a failure of ours is logged and reported)."""
-        try:
-            state = await self._off_loop(self.store.state, watch.name, store=True)
-            # Validators save bandwidth, but a server that wrongly answers 304 must not
-            # hide an edit for ever: every so often the page is fetched in full.
-            conditional = (
-                state.reference is not None and state.not_modified_streak < FULL_FETCH_EVERY
-            )
-            capture = await fetch_watch(
-                self.fetcher,
-                self.browser,
-                watch,
-                etag=state.etag if conditional else None,
-                last_modified=state.last_modified if conditional else None,
-            )
-            body_sha = sha256_hex(capture.body) if capture.status is not None else None
-            if capture.status == 200 and body_sha == state.reference_body:
-                # The cheap test: same bytes, one small row; no thread unless the store is remote.
-                return await self._off_loop(
-                    self.process, watch, capture, body_sha, state, store=True
+        with self._room.claim():  # a place for its page until it is recorded
+            try:
+                state = await self._off_loop(self.store.state, watch.name, store=True)
+                # Validators save bandwidth, but a server that wrongly answers 304 must not
+                # hide an edit for ever: every so often the page is fetched in full.
+                conditional = (
+                    state.reference is not None and state.not_modified_streak < FULL_FETCH_EVERY
                 )
-            return await self._off_loop(self.process, watch, capture, body_sha)
-        except Exception as error:  # a bug must not stop the other watches
-            log.exception("checking %s failed", watch.name)
-            return CheckResult(
-                watch.name, Outcome.INTERNAL_ERROR, error=f"{type(error).__name__}: {error}"
-            )
+                capture = await fetch_watch(
+                    self.fetcher,
+                    self.browser,
+                    watch,
+                    etag=state.etag if conditional else None,
+                    last_modified=state.last_modified if conditional else None,
+                )
+                body_sha = sha256_hex(capture.body) if capture.status is not None else None
+                if capture.status == 200 and body_sha == state.reference_body:
+                    # The cheap test: same bytes, one small row; no thread unless the store
+                    # is remote.
+                    return await self._off_loop(
+                        self.process, watch, capture, body_sha, state, store=True
+                    )
+                return await self._off_loop(self.process, watch, capture, body_sha)
+            except Exception as error:  # a bug must not stop the other watches
+                log.exception("checking %s failed", watch.name)
+                return CheckResult(
+                    watch.name, Outcome.INTERNAL_ERROR, error=f"{type(error).__name__}: {error}"
+                )
 
     async def _off_loop(self, function: Callable[..., Any], *args: Any, store: bool = False) -> Any:
         """In a thread and this task's context; a store call only if the store is remote."""
@@ -217,7 +223,7 @@ class Checker:
         document = found.document
         if needs_diff and document is not None and state.reference_text is not None:
             reference = Document.from_json(self.store.get_blob(state.reference_text))
-            if _almost_empty(document, reference):
+            if almost_nothing_left(len(document.text), len(reference.text)):
                 found = dataclasses.replace(
                     found,
                     outcome=Outcome.SELECTOR_MISSING,
@@ -411,8 +417,3 @@ class Checker:
             fingerprint=fingerprint,
             skeleton=skeleton,
         )
-
-
-def _almost_empty(document: Document, reference: Document) -> bool:
-    had = len(reference.text)  # a page that had plenty of text now yields almost none
-    return had >= _SELECTOR_MISSING_MIN_CHARS and len(document.text) < had * _SELECTOR_MISSING_RATIO

@@ -219,3 +219,20 @@ def _soft_404(capture: Capture, head: str) -> str:
     if capture.redirects and deep_request and final.path.lower() in _LANDING_PATHS:
         return f"soft 404: redirected to the landing page {capture.final_url}"
     return ""
+
+
+# Below this share of the reference text (of at least so many characters): "almost nothing".
+_ALMOST_NOTHING_RATIO, _ALMOST_NOTHING_MIN_CHARS = 0.05, 200
+
+
+def almost_nothing_left(chars: int, reference_chars: int) -> bool:
+    """A page that had plenty of text now yields almost none: its select rule has most
+    likely stopped matching (a ``selector_missing`` warning, never "all removed").
+
+    >>> almost_nothing_left(5, 1000), almost_nothing_left(500, 1000), almost_nothing_left(1, 100)
+    (True, False, False)
+    """
+    return (
+        reference_chars >= _ALMOST_NOTHING_MIN_CHARS
+        and chars < reference_chars * _ALMOST_NOTHING_RATIO
+    )

@@ -34,7 +34,7 @@ from .. import __version__
 from ..config import defaults
 from ..config.settings import Settings
 from ..model import Capture, ErrorClass
-from . import HostGate
+from . import HostGate, room
 from .budget import Budget, counting, received, too_slow
 from .guard import AddressKind, AddressPolicy, AddressRefused
 from .guarded import GuardedTransport, zone
@@ -199,6 +199,7 @@ class HttpFetcher:
             wait = None if final else self._retry_wait(capture, attempt, budget.remaining())
             if wait is None:
                 break
+            room.give_back()  # this attempt's answer is dropped (room.py)
             await asyncio.sleep(wait)
         return replace(capture, attempts=attempt, elapsed=time.monotonic() - started)
 
@@ -250,10 +251,12 @@ class HttpFetcher:
     ) -> tuple[Capture, bool]:
         if self.gate is not None:
             async with self.gate.slot(urlsplit(url).netloc.lower()):
+                await room.take()  # after the host's turn, never before it (room.py)
                 return await self._deadline_request(url, headers, fetched_at, budget)
         host = self._host(url)
         async with host.slots:
             await self._space_requests(host, self._delays.get(host.key, 0.0))
+            await room.take()
             return await self._deadline_request(url, headers, fetched_at, budget)
 
     async def _deadline_request(
@@ -285,6 +288,7 @@ class HttpFetcher:
         host = self._host(url)
         async with host.slots:
             await self._space_requests(host)
+            await room.take()
             yield
 
     def _host(self, url: str) -> _Host:
