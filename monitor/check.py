@@ -50,7 +50,7 @@ from .store.unstored import not_recorded, record_unstored
 log = logging.getLogger(__name__)
 
 PROCESSING_THREADS = 4
-ROOM_PER_THREAD = 4  # fetched pages waiting for each processing thread, at most
+ROOM_PER_THREAD = 16  # fetched pages waiting for each processing thread, at most
 _STALE_RETRIES = 3  # re-examinations when another process moved the reference
 _LOSS_OUTCOMES = frozenset((Outcome.GONE, Outcome.SELECTOR_MISSING))  # events carry terms lost
 FULL_FETCH_EVERY = 10  # after this many 304 answers in a row, fetch without validators

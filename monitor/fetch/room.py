@@ -2,11 +2,11 @@
 
 Fetching an 86 KB page takes about 1 ms of CPU; extracting its text takes 5-10. On a
 first capture the fetches run far ahead of the processing threads, and every page
-fetched waits in memory: 1,526 bodies at once on a first capture of 2,000 pages (212 MB),
-which would be gigabytes for a large site. A run's checks therefore share a fixed
-number of places (:class:`Room`): a check takes one when its request is about to be
-sent and gives it back when its page has been recorded. A page is only fetched when
-there is room for it.
+fetched waits in memory: about 1,550 bodies at once on a first capture of 2,000 pages
+(217 MB at its peak, 91 MB with the room), which would be gigabytes for a large site.
+A run's checks therefore share a fixed number of places (:class:`Room`): a check takes
+one when its request is about to be sent and gives it back when its page has been
+recorded. A page is only fetched when there is room for it.
 
 The place is taken after the check's turn at its host (its per-host slot and spacing),
 never before: a check waiting for room then holds no place while it waits for a slow
