@@ -7,10 +7,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpcore
 import pytest
+from conftest import loopback
 
 from monitor.fetch.guarded import KnownSocketStream
 from monitor.fetch.http import Fetcher, FetchPolicy, user_agent
@@ -50,12 +51,8 @@ def slow_server() -> Iterator[tuple[str, Recorder]]:
         def log_message(self, *_: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", recorder
-    server.shutdown()
-    server.server_close()
+    with loopback(Handler) as base:
+        yield base, recorder
 
 
 async def fetch_all(base: str, count: int, policy: FetchPolicy) -> list[int | None]:

@@ -11,11 +11,11 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from conftest import pages_watchlist
+from conftest import loopback, pages_watchlist
 
 import monitor.check as check_module
 from monitor.config.watchlist import load_watchlist
@@ -47,12 +47,8 @@ def flaky_server() -> Iterator[tuple[str, dict[str, int]]]:
         def log_message(self, *_: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", asked
-    server.shutdown()
-    server.server_close()
+    with loopback(Handler) as base:
+        yield base, asked
 
 
 async def fetch_and_hold(
