@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import sqlite3
+import ssl
 import sys
 import tempfile
 import threading
@@ -25,13 +26,19 @@ from monitor.demo import Pages, serve
 
 
 @contextmanager
-def loopback(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
-    """A threaded HTTP server on 127.0.0.1 answering with ``handler``; yields its URL."""
+def loopback(
+    handler: type[BaseHTTPRequestHandler], tls: ssl.SSLContext | None = None
+) -> Iterator[str]:
+    """A threaded HTTP server on 127.0.0.1 answering with ``handler`` (HTTPS with a
+    ``tls`` server context); yields its base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    scheme = "https" if tls is not None else "http"
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"{scheme}://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

@@ -19,18 +19,17 @@ import ipaddress
 import os
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from conftest import Result, run_cli, write_watchlist
+from conftest import Result, loopback, run_cli, write_watchlist
 from faultserver import FaultServer
 
 from monitor.check import run_checks
@@ -503,14 +502,8 @@ def tls_server(cert: Path, key: Path) -> Iterator[str]:
 
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hello)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"https://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback(Hello, tls=context) as base:
+        yield f"{base}/"
 
 
 def fetch_once(url: str) -> Capture:

@@ -52,6 +52,12 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
+def written(folder: Path, text: str = WATCHLIST) -> Path:
+    path = folder / "w.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def entries(folder: Path) -> list[Path]:
     return sorted((folder / "watchlists").glob("*.pickle"))
 
@@ -66,8 +72,7 @@ def refuse_validation(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_second_load_comes_from_the_cache_and_equals_validation(
     cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "w.yaml"
-    path.write_text(WATCHLIST, encoding="utf-8")
+    path = written(tmp_path)
     validated = load_watchlist(path)
     assert validated == loads_watchlist(WATCHLIST, str(path))
     assert len(entries(cache)) == 1
@@ -78,8 +83,7 @@ def test_a_second_load_comes_from_the_cache_and_equals_validation(
 def test_an_edit_is_validated_again_even_into_an_error(
     cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "w.yaml"
-    path.write_text(WATCHLIST, encoding="utf-8")
+    path = written(tmp_path)
     load_watchlist(path)
     path.write_text(WATCHLIST.replace("every: 6h", "every: soon"), encoding="utf-8")
     with pytest.raises(WatchlistError, match="every"):
@@ -114,8 +118,7 @@ def test_no_secret_reaches_the_cache(
     """Secrets are named, never resolved, at load: their values appear in no entry."""
     monkeypatch.setenv("PARTNER_KEY", "s3cret-partner-key")
     monkeypatch.setenv("MONITOR_TEST_ROUTE", "json://127.0.0.1:9/route-t0ken")
-    path = tmp_path / "w.yaml"
-    path.write_text(WATCHLIST, encoding="utf-8")
+    path = written(tmp_path)
     load_watchlist(path)
     (entry,) = entries(cache)
     data = entry.read_bytes()
@@ -126,8 +129,7 @@ def test_no_secret_reaches_the_cache(
 def test_the_environment_is_checked_at_every_load(
     cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "w.yaml"
-    path.write_text(WATCHLIST, encoding="utf-8")
+    path = written(tmp_path)
     load_watchlist(path)
     monkeypatch.setenv("MONITOR_CONTACT", "research@example.org\r\nX-Evil: 1")
     with pytest.raises(Exception, match="MONITOR_CONTACT"):
@@ -148,8 +150,7 @@ def test_the_environment_is_checked_at_every_load(
 def test_a_spoiled_entry_is_ignored_and_the_file_validated(
     spoil: object, cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "w.yaml"
-    path.write_text(WATCHLIST, encoding="utf-8")
+    path = written(tmp_path)
     expected = load_watchlist(path)
     (entry,) = entries(cache)
     spoil(entry)  # type: ignore[operator]
@@ -166,8 +167,7 @@ def test_a_spoiled_entry_is_ignored_and_the_file_validated(
 
 
 def test_entries_are_private_to_their_user(cache: Path, tmp_path: Path) -> None:
-    path = tmp_path / "w.yaml"
-    path.write_text(WATCHLIST, encoding="utf-8")
+    path = written(tmp_path)
     load_watchlist(path)
     (entry,) = entries(cache)
     assert entry.stat().st_mode & 0o077 == 0
@@ -177,8 +177,7 @@ def test_entries_are_private_to_their_user(cache: Path, tmp_path: Path) -> None:
 def test_off_turns_it_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MONITOR_CACHE_DIR", "off")
     assert cache_dir() is None
-    path = tmp_path / "w.yaml"
-    path.write_text(WATCHLIST, encoding="utf-8")
+    path = written(tmp_path)
     assert load_watchlist(path) == load_watchlist(path)
 
 
@@ -188,15 +187,13 @@ def test_an_unwritable_cache_only_costs_time(
     blocked = tmp_path / "file"
     blocked.write_text("a file where the directory would go")
     monkeypatch.setenv("MONITOR_CACHE_DIR", str(blocked))
-    path = tmp_path / "w.yaml"
-    path.write_text(WATCHLIST, encoding="utf-8")
+    path = written(tmp_path)
     assert load_watchlist(path).watches[1].cron == "0 */6 * * *"
 
 
 def test_a_cached_load_imports_neither_yaml_nor_pydantic(cache: Path, tmp_path: Path) -> None:
     """What the cache is for: the check path's start-up without the schema layer."""
-    path = tmp_path / "w.yaml"
-    path.write_text(WATCHLIST, encoding="utf-8")
+    path = written(tmp_path)
     probe = (
         "import json, sys\n"
         "from monitor.config.watchlist import load_watchlist\n"
