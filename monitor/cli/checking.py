@@ -74,7 +74,8 @@ def result_line(result: CheckResult) -> str:
     type=click.IntRange(min=0, max=64),
     default=0,
     help="Processes to check with; the connection and per-host limits are shared "
-    "between them. Default (0): one below 200 watches, else one per CPU (at most 4).",
+    "between them. Default (0): one per CPU (at most 4) from 200 watches, or from 16 "
+    "never captured before; else one.",
 )
 @format_option()
 @click.argument("names", nargs=-1)
