@@ -136,7 +136,7 @@ class Checker:
         )
         # Pages fetched, not yet recorded (fetch/room.py): enough for every connection
         # and processing thread, bounded however long the list.
-        connections = getattr(getattr(fetcher, "policy", None), "max_connections", 8)
+        connections = getattr(fetcher, "policy", FetchPolicy()).max_connections
         self._room = Room(connections + ROOM_PER_THREAD * PROCESSING_THREADS)
 
     def close(self) -> None:

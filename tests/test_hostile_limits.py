@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from conftest import FAST_SETTINGS, PYTHON, Site, write_watchlist
 
-from monitor.config.source import _parse_yaml, _read_text
+from monitor.config.reading import read_text
+from monitor.config.source import _parse_yaml
 from monitor.config.watchlist import load_watchlist, loads_watchlist
 from monitor.documents import EXTRACTORS, Unreadable, read_document
 from monitor.documents.patterns import IgnoreRules, PatternTimeout, ignore_budget
@@ -235,9 +236,9 @@ def test_an_oversized_watchlist_is_refused_before_parsing(tmp_path: Path) -> Non
     path = tmp_path / "big.yaml"
     path.write_text("watches:\n" + "  - {name: a, url: 'https://x'}\n" * 200, encoding="utf-8")
     with pytest.raises(WatchlistError, match=r"over the 1,048 bytes limit") as caught:
-        _read_text(str(path), limit=1048)
+        read_text(str(path), limit=1048)
     assert caught.value.file == str(path) and "split it" in caught.value.reason
-    assert "watches" in _read_text(str(path), limit=10_000)
+    assert "watches" in read_text(str(path), limit=10_000)
 
 
 @pytest.mark.slow

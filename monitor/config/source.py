@@ -20,7 +20,6 @@ from ..errors import WatchlistError
 from . import defaults
 from .fields import _NAME, MAX_NAME_LENGTH
 from .reading import max_bytes, too_large
-from .reading import read_text as _read_text  # noqa: F401 - the name tests use
 from .schema import _ALLOWED_KEYS
 from .yaml_limits import check_aliases
 

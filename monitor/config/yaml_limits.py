@@ -6,8 +6,8 @@ of nested aliases compose into a hundred shared nodes that anything walking them
 tree (the duplicate-key check, the constructed data, validation) sees as billions: an
 "alias bomb". An alias inside the node it names makes an endless structure. Both are
 refused after composing (cheap: one pass over the shared nodes), before anything walks
-the tree. A very large file is refused before it is parsed: PyYAML keeps about 20 bytes
-of memory per byte of input.
+the tree. A very large file is refused before it is parsed (reading.py): PyYAML keeps
+about 20 bytes of memory per byte of input.
 
 >>> bomb = "a: &a [x, x]\\nb: &b [*a, *a]\\nc: [*b, *b]\\n"
 >>> check_aliases(yaml.compose(bomb), "w.yaml", limit=20)
