@@ -29,7 +29,7 @@ from lxml import etree
 
 from .css import css_selector
 from .document import Document
-from .limits import PARSER_LIMIT, TIME_BUDGET, RuleBudget, clock, parser_problem
+from .limits import PARSER_LIMIT, TIME_BUDGET, RuleBudget, clock, crowded_tag, parser_problem
 from .patterns import ignore_rules
 from .tables import unique_keys
 from .textnorm import clean
@@ -85,6 +85,8 @@ def parse_checked(html: str | bytes) -> tuple[etree._Element | None, str]:
         if not html.strip():
             return None, ""
         parser = _parser(utf8=False)
+    if crowded := crowded_tag(html):
+        return None, crowded
     try:
         root = etree.fromstring(html, parser)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError):

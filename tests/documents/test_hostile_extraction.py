@@ -32,6 +32,11 @@ def paragraphs(count: int) -> str:
     return "<html><body><h1>Doc</h1>" + "".join(f"<p>para {i}</p>" for i in range(count))
 
 
+def crowded(count: int, attribute: str, between: str) -> str:
+    """A <span> carrying ``count`` attributes, e.g. ``a{}=x`` joined by spaces."""
+    return f"<span {between.join(attribute.format(i) for i in range(count))}>{TERM}</span>"
+
+
 def page(body: str) -> str:
     return f"<html><head><title>t</title></head><body><p>start</p>{body}<p>tail</p></body></html>"
 
@@ -80,6 +85,55 @@ CASES = [
         lambda: page("<table><tr><td>" * 2100 + TERM),
         "incomplete",
         must_have=("Excessive depth", PARSER_LIMIT),
+    ),
+    # libxml2 compares each attribute of a start tag with all the earlier ones: 40,000
+    # of them took 10 s. A flood is refused before the parse, however it is spelled.
+    Case(
+        "a tag with 40,000 attributes",
+        lambda: page(crowded(40_000, "a{}=x", " ")),
+        "incomplete",
+        must_have=("line 1", "more than 1000 attributes", "raw bytes are kept", PARSER_LIMIT),
+        seconds=1.0,
+    ),
+    Case(
+        "40,000 attributes, as UTF-8 bytes",
+        lambda: page(crowded(40_000, "a{}=x", " ")).encode(),
+        "incomplete",
+        must_have=("more than 1000 attributes", PARSER_LIMIT),
+        seconds=1.0,
+    ),
+    Case(
+        "40,000 attributes whose values hold > and <",
+        lambda: page(crowded(40_000, 'a{}="><"', " ")),
+        "incomplete",
+        must_have=("more than 1000 attributes",),
+        seconds=1.0,
+    ),
+    Case(
+        "40,000 attributes with no space between them",
+        lambda: page(crowded(40_000, 'a{}="x"', "")).encode(),
+        "incomplete",
+        must_have=("more than 1000 attributes",),
+        seconds=1.0,
+    ),
+    Case(
+        "40,000 attributes split by slashes, quotes in their names",
+        lambda: page(crowded(40_000, 'a{}"', "/")),
+        "incomplete",
+        must_have=("more than 1000 attributes",),
+        seconds=1.0,
+    ),
+    Case(
+        "on line 3",
+        lambda: "<html>\n<body>\n" + crowded(2_000, "a{}", "\n"),
+        "incomplete",
+        must_have=("line 3",),
+    ),
+    Case("1,000 attributes are read", lambda: page(crowded(1_000, "a{}=x", " ")), "text"),
+    Case(
+        "1,000 attributes in each of 300 tags are read",
+        lambda: page(crowded(1_000, "a{}", " ") * 300),
+        "text",
     ),
     # CSS rules: quadratic forms of cssselect's translation are linear here...
     Case(
