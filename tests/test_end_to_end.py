@@ -205,3 +205,17 @@ def test_processing_a_capture_directly_records_a_real_first_capture(tmp_path) ->
         checker.close()
         assert (first.outcome, again.outcome) == ("ok", "unchanged")
         assert store.state("w").reference == first.capture_id
+
+
+def test_removal_of_text_between_a_rows_cells_is_reported(tmp_path, site, cli) -> None:
+    # Markup a browser repairs (the text is shown before the table) and the parser
+    # keeps inside the row: its removal must be seen like any other.
+    stray = page().replace("<td>glasses</td>", "<td>glasses</td>注意：是否是维族")
+    path = watchlist(tmp_path, site)
+    site.set("/face", stray)
+    assert cli("check", "--watchlist", str(path)).code == 0
+    site.set("/face", page())
+    assert "changed 1, flagged 1" in cli("check", "--watchlist", str(path)).out
+    event = cli("changes", "--format", "json").json()[0]
+    assert event["removed"] == ["注意：是否是维族"]
+    assert event["flags"] == [{"term": "维族", "direction": "removed", "before": 3, "after": 2}]

@@ -117,3 +117,32 @@ def test_contains_selector_keeps_working_page_after_page() -> None:
     for i in range(5):
         html = f"<main><p>{i}: 是否是维族</p><p>other</p></main>"
         assert blocks(html, select="p:contains('维族')") == [("text", f"{i}: 是否是维族")]
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        # Text in a row but in no cell: a browser shows it (moved before the table).
+        (
+            "<table><tr>lead<td>a</td>mid<td>c</td>end</tr></table>",
+            [("text", "lead mid end"), ("row", "a | c")],
+        ),
+        (
+            "<table><tr><span>是否是维族</span><td>a</td><td>c</td></tr></table>",
+            [("text", "是否是维族"), ("row", "a | c")],
+        ),
+        (
+            "<table><tr><td>是否</td>是维族<td>c</td></tr></table>",
+            [("text", "是维族"), ("row", "是否 | c")],
+        ),
+        # A cell with markup has always kept the text after it: unchanged, so stored
+        # documents keep their hash.
+        ("<table><tr><td>a<b>b</b></td>mid<td>c</td></tr></table>", [("row", "ab mid | c")]),
+        # Whitespace between cells is no text.
+        ("<table><tr>\n <td>a</td>\n <td>c</td>\n</tr></table>", [("row", "a | c")]),
+    ],
+)
+def test_text_in_a_row_outside_its_cells_is_kept(
+    html: str, expected: list[tuple[str, str]]
+) -> None:
+    assert blocks(html) == expected

@@ -272,7 +272,23 @@ class Walker:
 
     def _row(self, element: etree._Element) -> None:
         self.flush()
-        cells = [clean(_cell_text(c)) for c in element if _tag(c) in _CELLS]
+        cells: list[str] = []
+        loose: list[str] = []  # text in the row but in no cell
+        for child in element:
+            if _tag(child) in _CELLS:
+                cells.append(clean(_cell_text(child)))
+                tail = child.tail  # (a cell with markup keeps its tail: inner_text)
+                if tail and len(child) == 0 and not tail.isspace():
+                    loose.append(tail)
+            else:
+                loose.append(inner_text(child))
+        text = element.text
+        if text and not text.isspace():
+            loose.insert(0, text)
+        if loose:
+            # A browser shows it, moved before the table; dropping it would hide its
+            # removal. Its own block, before the row: the row's cells stay as they were.
+            self.add(self.kinds[-1], clean(" ".join(loose)))
         if any(cells):
             keys = self.tables[-1] if self.tables else None
             key = keys.key(cells, element) if keys is not None else ""
