@@ -168,8 +168,7 @@ def prepare(
         dropped = css_selector(rule)(root)
         if overrun := rule_budget.spent("exclude", rule, clock() - started):
             return Prepared(title, (), True, tuple(ignore), rules, overrun, TIME_BUDGET)
-        for element in _outermost(dropped):
-            _drop(element)
+        _drop(_outermost(dropped))
     if select:
         started = clock()
         roots = tuple(_outermost(css_selector(select)(root)))
@@ -239,18 +238,48 @@ def _title(root: etree._Element) -> str:
     return clean("".join(title.itertext())) if title is not None else ""
 
 
-def _drop(element: etree._Element) -> None:
-    """Remove an element and its content, keeping its tail text (it belongs to the parent)."""
-    parent = element.getparent()
-    if parent is None:
-        return
-    if element.tail:
-        previous = element.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + element.tail
-        else:
-            parent.text = (parent.text or "") + element.tail
-    parent.remove(element)
+def _drop(elements: list[etree._Element]) -> None:
+    """Remove elements and their content, keeping their tails (they belong to the parent).
+
+    One pass over each parent's children: moving each tail onto the text before it,
+    one element at a time, copied that growing text again for every element dropped
+    (40,000 excluded siblings took 10 s, 80,000 took 42 s).
+
+    >>> root = etree.fromstring("<p>a<i>x</i>b<i>y</i>c<b>k</b>d<i>z</i>e</p>")
+    >>> _drop(root.findall("i"))
+    >>> etree.tostring(root, encoding=str)
+    '<p>abc<b>k</b>de</p>'
+    """
+    children: dict[etree._Element, set[etree._Element]] = {}
+    for element in elements:
+        parent = element.getparent()
+        if parent is not None:  # the root stays: it has nowhere to go
+            children.setdefault(parent, set()).add(element)
+    for parent, dropped in children.items():
+        _drop_children(parent, dropped)
+
+
+def _drop_children(parent: etree._Element, dropped: set[etree._Element]) -> None:
+    kept: etree._Element | None = None  # the text after it is being gathered; None: the parent's
+    parts = [parent.text or ""]
+    for child in list(parent):
+        if child in dropped:
+            parts.append(child.tail or "")
+            parent.remove(child)  # with its tail, gathered above
+            continue
+        _set_text(parent, kept, parts)
+        kept, parts = child, [child.tail or ""]
+    _set_text(parent, kept, parts)
+
+
+def _set_text(parent: etree._Element, kept: etree._Element | None, parts: list[str]) -> None:
+    if len(parts) == 1:
+        return  # nothing dropped here: leave the text as it is
+    text = "".join(parts) or None
+    if kept is None:
+        parent.text = text
+    else:
+        kept.tail = text
 
 
 def _outermost(elements: list[etree._Element]) -> list[etree._Element]:

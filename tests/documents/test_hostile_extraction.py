@@ -115,6 +115,28 @@ CASES = [
         lambda: page(crowded(1_000, "a{}", " ") * 300),
         "text",
     ),
+    # Tables nested in each other: each table's header row is looked for among its own
+    # rows only (each table going through every row below it took 15 s here).
+    Case(
+        "600 tables nested in each other around 10,000 rows",
+        lambda: page(
+            "<table><caption>c</caption>" * 600
+            + "<tr><th>名称</th><th>描述</th></tr>"
+            + "<tr><td>x</td><td>y</td></tr>" * 10_000
+            + f"<tr><td>uygur</td><td>{TERM}</td></tr></table>"
+        ),
+        "text",
+        seconds=3.0,
+    ),
+    # An exclude rule matching many siblings: their tails are kept in one pass (one at
+    # a time, the growing text was copied again for each: 80,000 took 42 s).
+    Case(
+        "80,000 excluded siblings with tails",
+        lambda: page("<p>" + "<i class=x>a</i>tail text " * 80_000 + TERM + "</p>"),
+        "text",
+        exclude=(".x",),
+        seconds=3.0,
+    ),
     # CSS rules: quadratic forms of cssselect's translation are linear here...
     Case(
         "p ~ p over 4,000 paragraphs",
