@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from ..model import Outcome
 from .document import Document
 from .html import extract_html
+from .limits import SIZE_LIMIT, TooLarge
 from .patterns import PatternTimeout as PatternTimeout  # any extractor's ignore rules
 
 # The PDF and YAML/JSON readers load when a document of theirs comes (pypdf, PyYAML):
@@ -153,6 +154,9 @@ def read_document(
 
     try:
         return extractor_for(kind)(content, None, (), ignore)
+    except TooLarge as error:
+        why: dict[str, object] = {"limit": SIZE_LIMIT, "reason": str(error), "document_type": kind}
+        return Unreadable(Outcome.INCOMPLETE, str(error), why)
     except NoTextLayer as error:
         detail = {"pages": error.pages, "images": error.images, "document_type": kind}
         return Unreadable(Outcome.NO_TEXT_LAYER, str(error), detail)

@@ -31,7 +31,17 @@ from lxml import etree
 
 from .css import css_selector
 from .document import Document
-from .limits import PARSER_LIMIT, TIME_BUDGET, RuleBudget, clock, crowded_tag, parser_problem
+from .limits import (
+    PARSER_LIMIT,
+    SIZE_LIMIT,
+    TIME_BUDGET,
+    RuleBudget,
+    SizeBudget,
+    TooLarge,
+    clock,
+    crowded_tag,
+    parser_problem,
+)
 from .patterns import ignore_rules
 from .tables import unique_keys
 from .textnorm import clean
@@ -109,6 +119,7 @@ class Prepared:
     # and which kind of limit it was (limits.py); "" for a page read in full.
     incomplete: str = ""
     limit: str = ""
+    source_chars: int = 0  # of the HTML read: what the document's size is measured against
 
     def fingerprint(self) -> str:
         """SHA-256 of the visible text (and the rules), computed by lxml in C.
@@ -174,9 +185,10 @@ def prepare(
         roots = tuple(_outermost(css_selector(select)(root)))
         if overrun := rule_budget.spent("select", select, clock() - started):
             return Prepared(title, (), True, tuple(ignore), rules, overrun, TIME_BUDGET)
-        return Prepared(title, roots, bool(roots), tuple(ignore), rules)
+        return Prepared(title, roots, bool(roots), tuple(ignore), rules, source_chars=len(html))
     body = root.find("body")
-    return Prepared(title, (body if body is not None else root,), True, tuple(ignore), rules)
+    whole = (body if body is not None else root,)
+    return Prepared(title, whole, True, tuple(ignore), rules, source_chars=len(html))
 
 
 def walk(page: Prepared) -> Document:
@@ -185,10 +197,13 @@ def walk(page: Prepared) -> Document:
         return Document(title=page.title, incomplete=page.incomplete, limit=page.limit)
     if not page.selected:
         return Document(title=page.title, selected=False)
-    walker = Walker(ignore_rules(page.ignore))  # bounded time (patterns.py)
-    for element in page.roots:
-        walker.visit(element)
-        walker.flush()
+    walker = Walker(ignore_rules(page.ignore), size=SizeBudget(page.source_chars))
+    try:
+        for element in page.roots:  # bounded time (patterns.py) and size (limits.py)
+            walker.visit(element)
+            walker.flush()
+    except TooLarge as large:
+        return Document(title=page.title, incomplete=str(large), limit=SIZE_LIMIT)
     blocks = unique_keys(walker.blocks) if walker.keyed else walker.blocks
     return Document(title=page.title, blocks=tuple(blocks))
 

@@ -26,6 +26,7 @@ from ..config import defaults
 # What the check's events carry to tell a parser's limit from a time budget: a parser
 # limit is a fact of the bytes (confirmed at once); a time budget may depend on load.
 PARSER_LIMIT, TIME_BUDGET, DECODING = "parser_limit", "time_budget", "decoding"
+SIZE_LIMIT = "size_limit"
 
 
 class _LogEntry(Protocol):
@@ -90,6 +91,48 @@ def crowded_tag(html: str | bytes) -> str:
         "HTML parser's time grows with their square, so the page was not parsed (the raw "
         "bytes are kept)"
     )
+
+
+class TooLarge(Exception):
+    """A document's text would be far larger than the bytes it was read from."""
+
+
+@dataclass
+class SizeBudget:
+    """The characters a document's blocks may hold, their heading paths included.
+
+    Every block carries the path of headings (or keys) above it, so a long heading over
+    many short blocks is copied into each: a 97 KB page with a 10,000-character heading
+    over 20,000 paragraphs made a 381 MB document and took 1.5 GB of memory, and a
+    20 MB body could take every byte the machine has. Real documents stay below eight
+    times their source, and four million characters more (a heading path of 80
+    characters over a table of one-cell rows is about four times); past that the
+    capture is ``incomplete`` (kept, never compared), said at once, before the blocks
+    are serialised.
+
+    >>> budget = SizeBudget(source_chars=10)
+    >>> budget.spend(4_000_080)
+    >>> try:
+    ...     budget.spend(1)
+    ... except TooLarge as large:
+    ...     print(str(large)[:76])
+    the text with its heading paths would pass 4000080 characters, eight times t
+    """
+
+    source_chars: int | None  # None: no budget
+    spent: int = 0
+
+    def spend(self, chars: int) -> None:
+        self.spent += chars
+        if self.source_chars is None:
+            return
+        limit = 8 * self.source_chars + 4_000_000
+        if self.spent > limit:
+            raise TooLarge(
+                f"the text with its heading paths would pass {limit} characters, eight "
+                f"times the {self.source_chars} read (and four million more); the capture "
+                "is kept, its text is not compared"
+            )
 
 
 @dataclass

@@ -35,6 +35,7 @@ from typing import Any
 
 from ..config import defaults
 from .document import Block, Document
+from .limits import SizeBudget
 from .patterns import IgnoreRules, ignore_rules
 
 # Document types this module produces.
@@ -151,7 +152,8 @@ def extract_structured(
     """
     data = parse_structured(body, media)
     kind = structured_type(data, media)
-    blocks = tuple(_Flattener(ignore_rules(ignore)).nodes(data))  # bounded time
+    size = SizeBudget(source_chars=len(body))
+    blocks = tuple(_Flattener(ignore_rules(ignore), size).nodes(data))  # bounded time and size
     return Document(title=_title(data, kind), blocks=blocks, type=kind)
 
 
@@ -277,14 +279,19 @@ def _children(value: Any) -> list[_Child]:
 class _Flattener:
     """Walks a tree depth-first in canonical order, one block per node."""
 
-    def __init__(self, ignore: IgnoreRules | None) -> None:
+    def __init__(self, ignore: IgnoreRules | None, size: SizeBudget) -> None:
         self.ignore = ignore
+        self.size = size  # each block's path and key are copies of the keys above it
 
     def nodes(self, data: Any) -> Iterator[Block]:
         if isinstance(data, dict | list):
-            yield from self._walk(data, (), (), 0)
+            yield from self._walk(data, (), (), 0, 0)
         else:
-            yield Block(FIELD, self._value(data), (), "")
+            yield self._block(Block(FIELD, self._value(data), (), ""), 0)
+
+    def _block(self, block: Block, path_chars: int) -> Block:
+        self.size.spend(len(block.text) + path_chars + len(block.key))
+        return block
 
     def _walk(
         self,
@@ -292,6 +299,7 @@ class _Flattener:
         key: tuple[str, ...],
         real: tuple[str, ...],
         depth: int,
+        chars: int,  # of ``real``
     ) -> Iterator[Block]:
         if depth > _MAX_DEPTH:
             raise StructuredError(f"nested deeper than {_MAX_DEPTH} levels")
@@ -300,20 +308,24 @@ class _Flattener:
         is_set = is_set and list_identities(value) is not None
         for child in _children(value):
             child_key, child_real = (*key, child.identity), (*real, child.real)
+            child_chars = chars + len(child.real)
             ident = pointer(child_key)
             label = child.identity
             if isinstance(child.value, dict | list) and child.value:
-                yield Block(NODE, f"{label}:", child_real, ident)
-                yield from self._walk(child.value, child_key, child_real, depth + 1)
-            elif isinstance(child.value, dict | list):
+                yield self._block(Block(NODE, f"{label}:", child_real, ident), child_chars)
+                yield from self._walk(child.value, child_key, child_real, depth + 1, child_chars)
+                continue
+            if isinstance(child.value, dict | list):
                 empty = "{}" if isinstance(child.value, dict) else "[]"
-                yield Block(FIELD, f"{label}: {empty}", child_real, ident)
+                text = f"{label}: {empty}"
+                kind = FIELD
             elif is_set:
-                yield Block(MEMBER, self._value(child.value), child_real, ident)
+                text, kind = self._value(child.value), MEMBER
             elif isinstance(value, list):
-                yield Block(MEMBER, f"[{label}] {self._value(child.value)}", child_real, ident)
+                text, kind = f"[{label}] {self._value(child.value)}", MEMBER
             else:
-                yield Block(FIELD, f"{label}: {self._value(child.value)}", child_real, ident)
+                text, kind = f"{label}: {self._value(child.value)}", FIELD
+            yield self._block(Block(kind, text, child_real, ident), child_chars)
 
     def _value(self, value: Any) -> str:
         text = _scalar_text(value)

@@ -18,6 +18,7 @@ from typing import Final
 from lxml import etree
 
 from .document import CELL_SEPARATOR, Block
+from .limits import SizeBudget
 from .patterns import IgnoreRules
 from .tables import TableKeys, table_keys
 from .textnorm import clean, clean_verbatim
@@ -187,12 +188,15 @@ class Walker:
     path: tuple[str, ...] = ()  # the heading texts of ``headings``, kept in step
     tables: list[TableKeys | None] = field(default_factory=list)  # enclosing tables
     keyed: bool = False  # some row has a key (see tables.py)
+    size: SizeBudget = field(default_factory=lambda: SizeBudget(source_chars=None))
+    path_chars: int = 0  # the length of ``path``, copied into every block
 
     def add(self, kind: str, text: str, key: str = "") -> None:
         if self.ignore is not None:
             text = self.ignore.sub("", text)
             text = text if kind == "code" else clean(text)
         if text.strip():
+            self.size.spend(len(text) + self.path_chars)
             self.blocks.append(Block(kind, text, self.path, key))
 
     def flush(self) -> None:
@@ -268,6 +272,8 @@ class Walker:
             self.headings.pop()
         self.headings.append((level, text))
         self.path = tuple(heading for _, heading in self.headings)
+        self.path_chars = sum(map(len, self.path))
+        self.size.spend(len(text) + self.path_chars)
         self.blocks.append(Block("heading", text, self.path))
 
     def _row(self, element: etree._Element) -> None:

@@ -121,3 +121,26 @@ def test_damaged_documents_are_errors_not_removals(tmp_path, docs, cli) -> None:
     out = " ".join(cli("check", "--watchlist", str(path)).out.split())
     assert "a-json error" in out and "b-pdf error" in out
     assert cli("changes", "--format", "json").json() == []
+
+
+def test_a_document_far_larger_than_its_bytes_is_incomplete_not_compared(
+    tmp_path, docs, cli
+) -> None:
+    # Each block carries the headings (keys) above it: a long one over many short
+    # blocks made a 67 KB JSON file a 381 MB document. Said, kept, never compared.
+    key = "k" * 20_000
+    docs.set("/a.json", "application/json", b'{"uygur": true}')
+    docs.set("/b.html", "text/html", "<h1>维族</h1><p>uygur</p>".encode())
+    path = watchlist(tmp_path, docs, {"a-json": "/a.json", "b-html": "/b.html"})
+    assert cli("check", "--watchlist", str(path)).code == 0
+    docs.set("/a.json", "application/json", f'{{"{key}": {list(range(5000))}}}'.encode())
+    docs.set("/b.html", "text/html", f"<h1>{key}</h1>{'<p>x' * 20_000}".encode())
+    out = " ".join(cli("check", "--watchlist", str(path)).out.split())
+    assert "a-json incomplete" in out and "b-html incomplete" in out
+    events = cli("changes", "--format", "json").json()
+    assert sorted((e["watch"], e["kind"], e["removed"]) for e in events) == [  # type: ignore[index]
+        ("a-json", "incomplete", []),
+        ("b-html", "incomplete", []),
+    ]
+    shown = cli("diff", str(events[0]["id"])).out  # type: ignore[index]
+    assert "size_limit" in shown and "eight times the" in shown

@@ -19,7 +19,7 @@ from lxml import etree
 
 from monitor.documents.css import css_selector
 from monitor.documents.html import extract_html
-from monitor.documents.limits import PARSER_LIMIT, TIME_BUDGET
+from monitor.documents.limits import PARSER_LIMIT, SIZE_LIMIT, TIME_BUDGET
 
 TERM = "是否是维族"
 
@@ -136,6 +136,20 @@ CASES = [
         "text",
         exclude=(".x",),
         seconds=3.0,
+    ),
+    # Every block carries its heading path: a long heading over many short blocks would
+    # be copied into each (a 97 KB page made a 381 MB document).
+    Case(
+        "a 20,000-character heading over 20,000 paragraphs",
+        lambda: page(f"<h1>{'维族' * 10_000}</h1>" + "<p>x" * 20_000),
+        "incomplete",
+        must_have=("heading paths", "eight times", SIZE_LIMIT),
+    ),
+    Case(
+        "a 3,000-character heading over 1,000 paragraphs is read",
+        lambda: page(f"<h2>{'h' * 3000}</h2>" + "<p>x" * 1000),
+        "text",
+        must_have=("x",),
     ),
     # CSS rules: quadratic forms of cssselect's translation are linear here...
     Case(
