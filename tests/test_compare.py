@@ -123,6 +123,33 @@ def test_exhausted_budget_falls_back_to_whole_regions() -> None:
     assert "beta" in removed and "delta" not in removed  # coarse but correct
 
 
+@pytest.mark.parametrize(
+    ("before", "after", "gone"),
+    [
+        # One block of more distinct words than the encoder has characters.
+        (
+            doc(" ".join(f"id{i}" for i in range(40))),
+            doc(" ".join(f"id{i}" for i in range(1, 40))),
+            "id0",
+        ),
+        # More distinct blocks in one gap (no block kept) than it has characters.
+        (doc(*[f"row {i}" for i in range(40)]), doc(*[f"line {i}" for i in range(40)]), "row"),
+    ],
+    ids=["tokens", "blocks"],
+)
+def test_more_distinct_words_than_characters_fall_back_to_whole_regions(
+    before: Document, after: Document, gone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The encoder maps each distinct word (block) to one character; past its last one
+    # (212,000 and more in real use, 16 here) the comparison raised StopIteration and
+    # the check failed, every time, on a page that had changed.
+    monkeypatch.setattr("monitor.analysis.compare._Encoder._RANGES", ((0x4E00, 0x4E0F),))
+    result = compare(before, after)
+    assert result.fallback
+    removed = " ".join(f.text for f in result.removed)
+    assert gone in removed  # coarse, but nothing removed is lost
+
+
 def test_tokenizer_never_splits_words_and_splits_cjk() -> None:
     assert tokenize("face-detection API") == ["face-detection", " ", "API"]
     assert tokenize("维族") == ["维", "族"]

@@ -60,14 +60,27 @@ class _Budget:
         return diffs
 
 
+class _TooManyDistinct(Exception):
+    """More distinct tokens (or blocks) in one region than there are characters."""
+
+
 class _Encoder:
     """Maps hashable keys to single characters so diff-match-patch can diff sequences.
 
     Ordinary keys map to CJK ideographs (letters to the diff's word-boundary heuristics),
     whitespace to a real space or newline, so its semantic clean-up behaves sensibly.
+    Past the ideographs and the private planes come the unassigned planes 3-14: a region
+    of a table of IDs can hold more than 212,000 distinct words. Past those too, the
+    region is reported whole (``_TooManyDistinct``), as when the time budget runs out.
     """
 
-    _RANGES = ((0x4E00, 0x9FFF), (0x20000, 0x2A6DF), (0x2A700, 0x2EBE0), (0xF0000, 0x10FFFD))
+    _RANGES = (
+        (0x4E00, 0x9FFF),
+        (0x20000, 0x2A6DF),
+        (0x2A700, 0x2EBE0),
+        (0xF0000, 0x10FFFD),
+        (0x30000, 0xDFFFF),
+    )
 
     def __init__(self) -> None:
         self.codes: dict[str, str] = {}
@@ -83,7 +96,9 @@ class _Encoder:
     def char(self, key: str) -> str:
         code = self.codes.get(key)
         if code is None:
-            code = next(self._next)
+            code = next(self._next, "")
+            if not code:
+                raise _TooManyDistinct
             self.codes[key] = code
         return code
 
@@ -188,8 +203,12 @@ def _gap_regions(
     if not gap_old or not gap_new:
         return [(list(gap_old), list(gap_new))]
     encoder = _Encoder()
-    a = "".join(encoder.char(old_keys[i]) for i in gap_old)
-    b = "".join(encoder.char(new_keys[j]) for j in gap_new)
+    try:
+        a = "".join([encoder.char(old_keys[i]) for i in gap_old])
+        b = "".join([encoder.char(new_keys[j]) for j in gap_new])
+    except _TooManyDistinct:
+        budget.exhausted = True  # the gap is one region: coarser, never less
+        return [(list(gap_old), list(gap_new))]
     diffs = budget.run(dmp, a, b, cap=max(budget.remaining() / 2, 0.05))
     regions: list[Region] = []
     i, j = gap_old.start, gap_new.start
@@ -249,20 +268,11 @@ def _compare_region(
     dmp: diff_match_patch, budget: _Budget, old: _Side, new: _Side, out: _Accumulator
 ) -> None:
     path = (new.blocks or old.blocks)[0].path
-    if old.blocks and new.blocks and budget.remaining() > 0:
-        encoder = _Encoder()
-        a = "".join(encoder.token(t) for t in old.tokens)
-        b = "".join(encoder.token(t) for t in new.tokens)
-        diffs = _single_change(a, b)
-        if diffs is None:
-            diffs = budget.run(dmp, a, b, cap=max(budget.remaining() / 4, 0.05))
-            dmp.diff_cleanupSemantic(diffs)
-        else:
-            dmp.diff_cleanupSemanticLossless(diffs)  # slide the edit to a word/line boundary
-        ops = [(op, len(chars)) for op, chars in diffs]
-    else:
-        if old.blocks and new.blocks:
-            budget.exhausted = True
+    ops = None
+    if old.blocks and new.blocks:
+        ops = _token_ops(dmp, budget, old, new) if budget.remaining() > 0 else None
+        budget.exhausted = budget.exhausted or ops is None
+    if ops is None:  # one side only, or no time (or characters) left: the region whole
         ops = [(DELETE, len(old.tokens)), (INSERT, len(new.tokens))]
     segments: list[tuple[int, str]] = []
     i = j = 0
@@ -281,6 +291,25 @@ def _compare_region(
             out.added.extend(_fragments(new, j, j + n))
             j += n
     out.hunks.append(Hunk(path, tuple(segments)))
+
+
+def _token_ops(
+    dmp: diff_match_patch, budget: _Budget, old: _Side, new: _Side
+) -> list[tuple[int, int]] | None:
+    """The token diff of a region as (operation, token count); None past the characters."""
+    encoder = _Encoder()
+    try:
+        a = "".join([encoder.token(t) for t in old.tokens])
+        b = "".join([encoder.token(t) for t in new.tokens])
+    except _TooManyDistinct:
+        return None
+    diffs = _single_change(a, b)
+    if diffs is None:
+        diffs = budget.run(dmp, a, b, cap=max(budget.remaining() / 4, 0.05))
+        dmp.diff_cleanupSemantic(diffs)
+    else:
+        dmp.diff_cleanupSemanticLossless(diffs)  # slide the edit to a word/line boundary
+    return [(op, len(chars)) for op, chars in diffs]
 
 
 def _single_change(a: str, b: str) -> list[tuple[int, str]] | None:
