@@ -69,7 +69,7 @@ class _Encoder:
 
     Ordinary keys map to CJK ideographs (letters to the diff's word-boundary heuristics),
     whitespace to a real space or newline, so its semantic clean-up behaves sensibly.
-    Past the ideographs and the private planes come the unassigned planes 3-14: a region
+    Past the ideographs and the private planes come planes 3-13 (mostly unassigned): a region
     of a table of IDs can hold more than 212,000 distinct words. Past those too, the
     region is reported whole (``_TooManyDistinct``), as when the time budget runs out.
     """
