@@ -38,6 +38,8 @@ IGNORE_BUDGET_SECONDS = 2.0  # CPU seconds a page's `ignore` patterns may spend 
 WATCHLIST_MAX_MB = 4.0  # a larger watchlist file is refused before it is parsed
 YAML_MAX_ALIAS_NODES = 100_000  # nodes that YAML aliases (*name) may add to a watchlist
 STRUCTURED_MAX_ALIAS_NODES = 1_000_000  # ...and to a YAML document a page serves
+PDF_SECONDS = 300.0  # a PDF is read in a child process (documents/isolated.py): its time...
+PDF_MEMORY_MB = 2048  # ...and its memory
 
 # The settings a watchlist's `settings:` block may set, with their defaults, in the
 # order the README lists them.

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from ..model import Outcome
 from .document import Document
 from .html import extract_html
-from .limits import SIZE_LIMIT, TooLarge
+from .limits import SIZE_LIMIT, TIME_BUDGET, TooLarge
 from .patterns import PatternTimeout as PatternTimeout  # any extractor's ignore rules
 
 # The PDF and YAML/JSON readers load when a document of theirs comes (pypdf, PyYAML):
@@ -41,10 +41,11 @@ def _pdf(
     exclude: Sequence[str] = (),
     ignore: Sequence[str] = (),
 ) -> Document:
-    """select/exclude are CSS rules: they do not apply to a PDF."""
-    from .pdf import extract_pdf
+    """select/exclude are CSS rules: they do not apply to a PDF. Read in a child process
+    with a memory and a time limit (isolated.py)."""
+    from .isolated import read_pdf
 
-    return extract_pdf(content, ignore)
+    return read_pdf(content, ignore)
 
 
 def _json(
@@ -149,13 +150,16 @@ def read_document(
     >>> read_document("json", '{"a": ').outcome
     <Outcome.ERROR: 'error'>
     """
+    from .isolated import PdfTooSlow
     from .pdf import NoTextLayer, PdfError
     from .structured import StructuredError
 
     try:
         return extractor_for(kind)(content, None, (), ignore)
-    except TooLarge as error:
-        why: dict[str, object] = {"limit": SIZE_LIMIT, "reason": str(error), "document_type": kind}
+    except (TooLarge, PdfTooSlow) as error:
+        # A time budget is confirmed on a second check, a size at once (events.py).
+        limit = TIME_BUDGET if isinstance(error, PdfTooSlow) else SIZE_LIMIT
+        why: dict[str, object] = {"limit": limit, "reason": str(error), "document_type": kind}
         return Unreadable(Outcome.INCOMPLETE, str(error), why)
     except NoTextLayer as error:
         detail = {"pages": error.pages, "images": error.images, "document_type": kind}

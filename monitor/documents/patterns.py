@@ -46,6 +46,11 @@ _LEAST = 0.001  # a call always gets a little time: a budget of 0 would be no li
 _HOLD = 0.05
 
 
+def ignore_budget_now() -> float:
+    """The budget extractions in this context get (a child process is given it)."""
+    return _BUDGET.get()
+
+
 @contextmanager
 def ignore_budget(seconds: float) -> Iterator[None]:
     """Extractions in this context (and threads started from it) get this budget."""
@@ -67,6 +72,9 @@ class PatternTimeout(Exception):
         else:
             which = f"ignore patterns {', '.join(map(repr, patterns))} together ran past their"
         super().__init__(f"{which} time budget ({budget:g}s)")
+
+    def __reduce__(self) -> tuple[Any, ...]:  # sent back from a child process (isolated.py)
+        return (PatternTimeout, (self.patterns, self.budget))
 
     # The page came but its text could not be read in full: kept, never compared, and
     # (confirmed) an `incomplete` event. Not `error`: that counts toward `unreachable`,

@@ -9,6 +9,7 @@ STSong-Light with its predefined CMap (UniGB-UCS2-H), as Chinese office PDFs oft
 from __future__ import annotations
 
 import io
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -186,3 +187,44 @@ def glyph_by_glyph(
     x: float, y: float, text: str, size: float = 11, lang: str = "zh"
 ) -> list[tuple[float, float, str, float, str]]:
     return [(x + i * size * 1.05, y, lang, size, ch) for i, ch in enumerate(text)]
+
+
+def raw_pdf(content: bytes, inflate_to: int = 0) -> bytes:
+    """A one-page PDF written by hand, its content stream Flate-compressed; with
+    ``inflate_to``, the stream is padded with spaces to that many bytes (a 300 MB stream
+    compresses to about 300 KB: what a decompression bomb looks like)."""
+    packer = zlib.compressobj(9)
+    stream = packer.compress(content)
+    chunk = b" " * (1 << 20)
+    for _ in range(max(0, inflate_to - len(content)) >> 20):
+        stream += packer.compress(chunk)
+    stream += packer.flush()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    table = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        table,
+    )
+    return bytes(out)
+
+
+def text_ops(words: int) -> bytes:
+    """A content stream setting ``words`` small words one by one across the page."""
+    places = ((20 + i % 100 * 5.8, 20 + i // 100 * 7.5 % 760) for i in range(words))
+    return b"".join(
+        b"BT /F1 4 Tf %.1f %.1f Td (w%d) Tj ET\n" % (x, y, i) for i, (x, y) in enumerate(places)
+    )
