@@ -22,9 +22,16 @@ def bundle_key(path: Path) -> str | None:
     """The fingerprint of the key a bundle says signed it (None if unreadable)."""
     try:
         with zipfile.ZipFile(path) as archive:
-            return fingerprint(json.loads(archive.read("manifest.json"))["public_key"])
+            return fingerprint(_manifest(archive)["public_key"])
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return None
+
+
+def _manifest(archive: zipfile.ZipFile) -> dict[str, Any]:
+    if archive.getinfo("manifest.json").file_size > _READ_WHOLE_LIMIT:
+        raise ValueError("manifest.json is larger than any manifest monitor writes")
+    manifest: dict[str, Any] = json.loads(archive.read("manifest.json"))
+    return manifest
 
 
 def verify_bundle(path: Path, key: str | None = None) -> list[str]:
@@ -43,7 +50,15 @@ def verify_bundle(path: Path, key: str | None = None) -> list[str]:
 
 def _manifest_key(path: Path) -> str | None:
     with zipfile.ZipFile(path) as archive:
-        return str(json.loads(archive.read("manifest.json"))["public_key"])
+        return str(_manifest(archive)["public_key"])
+
+
+# Files a bundle holds that are read whole (the manifest, checkpoint, chain digests,
+# change): none comes near this. The captures and texts, as large as the pages were,
+# are only hashed, a megabyte at a time: a bundle is someone else's file, and one
+# member inflating to gigabytes (a "zip bomb") must not take the verifier's memory.
+_READ_WHOLE_LIMIT = 64 * 1024 * 1024
+_HASHED_ONLY = ("captures/", "texts/")
 
 
 def _verify_bundle(path: Path) -> list[str]:
@@ -53,25 +68,47 @@ def _verify_bundle(path: Path) -> list[str]:
         return [f"{path}: not a readable zip ({error})"]
     with archive:
         try:
-            manifest = json.loads(archive.read("manifest.json"))
-            contents = {n: archive.read(n) for n in archive.namelist() if not n.endswith("/")}
-        except (KeyError, ValueError, zipfile.BadZipFile) as error:
+            digests, contents = _read_members(archive)
+            manifest = json.loads(contents["manifest.json"])
+        except (KeyError, ValueError, zipfile.BadZipFile, EOFError) as error:
             return [f"{path}: no readable manifest.json ({error})"]
     try:
-        return _verify_manifest(manifest, contents)
+        return _verify_manifest(manifest, digests, contents)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         return [f"manifest.json is malformed ({type(error).__name__}: {error})"]
 
 
-def _verify_manifest(manifest: dict[str, Any], contents: dict[str, bytes]) -> list[str]:
+def _read_members(archive: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, bytes]]:
+    """Every member's SHA-256, and the bytes of the small ones the checks read."""
+    digests: dict[str, str] = {}
+    contents: dict[str, bytes] = {}
+    for info in archive.infolist():
+        if info.is_dir():
+            continue
+        keep = info.file_size <= _READ_WHOLE_LIMIT and not info.filename.startswith(_HASHED_ONLY)
+        digest, parts = hashlib.sha256(), []
+        with archive.open(info) as member:  # reads no more than the size the zip declares
+            while chunk := member.read(1 << 20):
+                digest.update(chunk)
+                if keep:
+                    parts.append(chunk)
+        digests[info.filename] = digest.hexdigest()
+        if keep:
+            contents[info.filename] = b"".join(parts)
+    return digests, contents
+
+
+def _verify_manifest(
+    manifest: dict[str, Any], digests: dict[str, str], contents: dict[str, bytes]
+) -> list[str]:
     problems: list[str] = []
     listed: dict[str, str] = manifest["files"]
     for name, expected in listed.items():
-        if name not in contents:
+        if name not in digests:
             problems.append(f"{name}: listed in the manifest but missing")
-        elif hashlib.sha256(contents[name]).hexdigest() != expected:
+        elif digests[name] != expected:
             problems.append(f"{name}: SHA-256 does not match the manifest")
-    for name in contents:
+    for name in digests:
         if name != "manifest.json" and name not in listed:
             problems.append(f"{name}: not listed in the manifest")
 
@@ -93,7 +130,7 @@ def _verify_manifest(manifest: dict[str, Any], contents: dict[str, bytes]) -> li
             problems.append(f"{stamp}: {found.problem}")
 
     problems += _verify_chain(manifest, contents, point)
-    problems += _verify_records_against_files(manifest, contents)
+    problems += _verify_records_against_files(manifest, digests, contents)
     return problems
 
 
@@ -136,7 +173,7 @@ def _verify_chain(
 
 
 def _verify_records_against_files(
-    manifest: dict[str, Any], contents: dict[str, bytes]
+    manifest: dict[str, Any], digests: dict[str, str], contents: dict[str, bytes]
 ) -> list[str]:
     problems = []
     records = {r["role"]: json.loads(r["canonical"]) for r in manifest["chain"]["records"]}
@@ -151,8 +188,7 @@ def _verify_records_against_files(
         ):
             if fields.get(stored) is None:
                 continue
-            data = contents.get(name)
-            if data is None or hashlib.sha256(data).hexdigest() != fields[stored]:
+            if digests.get(name) != fields[stored]:
                 problems.append(f"{name}: does not hash to the capture record's {stored}")
     change = records.get("change")
     try:

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tracemalloc
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -211,3 +212,28 @@ def test_bad_input(data_dir: Path, tmp_path: Path) -> None:
     assert result.code == 2 and "no change with id 99" in result.err
     result = run_cli("--data-dir", str(tmp_path / "d"), "bundle", "1", str(tmp_path / "o.zip"))
     assert result.code == 2 and "no monitor data" in result.err and not (tmp_path / "d").exists()
+
+
+def test_a_member_inflating_to_hundreds_of_megabytes_is_hashed_not_held(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    # A bundle is someone else's file: a capture that inflates to 200 MB (200 KB in
+    # the zip) is checked a megabyte at a time, never held whole.
+    files = make_bundle(data_dir, tmp_path / "b.zip")
+    del files["captures/before.body"]
+    write(tmp_path / "bomb.zip", files, relist=False)  # still listed, with its real hash
+    with (
+        zipfile.ZipFile(tmp_path / "bomb.zip", "a", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("captures/before.body", "w", force_zip64=True) as member,
+    ):
+        for _ in range(200):
+            member.write(bytes(1 << 20))
+    assert (tmp_path / "bomb.zip").stat().st_size < 2_000_000
+    tracemalloc.start()
+    try:
+        code, out = check(tmp_path / "bomb.zip")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert code == 3 and "captures/before.body: SHA-256 does not match" in out, out
+    assert peak < 64 * 1024 * 1024, f"{peak / 2**20:.0f} MB held"
