@@ -7,8 +7,8 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from .event import Event, Where, clean, flag_text, when
-from .message import attention_lines, headline, place
+from .event import Event, Where, Wording, clean, flag_text, when
+from .message import attention_lines, complete_wording, fragment_text, headline, place
 
 CSS = {
     "body": "font-family:sans-serif;font-size:15px;line-height:1.5;color:#222",
@@ -23,6 +23,17 @@ CSS = {
 
 def e(text: object) -> str:
     return html.escape(clean(str(text)), quote=True)
+
+
+def _item(wording: Wording, style: str) -> str:
+    text = e(fragment_text(wording))
+    context = f" · …{e(wording.before)}<b>{text}</b>{e(wording.after)}…"
+    return (
+        f'<li><span style="{CSS[style]}">{text}</span>'
+        f'<br><span style="{CSS["muted"]}">{e(place(wording))}'
+        + (context if wording.before or wording.after else "")
+        + "</span></li>"
+    )
 
 
 def html_event(event: Event, where: Where) -> str:
@@ -45,20 +56,17 @@ def html_event(event: Event, where: Where) -> str:
         f'<div style="{CSS[banner]}">{e(headline(event))}</div>',
         f"<p>{facts}</p>",
     ]
-    for label, style, fragments in (
-        ("Removed wording", "removed", event.removed),
-        ("Added wording", "added", event.added),
+    removed, added, left_out = complete_wording(event)
+    for label, style, fragments, total in (
+        ("Removed wording", "removed", removed, len(event.removed)),
+        ("Added wording", "added", added, len(event.added)),
     ):
-        if not fragments:
+        if not total:
             continue
-        items = "".join(
-            f'<li><span style="{CSS[style]}">{e(w.text)}</span>'
-            f'<br><span style="{CSS["muted"]}">{e(place(w))}'
-            + (f" · …{e(w.before)}<b>{e(w.text)}</b>{e(w.after)}…" if w.before or w.after else "")
-            + "</span></li>"
-            for w in fragments
-        )
-        parts.append(f"<h3>{label} ({len(fragments)})</h3><ul>{items}</ul>")
+        items = "".join(_item(w, style) for w in fragments)
+        parts.append(f"<h3>{label} ({total})</h3><ul>{items}</ul>")
+    if left_out:
+        parts.append(f"<p>{e(left_out)}</p>")
     command = where.command("diff", str(event.id), "--html", f"change-{event.id}.html")
     link = where.link(event)
     parts.append(

@@ -23,6 +23,11 @@ Style = Literal["email", "full", "short"]
 SHORT_LIMIT = 1500  # characters in a chat message (Discord's cap is 2,000, SMS far less)
 SHORT_FRAGMENT = 160  # characters of one removed/added fragment in chat
 FULL_EVENTS = 50  # events shown in full in one digest or summary; the rest one line each
+# A complete (email, webhook) message shows wording up to this many characters, one
+# fragment up to FULL_FRAGMENT, and counts the rest: a rewritten 20 MB page would make
+# a message of tens of MB, which mail servers and webhooks refuse, so it never arrived.
+FULL_WORDING = 200_000
+FULL_FRAGMENT = 20_000
 LISTED_EVENTS = 500  # events listed at all in one digest or summary (the rest: a count)
 
 # What monitor/safe.py calls unsafe, and the zero-width characters, are dropped here.

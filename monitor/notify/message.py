@@ -33,6 +33,8 @@ from collections.abc import Sequence
 
 from ..model import EventKind
 from .event import (
+    FULL_FRAGMENT,
+    FULL_WORDING,
     SHORT_FRAGMENT,
     SHORT_LIMIT,
     Event,
@@ -183,6 +185,36 @@ def _more_line(rest: Sequence[tuple[str, Wording]]) -> str:
     return "… " + ", ".join(p for p in parts if p) + " (see the full report)"
 
 
+def complete_wording(event: Event) -> tuple[list[Wording], list[Wording], str]:
+    """The removed and added fragments a complete message shows, and a line counting
+    the ones it leaves out ("" when it shows them all): up to ``FULL_WORDING``
+    characters, removals first.
+
+    >>> from datetime import UTC, datetime
+    >>> big = Event(1, "w", "https://x", "changed", datetime(2020, 12, 17, tzinfo=UTC),
+    ...             removed=tuple(Wording("x" * 20_000) for _ in range(12)))
+    >>> removed, added, left_out = complete_wording(big)
+    >>> len(removed), left_out
+    (10, '… 2 more removed (see the full report)')
+    """
+    shown: dict[str, list[Wording]] = {"−": [], "+": []}
+    pending = [("−", w) for w in event.removed] + [("+", w) for w in event.added]
+    room = FULL_WORDING
+    for index, (sign, wording) in enumerate(pending):
+        size = min(len(wording.text), FULL_FRAGMENT) + len(wording.before) + len(wording.after)
+        if size > room:
+            return shown["−"], shown["+"], _more_line(pending[index:])
+        room -= size
+        shown[sign].append(wording)
+    return shown["−"], shown["+"], ""
+
+
+def fragment_text(wording: Wording) -> str:
+    """A fragment's text for a complete message: whole, unless past ``FULL_FRAGMENT``."""
+    text = wording.text
+    return text if len(text) <= FULL_FRAGMENT else shorten(text, FULL_FRAGMENT)
+
+
 def full_event_lines(event: Event, where: Where) -> list[str]:
     vendor = event.vendor or "—"
     previous = (
@@ -200,19 +232,23 @@ def full_event_lines(event: Event, where: Where) -> list[str]:
     for flag in event.flags:
         lines.append(f"Flag:      {flag_text(flag)}")
     lines += [clean(x) for x in attention_lines(event)]
-    for label, sign, fragments in (
-        ("Removed", "−", event.removed),
-        ("Added", "+", event.added),
+    removed, added, left_out = complete_wording(event)
+    for label, sign, fragments, total in (
+        ("Removed", "−", removed, len(event.removed)),
+        ("Added", "+", added, len(event.added)),
     ):
-        if not fragments and event.kind != EventKind.CHANGED:
+        if not total and event.kind != EventKind.CHANGED:
             continue
-        lines += ["", f"{label} wording ({len(fragments)}):" if fragments else f"{label}: none"]
+        lines += ["", f"{label} wording ({total}):" if total else f"{label}: none"]
         for wording in fragments:
-            lines.append(f"  {sign} {clean(wording.text)}")
+            text = fragment_text(wording)
+            lines.append(f"  {sign} {clean(text)}")
             lines.append(f"    where:   {place(wording)}")
             if wording.before or wording.after:
-                context = f"…{wording.before}[{sign}{wording.text}]{wording.after}…"
+                context = f"…{wording.before}[{sign}{text}]{wording.after}…"
                 lines.append(f"    context: {clean(context)}")
+    if left_out:
+        lines += ["", left_out]
     lines += [
         "",
         "Evidence (SHA-256 of the raw pages as fetched):",

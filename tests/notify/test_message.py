@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from monitor.notify.event import (
+    FULL_WORDING,
     SHORT_LIMIT,
     Event,
     TermFlag,
@@ -115,6 +116,21 @@ def test_chat_shortens_long_wording_but_email_keeps_all_of_it() -> None:
     assert all(w.text in full for w in many)
     email = render_event(event, WHERE, "email").body
     assert all(w.text in email for w in many)
+
+
+@pytest.mark.parametrize("style", ["full", "email"])
+def test_a_rewritten_large_page_makes_a_message_a_server_accepts(style: str) -> None:
+    # Complete, up to FULL_WORDING characters of wording: a rewrite of a 20 MB page
+    # made a message of tens of MB, which mail servers and webhooks refuse.
+    paragraph = "是否是维族" * 20_000  # 100,000 characters, one fragment
+    many = tuple(Wording(f"line {i} 维族", ("章节",)) for i in range(200_000))
+    event = changed(removed=(Wording(paragraph), *many), added=many[:1000])
+    body = render_event(event, WHERE, style).body
+    assert len(body) < 2 * FULL_WORDING * 8  # (email markup adds per fragment)
+    assert "line 0 维族" in body and paragraph[:1000] in body and paragraph not in body
+    assert "Removed wording (200001)" in body
+    assert "more removed, 1000 more added (see the full report)" in body
+    assert "a" * 64 in body and "diff 12" in body  # the evidence and the command remain
 
 
 def test_a_batch_lists_every_event_and_how_to_list_them() -> None:
