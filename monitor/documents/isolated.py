@@ -22,6 +22,7 @@ costs about 0.3 s, paid only for a PDF whose bytes changed.
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -60,10 +61,10 @@ def read_pdf(
         [sys.executable, "-m", __name__],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,  # a crash is said by its exit status below
+        stderr=subprocess.PIPE,
     )
     try:
-        out, _ = child.communicate(json.dumps(header).encode() + b"\n" + body, timeout=seconds)
+        out, err = child.communicate(json.dumps(header).encode() + b"\n" + body, timeout=seconds)
     except subprocess.TimeoutExpired:
         raise PdfTooSlow(seconds) from None
     finally:
@@ -75,8 +76,11 @@ def read_pdf(
     except ValueError:  # no answer: killed (the kernel's OOM killer) or crashed
         if child.returncode == -9:
             raise TooLarge(_out_of_memory(memory_mb)) from None
+        last = err.decode("utf-8", "replace").strip().splitlines()[-1:]  # a traceback's end
         raise PdfError(
-            f"the PDF reader stopped without an answer (exit status {child.returncode})"
+            f"the PDF reader stopped without an answer (exit status {child.returncode}"
+            + (f": {last[0][:300]}" if last else "")
+            + ")"
         ) from None
     return _answered(answer, memory_mb)
 
@@ -103,6 +107,7 @@ def _out_of_memory(memory_mb: int) -> str:
 
 def _child() -> dict[str, Any]:
     """Read one PDF from stdin under the limits its header line sets; the answer."""
+    logging.disable(logging.CRITICAL)  # pdfminer's warnings on a damaged PDF: no flood
     header = json.loads(sys.stdin.buffer.readline())
     _limit_memory(header["memory_mb"])
     try:
@@ -132,7 +137,10 @@ def _limit_memory(memory_mb: int) -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ValueError, OSError):  # macOS refuses some address-space limits: time only
+        return
 
 
 if __name__ == "__main__":
