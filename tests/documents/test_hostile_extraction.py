@@ -103,6 +103,25 @@ CASES = [
     flood("40,000 attributes whose values hold > and <", 'a{}="><"', " "),
     flood("40,000 attributes with no space between them", 'a{}="x"', "", as_bytes=True),
     flood("40,000 attributes split by slashes, quotes in their names", 'a{}"', "/"),
+    # Script text is not tags: code that looks like a crowded tag keeps nothing from
+    # being compared; a "<script>" inside an attribute value opens no script.
+    Case(
+        "script text that looks like 40,000 attributes is read",
+        lambda: page("<script>if (i<n " + "x " * 40_000 + "</script>" + f"<p>{TERM}</p>"),
+        "text",
+    ),
+    Case(
+        "a crowded tag after a script",
+        lambda: page("<script>if (i<n) {}</script>" + crowded(2_000, "a{}", " ")),
+        "incomplete",
+        must_have=("more than 1000 attributes",),
+    ),
+    Case(
+        "a crowded tag whose first value holds <script>",
+        lambda: page(crowded(2_000, "a{}", " ").replace("<span ", '<span x="<script>" ')),
+        "incomplete",
+        must_have=("more than 1000 attributes",),
+    ),
     Case(
         "on line 3",
         lambda: "<html>\n<body>\n" + crowded(2_000, "a{}", "\n"),
