@@ -30,6 +30,7 @@ from .config.settings import Settings, WitnessPolicy
 from .config.watchlist import Watch, Watchlist
 from .documents import HTML, PDF, PatternTimeout, Unreadable, document_type, read_document
 from .documents.classify import almost_nothing_left, classify
+from .documents.current import reference_document
 from .documents.decode import Decoded, decode_body
 from .documents.document import Document
 from .documents.html import extract_html, extract_unless_known
@@ -222,7 +223,7 @@ class Checker:
         needs_diff = found.outcome == Outcome.OK and found.text_sha != state.reference_text
         document = found.document
         if needs_diff and document is not None and state.reference_text is not None:
-            reference = Document.from_json(self.store.get_blob(state.reference_text))
+            reference = reference_document(self.store, state, watch)  # read again if old
             if almost_nothing_left(len(document.text), len(reference.text)):
                 found = dataclasses.replace(
                     found,
@@ -243,7 +244,7 @@ class Checker:
                         reference.text, document.text, watch.terms, watch.term_groups
                     )
         if found.outcome in _LOSS_OUTCOMES and state.reference_text and watch.terms:
-            flags = self._terms_lost(watch, found, state.reference_text)
+            flags = self._terms_lost(watch, found, state)
         why = {"error": capture.error or found.reason or None, "encoding": found.encoding}
         record = CaptureRecord.of(watch.name, capture, found.outcome, found.body_sha, **why)
         # The reference compared against: the store refuses events if it has moved.
@@ -297,14 +298,14 @@ class Checker:
             attempts=capture.attempts,
         )
 
-    def _terms_lost(self, watch: Watch, found: _Processed, reference_text: str) -> list[Flag]:
+    def _terms_lost(self, watch: Watch, found: _Processed, state: WatchState) -> list[Flag]:
         """Flags for the watched terms a gone page or a missing selection took with it.
 
         A page about 民族 that becomes a 404 must show up in ``changes --flagged``: its
         terms go from their count in the last good text to what is left now (nothing
         for a gone page, what the selection still holds for a missing selector).
         """
-        reference = Document.from_json(self.store.get_blob(reference_text))
+        reference = reference_document(self.store, state, watch)
         left = found.document.text if found.document is not None else ""
         return flag_terms(reference.text, left, watch.terms, watch.term_groups)
 

@@ -219,3 +219,27 @@ def test_removal_of_text_between_a_rows_cells_is_reported(tmp_path, site, cli) -
     event = cli("changes", "--format", "json").json()[0]
     assert event["removed"] == ["注意：是否是维族"]
     assert event["flags"] == [{"term": "维族", "direction": "removed", "before": 3, "after": 2}]
+
+
+def test_a_fix_to_extraction_never_reads_as_an_edit(tmp_path, site, cli, monkeypatch) -> None:
+    # The reference was extracted by generation 1, whose heading took in the text
+    # after it; the next real edit is compared with that page read again by today's
+    # extractor, so only the edit is reported (not a heading that "lost" a sentence).
+    import monitor.documents.html as html
+    import monitor.documents.walker as walker
+
+    real = walker.inner_text
+    with monkeypatch.context() as old:
+        old.setattr(html, "HTML_GENERATION", 1)
+        old.setattr(walker, "inner_text", lambda element: real(element) + (element.tail or ""))
+        before = "<main><h2>人脸属性</h2>支持识别：是否戴眼镜、是否是维族<p>其他</p></main>"
+        site.set("/face", before)
+        path = watchlist(tmp_path, site)
+        assert cli("check", "--watchlist", str(path)).code == 0
+    stored = cli("show", "face-zh", "--format", "json").json()
+    assert "是否是维族" in stored["blocks"][0]["text"]  # type: ignore[index]  # the old heading
+    site.set("/face", before.replace("、是否是维族", ""))
+    assert "changed 1, flagged 1" in cli("check", "--watchlist", str(path)).out
+    event = cli("changes", "--format", "json").json()[0]  # type: ignore[index]
+    assert event["removed"] == ["、是否是维族"]
+    assert event["flags"] == [{"term": "维族", "direction": "removed", "before": 1, "after": 0}]

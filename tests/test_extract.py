@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.documents.document import Document
-from monitor.documents.html import extract_html
+from monitor.documents.html import HTML_GENERATION, extract_html
 
 
 def blocks(html: str, **rules: object) -> list[tuple[str, str]]:
@@ -67,7 +67,7 @@ def test_select_exclude_and_ignore() -> None:
 
 def test_select_matching_nothing_is_reported() -> None:
     doc = extract_html("<p>text</p>", select="article.doc")
-    assert doc == Document(title="", blocks=(), selected=False)
+    assert doc == Document(title="", blocks=(), selected=False, generation=HTML_GENERATION)
 
 
 @pytest.mark.parametrize(
@@ -135,9 +135,12 @@ def test_contains_selector_keeps_working_page_after_page() -> None:
             "<table><tr><td>是否</td>是维族<td>c</td></tr></table>",
             [("text", "是维族"), ("row", "是否 | c")],
         ),
-        # A cell with markup has always kept the text after it: unchanged, so stored
-        # documents keep their hash.
-        ("<table><tr><td>a<b>b</b></td>mid<td>c</td></tr></table>", [("row", "ab mid | c")]),
+        # A cell with markup took in the text after it before generation 2; now the
+        # text is loose like any other.
+        (
+            "<table><tr><td>a<b>b</b></td>mid<td>c</td></tr></table>",
+            [("text", "mid"), ("row", "ab | c")],
+        ),
         # Whitespace between cells is no text.
         ("<table><tr>\n <td>a</td>\n <td>c</td>\n</tr></table>", [("row", "a | c")]),
     ],
@@ -146,3 +149,23 @@ def test_text_in_a_row_outside_its_cells_is_kept(
     html: str, expected: list[tuple[str, str]]
 ) -> None:
     assert blocks(html) == expected
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        # Before generation 2 the heading took in the text after it, and that text
+        # then came again as a block of its own (and in every heading path below).
+        (
+            "<div><h2>人脸属性</h2>是否是维族<p>x</p></div>",
+            [("heading", "人脸属性"), ("text", "是否是维族"), ("text", "x")],
+        ),
+        ("<h1>A</h1>\n<h2>B</h2>tail", [("heading", "A"), ("heading", "B"), ("text", "tail")]),
+    ],
+)
+def test_a_heading_holds_its_own_text_only(html: str, expected: list[tuple[str, str]]) -> None:
+    assert blocks(html) == expected
+    assert {b.path for b in extract_html(html).blocks if b.kind == "text"} <= {
+        ("人脸属性",),
+        ("A", "B"),
+    }

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..documents.current import current_document
 from ..documents.document import Document
 from ..model import iso, parse_time, utc_now
 from ..store.base import EvidenceStore, Row
@@ -314,11 +315,10 @@ class WitnessWorker:
         change = self.store.change(int(witness["change_id"]))
         ours = self.store.capture(int(change["to_capture"]))
         config = self.store.watch_config(change["watch"])
-        document = (
-            Document.from_json(self.store.get_blob(ours["text_sha256"]))
-            if ours["text_sha256"]
-            else None
-        )
+        document = None
+        if ours["text_sha256"]:  # read again if an older extractor made it (current.py)
+            stored = Document.from_json(self.store.get_blob(ours["text_sha256"]))
+            document = current_document(stored, ours, self.store, Rules.from_config(config))
         reading = read_copy(
             url,
             replay.status,

@@ -53,14 +53,18 @@ class Document:
     type: str = "html"  # html, pdf, json, yaml, openapi, swagger, acs-api (documents.EXTRACTORS)
     incomplete: str = ""
     limit: str = ""
+    # Which version of its extractor made it (html.HTML_GENERATION): a comparison reads
+    # an older one again from its raw bytes (current.py), so that a fix to extraction
+    # never reads as an edit of the page. 1: before generations were written.
+    generation: int = 1
 
     @property
     def text(self) -> str:
         return "\n".join(block.text for block in self.blocks)
 
     def to_json(self) -> str:
-        # An HTML document without keyed rows serialises as it always did, so stored
-        # references keep their hash; key and page are written only when set.
+        # Key, page, type and generation are written only when set: a document of the
+        # first generation serialises as it always did and keeps its hash.
         payload: dict[str, object] = {
             "title": self.title,
             "selected": self.selected,
@@ -68,6 +72,8 @@ class Document:
         }
         if self.type != "html":
             payload["type"] = self.type
+        if self.generation != 1:
+            payload["generation"] = self.generation
         return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
@@ -81,6 +87,7 @@ class Document:
             blocks=blocks,
             selected=payload["selected"],
             type=payload.get("type", "html"),
+            generation=payload.get("generation", 1),
         )
 
 

@@ -47,6 +47,11 @@ from .tables import unique_keys
 from .textnorm import clean
 from .walker import SKIP, Walker
 
+# The HTML extractor's generation, written into its documents (document.py): raised
+# whenever the same page would give other blocks, so that comparisons read older
+# documents again (current.py). 2: a heading's (or a cell's) text no longer takes in
+# the text right after it, and text in a table row outside its cells is kept.
+HTML_GENERATION = 2
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _PARSERS = threading.local()
 
@@ -196,7 +201,7 @@ def walk(page: Prepared) -> Document:
     if page.incomplete:
         return Document(title=page.title, incomplete=page.incomplete, limit=page.limit)
     if not page.selected:
-        return Document(title=page.title, selected=False)
+        return Document(title=page.title, selected=False, generation=HTML_GENERATION)
     walker = Walker(ignore_rules(page.ignore), size=SizeBudget(page.source_chars))
     try:
         for element in page.roots:  # bounded time (patterns.py) and size (limits.py)
@@ -205,7 +210,7 @@ def walk(page: Prepared) -> Document:
     except TooLarge as large:
         return Document(title=page.title, incomplete=str(large), limit=SIZE_LIMIT)
     blocks = unique_keys(walker.blocks) if walker.keyed else walker.blocks
-    return Document(title=page.title, blocks=tuple(blocks))
+    return Document(title=page.title, blocks=tuple(blocks), generation=HTML_GENERATION)
 
 
 def extract_unless_known(

@@ -98,13 +98,16 @@ def _tag(element: etree._Element) -> str | None:
 
 
 def inner_text(element: etree._Element) -> str:
-    """Visible text of an element, block boundaries becoming spaces (and its tail).
+    """Visible text of an element, block boundaries becoming spaces (not its own tail:
+    the text after a heading is the next block's, not the heading's).
 
     Recursive, which is twice as fast for the shallow cells and headings it is called
     on; an element nested deeper than Python's recursion limit is walked with a stack.
 
     >>> inner_text(etree.fromstring("<td>a<div>b</div><script>x</script>c</td>"))
     ' a b c '
+    >>> inner_text(etree.fromstring("<div><h2>Title</h2>Some text</div>")[0])
+    ' Title '
     >>> huge = etree.XMLParser(huge_tree=True)
     >>> deep = etree.fromstring("<td>" + "<b>" * 1500 + "维族" + "</b>" * 1500 + "</td>", huge)
     >>> inner_text(deep).strip()
@@ -112,13 +115,13 @@ def inner_text(element: etree._Element) -> str:
     """
     parts: list[str] = []
     try:
-        _collect(element, parts)
+        _collect(element, parts, tail=False)
     except RecursionError:
         return _inner_text_iterative(element)
     return "".join(parts)
 
 
-def _collect(element: etree._Element, parts: list[str]) -> None:
+def _collect(element: etree._Element, parts: list[str], tail: bool = True) -> None:
     tag = _tag(element)
     if tag is not None and tag not in SKIP:
         spaced = tag in BLOCKS or tag in _CELLS or tag == "br" or tag in HEADINGS
@@ -130,7 +133,7 @@ def _collect(element: etree._Element, parts: list[str]) -> None:
             _collect(child, parts)
         if spaced:
             parts.append(" ")
-    if element.tail:
+    if tail and element.tail:
         parts.append(element.tail)
 
 
@@ -144,7 +147,7 @@ def _inner_text_iterative(element: etree._Element) -> str:
         if isinstance(item, str):
             parts.append(item)
             continue
-        if item.tail:
+        if item.tail and item is not element:
             stack.append(item.tail)
         tag = _tag(item)
         if tag is None or tag in SKIP:
@@ -283,8 +286,8 @@ class Walker:
         for child in element:
             if _tag(child) in _CELLS:
                 cells.append(clean(_cell_text(child)))
-                tail = child.tail  # (a cell with markup keeps its tail: inner_text)
-                if tail and len(child) == 0 and not tail.isspace():
+                tail = child.tail
+                if tail and not tail.isspace():
                     loose.append(tail)
             else:
                 loose.append(inner_text(child))

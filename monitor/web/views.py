@@ -11,6 +11,8 @@ from urllib.parse import urlencode
 from fastapi import Path, Query
 
 from ..analysis.compare import compare
+from ..archives.reading import Rules
+from ..documents.current import current_document
 from ..documents.document import Document
 from ..errors import ConfigError, NotFoundError
 from ..model import ATTENTION_EVENTS, WatchStatus, parse_time
@@ -168,6 +170,9 @@ def diff_view(store: BrowsableStore, watch: str, old_id: int, new_id: int) -> di
             raise NotFoundError(f"capture {capture['id']} belongs to {capture['watch']!r}")
     config = store.watch_config(watch)
     terms = list(config.get("terms") or [])
+    rules = Rules.from_config(config)  # texts of an older extractor are read again
+    old_doc = current_document(old_doc, old, store, rules)
+    new_doc = current_document(new_doc, new, store, rules)
     detail = compare(old_doc, new_doc).to_detail()
     return {
         "old": old,
