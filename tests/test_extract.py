@@ -132,6 +132,10 @@ def test_contains_selector_keeps_working_page_after_page() -> None:
             [("text", "是否是维族"), ("row", "a | c")],
         ),
         (
+            "<table><tr><span>note</span> removed soon<td>a</td></tr></table>",
+            [("text", "note removed soon"), ("row", "a")],
+        ),
+        (
             "<table><tr><td>是否</td>是维族<td>c</td></tr></table>",
             [("text", "是维族"), ("row", "是否 | c")],
         ),

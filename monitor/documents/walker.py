@@ -286,11 +286,11 @@ class Walker:
         for child in element:
             if _tag(child) in _CELLS:
                 cells.append(clean(_cell_text(child)))
-                tail = child.tail
-                if tail and not tail.isspace():
-                    loose.append(tail)
             else:
                 loose.append(inner_text(child))
+            tail = child.tail
+            if tail and not tail.isspace():
+                loose.append(tail)
         text = element.text
         if text and not text.isspace():
             loose.insert(0, text)
