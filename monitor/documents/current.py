@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from .decode import decode_body
 from .document import Document
 from .html import HTML_GENERATION, extract_html
+from .patterns import PatternTimeout
 
 
 class Blobs(Protocol):
@@ -67,12 +68,16 @@ def current_document(
 ) -> Document:
     """``stored`` (the text of ``capture``) as today's extractor reads the capture's raw
     bytes; ``stored`` itself when it is current, or when its page cannot be read again
-    in full (no raw bytes kept, a limit): then the comparison is as it always was."""
+    in full (no raw bytes kept, a limit, an ``ignore`` pattern out of time): then the
+    comparison is as it always was."""
     if not outdated(stored) or not capture.get("body_sha256"):
         return stored
     body = blobs.get_blob(capture["body_sha256"])
     decoded = decode_body(body, _content_type(capture.get("headers")))
-    again = extract_html(decoded.text, rules.select, rules.exclude, rules.ignore)
+    try:
+        again = extract_html(decoded.text, rules.select, rules.exclude, rules.ignore)
+    except PatternTimeout:
+        return stored
     return stored if again.incomplete or decoded.lossy else again
 
 
