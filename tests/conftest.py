@@ -158,3 +158,16 @@ settings:
 """
 
 PYTHON = sys.executable
+
+
+@contextmanager
+def first_generation(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Extraction as its generation 1 did it: a heading took in the text after it."""
+    import monitor.documents.html as html
+    import monitor.documents.walker as walker
+
+    real = walker.inner_text
+    with monkeypatch.context() as old:
+        old.setattr(html, "HTML_GENERATION", 1)
+        old.setattr(walker, "inner_text", lambda element: real(element) + (element.tail or ""))
+        yield

@@ -6,7 +6,7 @@ import gzip
 import hashlib
 from pathlib import Path
 
-from conftest import FAST_SETTINGS, Site, write_watchlist
+from conftest import FAST_SETTINGS, Site, first_generation, write_watchlist
 
 PAGE = """<html><head><title>人脸属性识别</title></head><body>
 <nav>文档首页 产品 定价</nav>
@@ -225,13 +225,7 @@ def test_a_fix_to_extraction_never_reads_as_an_edit(tmp_path, site, cli, monkeyp
     # The reference was extracted by generation 1, whose heading took in the text
     # after it; the next real edit is compared with that page read again by today's
     # extractor, so only the edit is reported (not a heading that "lost" a sentence).
-    import monitor.documents.html as html
-    import monitor.documents.walker as walker
-
-    real = walker.inner_text
-    with monkeypatch.context() as old:
-        old.setattr(html, "HTML_GENERATION", 1)
-        old.setattr(walker, "inner_text", lambda element: real(element) + (element.tail or ""))
+    with first_generation(monkeypatch):
         before = "<main><h2>人脸属性</h2>支持识别：是否戴眼镜、是否是维族<p>其他</p></main>"
         site.set("/face", before)
         path = watchlist(tmp_path, site)
