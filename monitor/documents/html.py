@@ -7,8 +7,8 @@ takes ~27 ms, and extraction runs on every capture whose bytes changed.
 Blocks are headings, paragraphs and other block-level text, list items, table rows
 (cells joined by `` | ``; text a row holds outside its cells, which a browser shows
 before the table, is a block of its own before the row) and code blocks (``<pre>``,
-kept verbatim). Each block carries
-the heading path it sits under, so a change can be located ("人脸属性 > 返回参数").
+kept verbatim). Each block carries the heading path it sits under, so a change can be
+located ("人脸属性 > 返回参数").
 
 >>> doc = extract_html('<h1>Face</h1><h2>Output</h2><table><tr><td>age</td><td>int</td></tr>'
 ...                    '</table><script>x()</script><p>Updated: 2020-12-01</p>',

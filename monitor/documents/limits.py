@@ -124,11 +124,11 @@ def _crowded_outside_raw_text(html: Any, patterns: dict[str, re.Pattern[Any]]) -
 
     Tags are taken one after the other, each consumed whole (quoted values included),
     so a "<script" inside an attribute value is no script. Linear: each character is
-    read once.
+    read a few times at most (by the two patterns, then skipped past).
     """
-    tags = patterns["tag"]
+    tags, opening = patterns["tag"], b"<" if isinstance(html, bytes) else "<"
     position = 0
-    while (start := html.find(b"<" if isinstance(html, bytes) else "<", position)) >= 0:
+    while (start := html.find(opening, position)) >= 0:
         if patterns["crowded"].match(html, start):
             return start
         tag = tags.match(html, start)

@@ -73,9 +73,6 @@ class PatternTimeout(Exception):
             which = f"ignore patterns {', '.join(map(repr, patterns))} together ran past their"
         super().__init__(f"{which} time budget ({budget:g}s)")
 
-    def __reduce__(self) -> tuple[Any, ...]:  # sent back from a child process (isolated.py)
-        return (PatternTimeout, (self.patterns, self.budget))
-
     # The page came but its text could not be read in full: kept, never compared, and
     # (confirmed) an `incomplete` event. Not `error`: that counts toward `unreachable`,
     # and the page is reachable; the watch's rule, not the server, needs a look.

@@ -67,9 +67,6 @@ class NoTextLayer(ValueError):
             "bytes are kept, but no wording can be compared"
         )
 
-    def __reduce__(self) -> tuple[Any, ...]:  # sent back from a child process (isolated.py)
-        return (NoTextLayer, (self.pages, self.images))
-
 
 @dataclass
 class _Box:
